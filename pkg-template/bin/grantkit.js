@@ -1,0 +1,243 @@
+#!/usr/bin/env node
+// grantkit command line: gets a token and prints it.
+// Secrets come from an environment variable, a file or standard input, never
+// from argv (which other users of the machine can read in the process list).
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { ClientCredentials, PasswordGrant, decodeJwt, keycloak, entra, pingAic } from "../index.node.js";
+
+const USAGE = `Usage:
+  grantkit client-credentials ENDPOINT --client-id ID CLIENT-SECRET [options]
+  grantkit password ENDPOINT --client-id ID [CLIENT-SECRET] --username USER PASSWORD [options]
+  grantkit decode [--token-env NAME | --token-file PATH]   (default: the token on standard input)
+
+ENDPOINT is one of:
+  --token-endpoint URL
+  --keycloak-url BASE --realm REALM     {BASE}/realms/{REALM}/protocol/openid-connect/token
+  --entra-tenant TENANT                 https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/token
+  --ping-tenant TENANT                  https://{TENANT}:443/am/oauth2/access_token
+
+CLIENT-SECRET is one of --client-secret-env NAME, --client-secret-file PATH, --client-secret-stdin
+PASSWORD is one of --password-env NAME, --password-file PATH, --password-stdin
+
+Options:
+  --scope SCOPE            a scope value; repeat for more
+  --client-auth basic|post where the client secret goes (default: basic)
+  --param NAME=VALUE       an extra form parameter (audience, resource, ...); repeatable
+  --timeout MS             time limit per request (default 30000)
+  --allow-insecure-http    allow plain http to hosts other than loopback
+  --json                   print the whole token set as JSON instead of the access token
+
+Prints the access token and a newline. Exit status: 0 on success, 2 when the
+server answered with an OAuth error, 1 on any other error.
+`;
+
+const EXIT_OAUTH = 2;
+const EXIT_OTHER = 1;
+
+class UsageError extends Error {}
+
+const secretSource = (name) => ({
+  [`${name}-env`]: { type: "string" },
+  [`${name}-file`]: { type: "string" },
+  [`${name}-stdin`]: { type: "boolean" },
+});
+
+const COMMON = {
+  "token-endpoint": { type: "string" },
+  "keycloak-url": { type: "string" },
+  realm: { type: "string" },
+  "entra-tenant": { type: "string" },
+  "ping-tenant": { type: "string" },
+  "client-id": { type: "string" },
+  ...secretSource("client-secret"),
+  scope: { type: "string", multiple: true },
+  "client-auth": { type: "string" },
+  param: { type: "string", multiple: true },
+  timeout: { type: "string" },
+  "allow-insecure-http": { type: "boolean" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+};
+
+const COMMANDS = {
+  "client-credentials": { options: COMMON, run: clientCredentials },
+  password: {
+    options: { ...COMMON, username: { type: "string" }, ...secretSource("password") },
+    run: password,
+  },
+  decode: { options: { ...secretSource("token"), help: { type: "boolean", short: "h" } }, run: decode },
+};
+
+// Options that would put a secret on the command line, refused by name so
+// the message can say what to use instead.
+const SECRET_ON_ARGV = ["--client-secret", "--password", "--token"];
+
+async function main(argv) {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const spec = COMMANDS[command];
+  if (!spec) throw new UsageError(`unknown command ${JSON.stringify(command)}; see grantkit --help`);
+  for (const arg of rest) {
+    const name = arg.split("=")[0];
+    if (SECRET_ON_ARGV.includes(name)) {
+      throw new UsageError(`${name} would put a secret on the command line; use ${name}-env NAME, ${name}-file PATH or ${name}-stdin`);
+    }
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: spec.options, allowPositionals: false, strict: true });
+  } catch (e) {
+    throw new UsageError(e.message);
+  }
+  if (parsed.values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  return spec.run(parsed.values);
+}
+
+async function clientCredentials(v) {
+  const client = new ClientCredentials({
+    ...endpoint(v),
+    clientId: required(v, "client-id"),
+    clientSecret: await secret(v, "client-secret", { required: true }),
+    ...flowOptions(v),
+  });
+  print(await client.getToken(), v.json);
+  return 0;
+}
+
+async function password(v) {
+  const clientSecret = await secret(v, "client-secret", { required: false });
+  const client = new PasswordGrant({
+    ...endpoint(v),
+    clientId: required(v, "client-id"),
+    ...(clientSecret === undefined ? {} : { clientSecret }),
+    username: required(v, "username"),
+    password: await secret(v, "password", { required: true }),
+    ...flowOptions(v),
+  });
+  print(await client.getToken(), v.json);
+  return 0;
+}
+
+async function decode(v) {
+  const token = (await secret(v, "token", { required: false })) ?? (await readStdin("token")).trim();
+  process.stdout.write(JSON.stringify(decodeJwt(token), null, 2) + "\n");
+  return 0;
+}
+
+function endpoint(v) {
+  const given = ["token-endpoint", "keycloak-url", "entra-tenant", "ping-tenant"].filter((k) => v[k] !== undefined);
+  if (given.length !== 1) {
+    throw new UsageError("give exactly one of --token-endpoint, --keycloak-url (with --realm), --entra-tenant, --ping-tenant");
+  }
+  if (v["keycloak-url"] !== undefined) return keycloak({ baseUrl: v["keycloak-url"], realm: required(v, "realm") });
+  if (v.realm !== undefined) throw new UsageError("--realm goes with --keycloak-url");
+  if (v["entra-tenant"] !== undefined) return entra({ tenant: v["entra-tenant"] });
+  if (v["ping-tenant"] !== undefined) return pingAic({ tenant: v["ping-tenant"] });
+  return { tokenEndpoint: v["token-endpoint"] };
+}
+
+function flowOptions(v) {
+  const options = {};
+  if (v.scope) options.scope = v.scope;
+  if (v["client-auth"] !== undefined) options.clientAuth = v["client-auth"];
+  if (v.param) {
+    const params = {};
+    for (const pair of v.param) {
+      const eq = pair.indexOf("=");
+      if (eq <= 0) throw new UsageError(`--param takes NAME=VALUE (got ${JSON.stringify(pair.slice(0, 40))})`);
+      const [name, value] = [pair.slice(0, eq), pair.slice(eq + 1)];
+      params[name] = name in params ? [].concat(params[name], value) : value;
+    }
+    options.extraParams = params;
+  }
+  if (v.timeout !== undefined) {
+    if (!/^[1-9][0-9]*$/.test(v.timeout)) throw new UsageError("--timeout takes a whole number of milliseconds");
+    options.timeoutMs = Number(v.timeout);
+  }
+  if (v["allow-insecure-http"]) options.allowInsecureHttp = true;
+  return options;
+}
+
+function required(v, name) {
+  if (v[name] === undefined || v[name] === "") throw new UsageError(`--${name} is required`);
+  return v[name];
+}
+
+let stdinTaken = false;
+
+/** A secret from --NAME-env, --NAME-file or --NAME-stdin (exactly one). */
+async function secret(v, name, { required: isRequired }) {
+  const sources = ["env", "file", "stdin"].filter((s) => v[`${name}-${s}`] !== undefined && v[`${name}-${s}`] !== false);
+  if (sources.length > 1) throw new UsageError(`give only one of --${name}-env, --${name}-file, --${name}-stdin`);
+  if (sources.length === 0) {
+    if (isRequired) throw new UsageError(`--${name}-env NAME, --${name}-file PATH or --${name}-stdin is required`);
+    return undefined;
+  }
+  switch (sources[0]) {
+    case "env": {
+      const value = process.env[v[`${name}-env`]];
+      if (value === undefined) throw new UsageError(`environment variable ${v[`${name}-env`]} (--${name}-env) is not set`);
+      return value;
+    }
+    case "file": {
+      let content;
+      try {
+        content = readFileSync(v[`${name}-file`], "utf8");
+      } catch (e) {
+        throw new UsageError(`cannot read --${name}-file: ${e.code ?? e.message}`);
+      }
+      return stripOneNewline(content);
+    }
+    default:
+      return stripOneNewline(await readStdin(name));
+  }
+}
+
+async function readStdin(what) {
+  if (stdinTaken) throw new UsageError("only one secret can come from standard input");
+  stdinTaken = true;
+  const chunks = [];
+  for await (const chunk of process.stdin) chunks.push(chunk);
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (text === "") throw new UsageError(`standard input is empty; expected the ${what}`);
+  return text;
+}
+
+/** Removes one trailing "\n" or "\r\n" (what `echo` and editors add), nothing else. */
+function stripOneNewline(text) {
+  if (text.endsWith("\r\n")) return text.slice(0, -2);
+  if (text.endsWith("\n")) return text.slice(0, -1);
+  return text;
+}
+
+function print(tokens, asJson) {
+  process.stdout.write(asJson ? JSON.stringify(tokens) + "\n" : tokens.access_token + "\n");
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`grantkit: ${error.message}\n`);
+      process.exitCode = EXIT_OTHER;
+    } else if (error?.code === "OAUTH_ERROR") {
+      process.stderr.write(`grantkit: ${error.error}: ${error.message}\n`);
+      process.exitCode = EXIT_OAUTH;
+    } else if (error?.name === "GrantkitError") {
+      process.stderr.write(`grantkit: ${error.code}: ${error.message}\n`);
+      process.exitCode = EXIT_OTHER;
+    } else {
+      process.stderr.write(`grantkit: ${error?.message ?? error}\n`);
+      process.exitCode = EXIT_OTHER;
+    }
+  },
+);

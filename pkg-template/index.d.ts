@@ -1,0 +1,15 @@
+// Types of the package; the declarations and their docs are generated from
+// the Rust sources by wasm-bindgen (grantkit.d.ts).
+export { ClientCredentials, PasswordGrant, decodeJwt, keycloak, entra, pingAic, acp, generic } from "./grantkit.js";
+export type {
+  TokenSet,
+  TransportOptions,
+  ProviderName,
+  ClientCredentialsOptions,
+  PasswordGrantOptions,
+  GetTokenOptions,
+  GrantkitErrorCode,
+  GrantkitError,
+  DecodedJwt,
+  TokenEndpointPreset,
+} from "./grantkit.js";

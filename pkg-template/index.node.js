@@ -1,0 +1,8 @@
+// Entry point for Node, Deno and Bun: the module is read from disk and
+// instantiated synchronously, so importing the package is enough.
+import { readFileSync } from "node:fs";
+import { initSync } from "./grantkit.js";
+
+initSync({ module: readFileSync(new URL("./grantkit_bg.wasm", import.meta.url)) });
+
+export { ClientCredentials, PasswordGrant, decodeJwt, keycloak, entra, pingAic, acp, generic } from "./grantkit.js";

@@ -1,0 +1,8 @@
+// Entry point for Cloudflare Workers (workerd): the runtime compiles the
+// imported .wasm into a WebAssembly.Module at deploy time.
+import wasm from "./grantkit_bg.wasm";
+import { initSync } from "./grantkit.js";
+
+initSync({ module: wasm });
+
+export { ClientCredentials, PasswordGrant, decodeJwt, keycloak, entra, pingAic, acp, generic } from "./grantkit.js";

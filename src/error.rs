@@ -1,0 +1,232 @@
+//! The one error type of grantkit, with a stable code per variant.
+
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// Everything that can go wrong while getting a token.
+///
+/// Each variant has a stable [`Error::code`] (the `.code` of the JavaScript
+/// error); messages are for people and may change. No variant carries a
+/// secret: excerpts of server responses are bounded and have every secret the
+/// flow knows removed.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is unusable: a missing or malformed option, an
+    /// endpoint that is not `https`, a scope the provider is documented to
+    /// refuse. Raised before any request is sent.
+    InvalidConfig {
+        /// The option at fault, as the user spells it (`tokenEndpoint`).
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The server answered with an OAuth error response (RFC 6749 §5.2),
+    /// whatever the HTTP status, including a 2xx.
+    OAuth(Box<ServerError>),
+    /// The response body is not a JSON object (an HTML error page, say).
+    ResponseNotJson {
+        /// HTTP status of the response.
+        status: u16,
+        /// The start of the body, bounded and with secrets removed.
+        excerpt: String,
+    },
+    /// A 2xx token response that breaks RFC 6749 §5.1: no `access_token`, or
+    /// a member of the wrong type.
+    InvalidTokenResponse {
+        /// HTTP status of the response.
+        status: u16,
+        /// What is wrong; names members, never their values.
+        reason: String,
+    },
+    /// The token is not a bearer token, so it cannot be used as one.
+    UnsupportedTokenType {
+        /// The `token_type` the server sent.
+        token_type: String,
+    },
+    /// A non-2xx response whose JSON is not an OAuth error.
+    HttpError {
+        /// HTTP status of the response.
+        status: u16,
+        /// The start of the body, bounded and with secrets removed.
+        excerpt: String,
+    },
+    /// The server answered with a redirect. Token requests are never
+    /// redirected: following one could send credentials elsewhere.
+    UnexpectedRedirect {
+        /// HTTP status (0 where the runtime hides it: a browser's opaque
+        /// redirect).
+        status: u16,
+        /// Origin and path of the `Location`, when the runtime shows it.
+        location: Option<String>,
+    },
+    /// The response body is larger than grantkit reads.
+    ResponseTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The request did not reach the server or no response came back
+    /// (connection refused, DNS, TLS, CORS in a browser).
+    Network {
+        /// What the runtime reported.
+        message: String,
+    },
+    /// No response within the configured time.
+    Timeout {
+        /// The time limit, in milliseconds.
+        after_ms: u64,
+    },
+    /// The caller's abort signal fired.
+    Aborted,
+    /// A string given as a JWT is not one.
+    InvalidJwt {
+        /// What is wrong with it; never the token itself.
+        reason: String,
+    },
+    /// A flow was driven out of order (polled while it waits for a response,
+    /// or after it finished). A bug in the driver, not in the server.
+    FlowMisuse {
+        /// What the driver did wrong.
+        reason: &'static str,
+    },
+}
+
+impl Error {
+    /// The stable code of this error, for programs to match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidConfig { .. } => "INVALID_CONFIG",
+            Error::OAuth(_) => "OAUTH_ERROR",
+            Error::ResponseNotJson { .. } => "RESPONSE_NOT_JSON",
+            Error::InvalidTokenResponse { .. } => "INVALID_TOKEN_RESPONSE",
+            Error::UnsupportedTokenType { .. } => "UNSUPPORTED_TOKEN_TYPE",
+            Error::HttpError { .. } => "HTTP_ERROR",
+            Error::UnexpectedRedirect { .. } => "UNEXPECTED_REDIRECT",
+            Error::ResponseTooLarge { .. } => "RESPONSE_TOO_LARGE",
+            Error::Network { .. } => "NETWORK_ERROR",
+            Error::Timeout { .. } => "TIMEOUT",
+            Error::Aborted => "ABORTED",
+            Error::InvalidJwt { .. } => "INVALID_JWT",
+            Error::FlowMisuse { .. } => "FLOW_MISUSE",
+        }
+    }
+
+    /// The HTTP status of the response behind this error, if there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::OAuth(e) => Some(e.status),
+            Error::ResponseNotJson { status, .. }
+            | Error::InvalidTokenResponse { status, .. }
+            | Error::HttpError { status, .. }
+            | Error::UnexpectedRedirect { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn config(field: &str, reason: impl Into<String>) -> Self {
+        Error::InvalidConfig {
+            field: field.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidConfig { field, reason } => {
+                write!(f, "invalid configuration: {field}: {reason}")
+            }
+            Error::OAuth(e) => fmt::Display::fmt(e, f),
+            Error::ResponseNotJson { status, excerpt } => write!(
+                f,
+                "the server's response (HTTP {status}) is not JSON; it starts with {excerpt:?}"
+            ),
+            Error::InvalidTokenResponse { status, reason } => {
+                write!(f, "invalid token response (HTTP {status}): {reason}")
+            }
+            Error::UnsupportedTokenType { token_type } => write!(
+                f,
+                "the server issued a token of type {token_type:?}; only Bearer tokens are supported"
+            ),
+            Error::HttpError { status, excerpt } => write!(
+                f,
+                "the server answered HTTP {status} without an OAuth error; the body starts with {excerpt:?}"
+            ),
+            Error::UnexpectedRedirect { status, location } => {
+                write!(f, "the server answered with a redirect (HTTP {status})")?;
+                if let Some(location) = location {
+                    write!(f, " to {location}")?;
+                }
+                f.write_str("; token requests are never redirected")
+            }
+            Error::ResponseTooLarge { limit } => {
+                write!(f, "the response body is larger than {limit} bytes")
+            }
+            Error::Network { message } => write!(f, "network error: {message}"),
+            Error::Timeout { after_ms } => write!(f, "no response within {after_ms} ms"),
+            Error::Aborted => f.write_str("the request was aborted"),
+            Error::InvalidJwt { reason } => write!(f, "not a JWT: {reason}"),
+            Error::FlowMisuse { reason } => write!(f, "flow driven out of order: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// An OAuth error response (RFC 6749 §5.2), kept structured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerError {
+    /// HTTP status of the response (400 or 401 per RFC 6749, but any is kept).
+    pub status: u16,
+    /// The `error` code (`invalid_client`, `invalid_grant`, ...).
+    pub error: String,
+    /// `error_description`, if sent.
+    pub error_description: Option<String>,
+    /// `error_uri`, if sent.
+    pub error_uri: Option<String>,
+    /// Microsoft Entra ID's `error_codes` (the AADSTS numbers), if sent.
+    pub error_codes: Vec<u64>,
+    /// Microsoft Entra ID's `trace_id`, if sent.
+    pub trace_id: Option<String>,
+    /// Microsoft Entra ID's `correlation_id`, if sent.
+    pub correlation_id: Option<String>,
+    /// The whole error body, for any other vendor member.
+    pub body: Map<String, Value>,
+}
+
+impl ServerError {
+    /// Reads an error response body that has a string `error` member.
+    pub(crate) fn from_body(status: u16, error: String, body: Map<String, Value>) -> Self {
+        let text = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_owned);
+        let error_codes = body
+            .get("error_codes")
+            .and_then(Value::as_array)
+            .map(|codes| codes.iter().filter_map(Value::as_u64).collect())
+            .unwrap_or_default();
+        ServerError {
+            status,
+            error,
+            error_description: text("error_description"),
+            error_uri: text("error_uri"),
+            error_codes,
+            trace_id: text("trace_id"),
+            correlation_id: text("correlation_id"),
+            body,
+        }
+    }
+}
+
+impl fmt::Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the server answered {} (HTTP {})",
+            self.error, self.status
+        )?;
+        if let Some(description) = &self.error_description {
+            write!(f, ": {description}")?;
+        }
+        Ok(())
+    }
+}

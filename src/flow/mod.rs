@@ -1,0 +1,62 @@
+//! Flows: state machines that say what to send and read what comes back.
+//!
+//! A driver loops: it calls [`Flow::poll`] and does what the [`Action`] says
+//! (send a request and pass the response to [`Flow::handle_response`], wait,
+//! show a prompt) until it gets [`Action::Done`]. The flow never performs I/O
+//! and never reads a clock: `now` comes from the driver.
+
+use crate::error::Error;
+use crate::http::{HttpRequest, HttpResponse};
+use crate::time::UnixTime;
+use std::time::Duration;
+
+pub mod client_credentials;
+pub mod password;
+mod token_request;
+
+pub use client_credentials::{ClientCredentials, ClientCredentialsSettings};
+pub use password::{PasswordGrant, PasswordGrantSettings};
+pub use token_request::{ExtraParams, Scope, TokenGrant};
+
+/// What a flow needs from its driver next.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Action<T> {
+    /// Send this request (never following redirects) and pass the response to
+    /// [`Flow::handle_response`].
+    Send(HttpRequest),
+    /// Wait this long, then poll again.
+    Wait(Duration),
+    /// Show this to the user, then poll again.
+    Prompt(DevicePrompt),
+    /// The flow is finished with this result.
+    Done(T),
+}
+
+/// What a user must be shown to approve a device (RFC 8628 §3.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DevicePrompt {
+    /// The code the user types.
+    pub user_code: String,
+    /// Where the user types it.
+    pub verification_uri: String,
+    /// A URI that carries the code already, if the server sent one.
+    pub verification_uri_complete: Option<String>,
+    /// Seconds until the code expires.
+    pub expires_in: u64,
+}
+
+/// A state machine driven from outside.
+///
+/// After an error the flow is finished: polling it again gives
+/// [`Error::FlowMisuse`], never a half-done request.
+pub trait Flow {
+    /// What the flow produces.
+    type Output;
+
+    /// The next thing to do.
+    fn poll(&mut self, now: UnixTime) -> Result<Action<Self::Output>, Error>;
+
+    /// Reads the response to the request of the last [`Action::Send`].
+    fn handle_response(&mut self, response: HttpResponse, now: UnixTime) -> Result<(), Error>;
+}

@@ -1,0 +1,265 @@
+//! HTTP requests and responses as plain data.
+//!
+//! The core builds [`HttpRequest`] values and reads [`HttpResponse`] values;
+//! a driver (the fetch driver in `src/wasm/`, or a test) moves them over the
+//! network. Nothing here performs I/O.
+
+use std::fmt;
+
+/// HTTP method of a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+}
+
+impl Method {
+    /// The method name as sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// A request for the driver to send.
+///
+/// Drivers must not follow redirects for it: a redirected token request would
+/// carry credentials to a place nobody configured.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// The method.
+    pub method: Method,
+    /// The absolute URL, exactly as it is to be sent.
+    pub url: String,
+    /// Header names and values, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body, if any.
+    pub body: Option<Vec<u8>>,
+}
+
+impl HttpRequest {
+    /// The value of the first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+
+    /// The body as UTF-8 text (empty when there is none or it is not UTF-8).
+    pub fn body_text(&self) -> &str {
+        self.body
+            .as_deref()
+            .and_then(|body| std::str::from_utf8(body).ok())
+            .unwrap_or("")
+    }
+}
+
+/// Headers whose values carry credentials and are never printed.
+const SECRET_HEADERS: [&str; 3] = ["authorization", "cookie", "set-cookie"];
+
+fn is_secret_header(name: &str) -> bool {
+    SECRET_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
+}
+
+impl fmt::Debug for HttpRequest {
+    /// Prints the method, URL and header names; credential headers and the
+    /// body (which holds client secrets and passwords) are left out.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("headers", &RedactedHeaders(&self.headers))
+            .field("body", &self.body.as_ref().map(|b| BodyLen(b.len())))
+            .finish()
+    }
+}
+
+/// A response the driver received.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct HttpResponse {
+    /// HTTP status code; 0 when the runtime hides it (a browser's opaque
+    /// redirect).
+    pub status: u16,
+    /// Header names and values, except `Set-Cookie`.
+    pub headers: Vec<(String, String)>,
+    /// Each `Set-Cookie` header value, in order (runtimes that expose them).
+    pub set_cookies: Vec<String>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// A response with this status and body and no headers.
+    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        HttpResponse {
+            status,
+            body: body.into(),
+            ..HttpResponse::default()
+        }
+    }
+
+    /// The same response with one more header.
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The value of the first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// Whether the status is 3xx, or 0 (a browser hides redirects that way).
+    pub fn is_redirect(&self) -> bool {
+        self.status == 0 || (300..400).contains(&self.status)
+    }
+}
+
+impl fmt::Debug for HttpResponse {
+    /// Prints the status and header names; the body may hold tokens.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field("headers", &RedactedHeaders(&self.headers))
+            .field("set_cookies", &self.set_cookies.len())
+            .field("body", &BodyLen(self.body.len()))
+            .finish()
+    }
+}
+
+fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+struct RedactedHeaders<'a>(&'a [(String, String)]);
+
+impl fmt::Debug for RedactedHeaders<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|(name, value)| {
+                let shown = if is_secret_header(name) {
+                    "[redacted]"
+                } else {
+                    value.as_str()
+                };
+                (name, shown)
+            }))
+            .finish()
+    }
+}
+
+struct BodyLen(usize);
+
+impl fmt::Debug for BodyLen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{} bytes]", self.0)
+    }
+}
+
+/// Encodes one name or value with the `application/x-www-form-urlencoded`
+/// byte serializer (WHATWG URL §5.2; RFC 6749 Appendix B): `*-._` and ASCII
+/// alphanumerics stay, space becomes `+`, every other UTF-8 byte becomes `%XX`.
+pub fn form_urlencode(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    for &byte in input.as_bytes() {
+        match byte {
+            b'*' | b'-' | b'.' | b'_' | b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z' => {
+                out.push(byte as char)
+            }
+            b' ' => out.push('+'),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.push('%');
+                out.push(HEX[usize::from(byte >> 4)] as char);
+                out.push(HEX[usize::from(byte & 0xF)] as char);
+            }
+        }
+    }
+    out
+}
+
+/// An `application/x-www-form-urlencoded` body, built in order.
+#[derive(Default)]
+pub struct FormBody(String);
+
+impl FormBody {
+    /// An empty body.
+    pub fn new() -> Self {
+        FormBody::default()
+    }
+
+    /// Appends `name=value`.
+    pub fn append(&mut self, name: &str, value: &str) {
+        if !self.0.is_empty() {
+            self.0.push('&');
+        }
+        self.0.push_str(&form_urlencode(name));
+        self.0.push('=');
+        self.0.push_str(&form_urlencode(value));
+    }
+
+    /// The encoded body.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0.into_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_urlencode_follows_the_whatwg_byte_serializer() {
+        assert_eq!(form_urlencode("aZ09*-._"), "aZ09*-._");
+        assert_eq!(form_urlencode("a b"), "a+b");
+        assert_eq!(
+            form_urlencode(":+%&é/~!="),
+            "%3A%2B%25%26%C3%A9%2F%7E%21%3D"
+        );
+    }
+
+    #[test]
+    fn form_body_joins_pairs_in_order() {
+        let mut form = FormBody::new();
+        form.append("grant_type", "client_credentials");
+        form.append("scope", "api:read api:write");
+        assert_eq!(
+            String::from_utf8(form.into_bytes()).unwrap(),
+            "grant_type=client_credentials&scope=api%3Aread+api%3Awrite"
+        );
+    }
+
+    #[test]
+    fn debug_hides_credentials_and_bodies() {
+        let request = HttpRequest {
+            method: Method::Post,
+            url: "https://idp.example/token".into(),
+            headers: vec![
+                ("Authorization".into(), "Basic c2VjcmV0".into()),
+                ("Accept".into(), "application/json".into()),
+            ],
+            body: Some(b"password=hunter2".to_vec()),
+        };
+        let printed = format!("{request:?}");
+        assert!(!printed.contains("c2VjcmV0"), "{printed}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(
+            printed.contains("\"Accept\": \"application/json\""),
+            "{printed}"
+        );
+        assert!(printed.contains("[16 bytes]"), "{printed}");
+
+        let response = HttpResponse::new(200, r#"{"access_token":"tok"}"#);
+        assert!(!format!("{response:?}").contains("tok\""));
+    }
+}

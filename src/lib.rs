@@ -1,0 +1,54 @@
+//! grantkit gets OAuth 2.0 / OpenID Connect access tokens from identity
+//! providers, for code that runs in browsers and at the edge.
+//!
+//! This crate is a sans-IO core: it builds requests as plain data
+//! ([`http::HttpRequest`]), reads responses ([`http::HttpResponse`]) and
+//! moves each flow's state machine ([`flow::Flow`]). It does not take care
+//! of network I/O, does not read a clock (time is passed in as
+//! [`UnixTime`]) and has no randomness of its own. On `wasm32` the `wasm`
+//! module adds the only I/O: a driver over the runtime's global `fetch`,
+//! exported to JavaScript with wasm-bindgen.
+//!
+//! ```
+//! use grantkit::flow::{Action, ClientCredentials, ClientCredentialsSettings, Flow};
+//! use grantkit::{HttpResponse, Secret, UnixTime};
+//!
+//! let client = ClientCredentials::new(ClientCredentialsSettings::new(
+//!     "https://sso.example.com/realms/ops/protocol/openid-connect/token",
+//!     "reporting",
+//!     Secret::new("s3cret"),
+//! ))?;
+//! let mut flow = client.start();
+//! let now = UnixTime::from_secs(1_700_000_000);
+//! let Action::Send(request) = flow.poll(now)? else { unreachable!() };
+//! assert_eq!(request.body_text(), "grant_type=client_credentials");
+//! // ... send `request` with any HTTP client, then:
+//! let response = HttpResponse::new(200, r#"{"access_token":"t","token_type":"bearer","expires_in":300}"#);
+//! flow.handle_response(response, now)?;
+//! let Action::Done(tokens) = flow.poll(now)? else { unreachable!() };
+//! assert_eq!(tokens.expires_at, Some(UnixTime::from_secs(1_700_000_300)));
+//! # Ok::<(), grantkit::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod client_auth;
+pub mod endpoint;
+pub mod error;
+pub mod flow;
+pub mod http;
+pub mod jwt;
+pub mod provider;
+pub mod redact;
+pub mod secret;
+pub mod time;
+pub mod token;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use error::{Error, ServerError};
+pub use http::{HttpRequest, HttpResponse, Method};
+pub use secret::Secret;
+pub use time::UnixTime;
+pub use token::TokenSet;

@@ -1,0 +1,195 @@
+//! Provider presets: endpoints built from each vendor's documented patterns,
+//! and the vendor rules that are checked before any request is sent.
+
+use crate::endpoint::{check_endpoint, encode_path_segment};
+use crate::error::Error;
+
+/// Which identity provider an endpoint belongs to. It decides which
+/// documented rules are checked before a request is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Provider {
+    /// Any standard OAuth 2.0 server: no vendor rules.
+    #[default]
+    Generic,
+    /// Keycloak.
+    Keycloak,
+    /// Microsoft Entra ID (v2.0 endpoints).
+    Entra,
+    /// PingOne Advanced Identity Cloud.
+    PingAic,
+    /// Alauda ACP (Dex-based).
+    Acp,
+}
+
+impl Provider {
+    /// Reads the name used in options (`"keycloak"`, `"entra"`, ...).
+    pub fn from_name(name: &str) -> Result<Self, Error> {
+        Ok(match name {
+            "generic" => Provider::Generic,
+            "keycloak" => Provider::Keycloak,
+            "entra" => Provider::Entra,
+            "pingAic" => Provider::PingAic,
+            "acp" => Provider::Acp,
+            _ => {
+                return Err(Error::config(
+                    "provider",
+                    "must be one of generic, keycloak, entra, pingAic, acp",
+                ))
+            }
+        })
+    }
+
+    /// The name used in options.
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Generic => "generic",
+            Provider::Keycloak => "keycloak",
+            Provider::Entra => "entra",
+            Provider::PingAic => "pingAic",
+            Provider::Acp => "acp",
+        }
+    }
+
+    /// The provider a token endpoint evidently belongs to, when none was
+    /// named: Entra's public cloud host is recognised.
+    pub fn infer(token_endpoint: &str) -> Self {
+        let lower = token_endpoint.to_ascii_lowercase();
+        if lower.starts_with("https://login.microsoftonline.com/") {
+            Provider::Entra
+        } else {
+            Provider::Generic
+        }
+    }
+}
+
+/// Keycloak's token endpoint: `{base}/realms/{realm}/protocol/openid-connect/token`.
+pub fn keycloak_token_endpoint(base_url: &str, realm: &str) -> Result<String, Error> {
+    if realm.is_empty() {
+        return Err(Error::config("realm", "must not be empty"));
+    }
+    let base = check_endpoint("baseUrl", base_url.trim_end_matches('/'), true)?;
+    Ok(format!(
+        "{base}/realms/{}/protocol/openid-connect/token",
+        encode_path_segment(realm)
+    ))
+}
+
+/// Microsoft Entra ID's v2.0 token endpoint:
+/// `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token`.
+pub fn entra_token_endpoint(tenant: &str) -> Result<String, Error> {
+    check_name("tenant", tenant, "a tenant id (GUID) or domain name")?;
+    Ok(format!(
+        "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
+    ))
+}
+
+/// PingOne Advanced Identity Cloud's token endpoint:
+/// `https://{tenant}:443/am/oauth2/access_token`. The `:443` stays: the
+/// platform compares a JWT assertion's `aud` with this exact string.
+pub fn ping_aic_token_endpoint(tenant: &str) -> Result<String, Error> {
+    check_name(
+        "tenant",
+        tenant,
+        "a host name such as openam-example.forgeblocks.com",
+    )?;
+    Ok(format!("https://{tenant}:443/am/oauth2/access_token"))
+}
+
+/// The platform URL of an Alauda ACP installation, checked, without a
+/// trailing slash; the session login builds its five URLs from it.
+pub fn acp_platform_url(platform_url: &str) -> Result<String, Error> {
+    check_endpoint("platformUrl", platform_url.trim_end_matches('/'), false)
+}
+
+fn check_name(field: &str, value: &str, what: &str) -> Result<(), Error> {
+    let ok = !value.is_empty()
+        && value.len() <= 253
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::config(field, format!("must be {what}")))
+    }
+}
+
+/// Entra's documented scope rules, checked before a request is sent.
+pub(crate) mod entra {
+    use crate::error::Error;
+
+    /// Client credentials: "the value passed for the scope parameter in this
+    /// request should be the resource identifier (application ID URI) of the
+    /// resource you want, affixed with the .default suffix".
+    pub fn check_client_credentials_scope(scope: &[String]) -> Result<(), Error> {
+        if scope.is_empty() || !scope.iter().all(|s| s.ends_with("/.default")) {
+            return Err(Error::config(
+                "scope",
+                "Microsoft Entra ID client credentials need a scope ending in /.default (for example api://<app-id>/.default)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Resource-owner password grant: the API's delegated scope, which for
+    /// the APIs grantkit serves is `.../access_as_user`.
+    pub fn check_password_scope(scope: &[String]) -> Result<(), Error> {
+        if !scope.iter().any(|s| s.ends_with("/access_as_user")) {
+            return Err(Error::config(
+                "scope",
+                "Microsoft Entra ID password grant needs a scope ending in /access_as_user (for example api://<app-id>/access_as_user)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_follow_the_documented_patterns() {
+        assert_eq!(
+            keycloak_token_endpoint("https://sso.example.com/", "ops team").unwrap(),
+            "https://sso.example.com/realms/ops%20team/protocol/openid-connect/token"
+        );
+        assert_eq!(
+            entra_token_endpoint("contoso.onmicrosoft.com").unwrap(),
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
+        );
+        assert_eq!(
+            ping_aic_token_endpoint("openam-acme.forgeblocks.com").unwrap(),
+            "https://openam-acme.forgeblocks.com:443/am/oauth2/access_token"
+        );
+        assert_eq!(
+            acp_platform_url("https://acp.example.com/").unwrap(),
+            "https://acp.example.com"
+        );
+    }
+
+    #[test]
+    fn presets_refuse_what_would_build_a_wrong_url() {
+        for err in [
+            entra_token_endpoint("a/b").unwrap_err(),
+            entra_token_endpoint("").unwrap_err(),
+            ping_aic_token_endpoint("https://x.example.com").unwrap_err(),
+            keycloak_token_endpoint("https://sso.example.com", "").unwrap_err(),
+            keycloak_token_endpoint("sso.example.com", "r").unwrap_err(),
+        ] {
+            assert_eq!(err.code(), "INVALID_CONFIG", "{err}");
+        }
+    }
+
+    #[test]
+    fn entra_is_inferred_from_its_public_host() {
+        assert_eq!(
+            Provider::infer("https://login.microsoftonline.com/t/oauth2/v2.0/token"),
+            Provider::Entra
+        );
+        assert_eq!(
+            Provider::infer("https://sso.example.com/token"),
+            Provider::Generic
+        );
+    }
+}

@@ -1,0 +1,134 @@
+//! Keeping secrets out of error text.
+//!
+//! A broken or hostile server may echo what it received (a debug page that
+//! prints the form body, say). Before any part of a response goes into an
+//! error, every secret the flow knows is cut out of it, as sent and as
+//! form-encoded.
+
+use crate::http::form_urlencode;
+use crate::secret::Secret;
+use serde_json::Value;
+
+/// How many characters of a response body an error shows at most.
+pub const EXCERPT_CHARS: usize = 200;
+
+/// Removes known secrets from text taken from responses.
+#[derive(Debug, Default, Clone)]
+pub struct Redactor {
+    secrets: Vec<Secret>,
+}
+
+impl Redactor {
+    /// A redactor for these secrets (the client secret, the password, ...).
+    pub fn new<'a>(secrets: impl IntoIterator<Item = &'a Secret>) -> Self {
+        let mut redactor = Redactor::default();
+        for secret in secrets {
+            redactor.add(secret.expose());
+        }
+        redactor
+    }
+
+    fn add(&mut self, value: &str) {
+        if value.is_empty() {
+            return;
+        }
+        let encoded = form_urlencode(value);
+        if encoded != value {
+            self.secrets.push(Secret::new(encoded));
+        }
+        self.secrets.push(Secret::new(value));
+        // Longest first, so a secret that contains another is cut whole.
+        self.secrets
+            .sort_by_key(|s| std::cmp::Reverse(s.expose().len()));
+    }
+
+    /// `text` with every known secret replaced by `[redacted]`.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for secret in &self.secrets {
+            if out.contains(secret.expose()) {
+                out = out.replace(secret.expose(), "[redacted]");
+            }
+        }
+        out
+    }
+
+    /// Scrubs every string inside a JSON value, keys included.
+    pub fn scrub_json(&self, value: &mut Value) {
+        match value {
+            Value::String(s) => *s = self.scrub(s),
+            Value::Array(items) => items.iter_mut().for_each(|v| self.scrub_json(v)),
+            Value::Object(map) => {
+                let entries = std::mem::take(map);
+                for (key, mut v) in entries {
+                    self.scrub_json(&mut v);
+                    map.insert(self.scrub(&key), v);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A short, printable, secret-free excerpt of a response body.
+    pub fn excerpt(&self, body: &[u8]) -> String {
+        let text = self.scrub(&String::from_utf8_lossy(body));
+        let mut out = String::new();
+        let mut count = 0;
+        let mut last_was_space = true; // drops leading white space
+        for c in text.chars() {
+            let c = if c.is_control() || c.is_whitespace() {
+                ' '
+            } else {
+                c
+            };
+            if c == ' ' && last_was_space {
+                continue;
+            }
+            if count == EXCERPT_CHARS {
+                out.push('…');
+                return out;
+            }
+            last_was_space = c == ' ';
+            out.push(c);
+            count += 1;
+        }
+        out.trim_end().to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrubs_raw_and_form_encoded_secrets() {
+        let secret = Secret::new("p@ss word");
+        let redactor = Redactor::new([&secret]);
+        assert_eq!(
+            redactor.scrub("got password=p%40ss+word and p@ss word"),
+            "got password=[redacted] and [redacted]"
+        );
+    }
+
+    #[test]
+    fn excerpt_is_bounded_and_printable() {
+        let redactor = Redactor::default();
+        let body = format!("<html>\r\n\t<h1>502</h1>{}</html>", "x".repeat(500));
+        let excerpt = redactor.excerpt(body.as_bytes());
+        assert!(excerpt.starts_with("<html> <h1>502</h1>xxx"), "{excerpt}");
+        assert_eq!(excerpt.chars().count(), EXCERPT_CHARS + 1);
+        assert!(excerpt.ends_with('…'));
+    }
+
+    #[test]
+    fn scrub_json_reaches_nested_strings() {
+        let secret = Secret::new("s3cret");
+        let redactor = Redactor::new([&secret]);
+        let mut value = serde_json::json!({"error": "x", "echo": {"client_secret": ["s3cret"]}});
+        redactor.scrub_json(&mut value);
+        assert_eq!(
+            value,
+            serde_json::json!({"error": "x", "echo": {"client_secret": ["[redacted]"]}})
+        );
+    }
+}

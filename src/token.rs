@@ -1,0 +1,198 @@
+//! Token responses (RFC 6749 §5.1) and error responses (§5.2).
+
+use crate::error::{Error, ServerError};
+use crate::http::HttpResponse;
+use crate::redact::Redactor;
+use crate::secret::Secret;
+use crate::time::UnixTime;
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// The tokens a server issued, as RFC 6749 §5.1 names them.
+#[derive(Clone, PartialEq)]
+pub struct TokenSet {
+    /// The access token.
+    pub access_token: Secret,
+    /// Always `Bearer`: the server's `token_type`, compared case-insensitively
+    /// and normalised; other types are refused.
+    pub token_type: String,
+    /// Lifetime in seconds, as sent (a number or a numeric string).
+    pub expires_in: Option<u64>,
+    /// When the access token expires: `now + expires_in`.
+    pub expires_at: Option<UnixTime>,
+    /// The refresh token, if one was issued.
+    pub refresh_token: Option<Secret>,
+    /// The OpenID Connect ID token, if one was issued.
+    pub id_token: Option<Secret>,
+    /// The granted scope, if the server said.
+    pub scope: Option<String>,
+    /// The whole response object, for vendor members (ACP's `expire_at`,
+    /// Entra's `ext_expires_in`). It holds the tokens too: never print it.
+    pub raw: Map<String, Value>,
+}
+
+impl fmt::Debug for TokenSet {
+    /// Prints everything but the tokens; of `raw`, only the member names.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSet")
+            .field("access_token", &self.access_token)
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("expires_at", &self.expires_at)
+            .field("refresh_token", &self.refresh_token)
+            .field("id_token", &self.id_token)
+            .field("scope", &self.scope)
+            .field("raw", &self.raw.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// Reads the response of a token endpoint.
+///
+/// `now` turns `expires_in` into `expires_at`; `redactor` removes the flow's
+/// secrets from whatever part of the body goes into an error.
+pub fn parse_token_response(
+    response: &HttpResponse,
+    now: UnixTime,
+    redactor: &Redactor,
+) -> Result<TokenSet, Error> {
+    let status = response.status;
+    let mut body = parse_json_object(response, redactor)?;
+    if !response.is_success() {
+        return Err(Error::HttpError {
+            status,
+            excerpt: redactor.excerpt(&response.body),
+        });
+    }
+
+    let invalid = |reason: String| Error::InvalidTokenResponse { status, reason };
+    let access_token = match body.get("access_token") {
+        Some(Value::String(token)) if !token.is_empty() => Secret::new(token.as_str()),
+        Some(_) => return Err(invalid("access_token is not a non-empty string".into())),
+        None => {
+            return Err(invalid(format!(
+                "the response has no access_token (members: {})",
+                member_names(&body, redactor)
+            )))
+        }
+    };
+    // RFC 6749 §5.1: token_type is REQUIRED, and §7.1: the client MUST NOT
+    // use a token whose type it does not understand. "The value is case
+    // insensitive."
+    let token_type = match body.get("token_type") {
+        Some(Value::String(t)) if t.eq_ignore_ascii_case("bearer") => "Bearer".to_owned(),
+        Some(Value::String(t)) => {
+            return Err(Error::UnsupportedTokenType {
+                token_type: redactor.scrub(&t.chars().take(40).collect::<String>()),
+            })
+        }
+        Some(_) => return Err(invalid("token_type is not a string".into())),
+        None => {
+            return Err(invalid(
+                "the response has no token_type (RFC 6749 §5.1)".into(),
+            ))
+        }
+    };
+    let expires_in = lifetime(body.get("expires_in"))
+        .map_err(|()| invalid("expires_in is not a non-negative whole number".into()))?;
+    let optional_secret = |name: &str| match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(Secret::new(s.as_str()))),
+        Some(_) => Err(invalid(format!("{name} is not a string"))),
+    };
+    let refresh_token = optional_secret("refresh_token")?;
+    let id_token = optional_secret("id_token")?;
+    let scope = match body.get("scope") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(invalid("scope is not a string".into())),
+    };
+    // Normalise the raw copy the same way, so `raw.token_type` agrees.
+    body.insert("token_type".into(), Value::String(token_type.clone()));
+    Ok(TokenSet {
+        access_token,
+        token_type,
+        expires_in,
+        expires_at: expires_in.map(|secs| now.plus_secs(secs)),
+        refresh_token,
+        id_token,
+        scope,
+        raw: body,
+    })
+}
+
+/// Reads a JSON object body, turning redirects, non-JSON bodies and OAuth
+/// error bodies into errors. Any status is accepted otherwise.
+pub(crate) fn parse_json_object(
+    response: &HttpResponse,
+    redactor: &Redactor,
+) -> Result<Map<String, Value>, Error> {
+    let status = response.status;
+    if response.is_redirect() {
+        return Err(Error::UnexpectedRedirect {
+            status,
+            location: response.header("location").map(origin_and_path),
+        });
+    }
+    let mut body = match serde_json::from_slice::<Value>(&response.body) {
+        Ok(Value::Object(map)) => map,
+        _ => {
+            return Err(Error::ResponseNotJson {
+                status,
+                excerpt: redactor.excerpt(&response.body),
+            })
+        }
+    };
+    // RFC 6749 §5.2: an error response has a string `error`. Some servers
+    // send one with a 2xx status; it is still an error.
+    if let Some(Value::String(_)) = body.get("error") {
+        let mut value = Value::Object(std::mem::take(&mut body));
+        redactor.scrub_json(&mut value);
+        let Value::Object(body) = value else {
+            unreachable!("scrub_json keeps the kind of value")
+        };
+        let error = body["error"].as_str().unwrap_or_default().to_owned();
+        return Err(Error::OAuth(Box::new(ServerError::from_body(
+            status, error, body,
+        ))));
+    }
+    Ok(body)
+}
+
+/// `expires_in`: a number, or a numeric string as Entra's v1 endpoint sends.
+fn lifetime(value: Option<&Value>) -> Result<Option<u64>, ()> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match (n.as_u64(), n.as_f64()) {
+            (Some(secs), _) => Ok(Some(secs)),
+            (None, Some(f)) if f >= 0.0 && f.fract() == 0.0 && f < 1e15 => Ok(Some(f as u64)),
+            _ => Err(()),
+        },
+        Some(Value::String(s)) => s.trim().parse::<u64>().map(Some).map_err(|_| ()),
+        Some(_) => Err(()),
+    }
+}
+
+/// The member names of a body, bounded, for error messages.
+fn member_names(body: &Map<String, Value>, redactor: &Redactor) -> String {
+    let mut names: Vec<String> = body
+        .keys()
+        .take(10)
+        .map(|k| redactor.scrub(&k.chars().take(40).collect::<String>()))
+        .collect();
+    if body.len() > 10 {
+        names.push("…".into());
+    }
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// A `Location` without query or fragment: enough to see where a redirect
+/// went without copying codes or tokens into an error.
+fn origin_and_path(location: &str) -> String {
+    let end = location.find(['?', '#']).unwrap_or(location.len());
+    location[..end].chars().take(200).collect()
+}

@@ -1,0 +1,403 @@
+//! The JavaScript API: classes, presets and `decodeJwt`. Doc comments here
+//! become the package's TypeScript documentation.
+
+use super::driver::{Transport, DEFAULT_TIMEOUT_MS};
+use super::errors::{to_js_error, to_js_json};
+use super::options::Options;
+use crate::client_auth::ClientAuthMethod;
+use crate::error::Error;
+use crate::flow::{
+    ClientCredentials, ClientCredentialsSettings, PasswordGrant, PasswordGrantSettings,
+};
+use crate::provider::{self, Provider};
+use crate::secret::Secret;
+use crate::token::TokenSet;
+use js_sys::{Object, Promise, Reflect};
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &str = r#"
+/** The tokens a server issued; field names are RFC 6749's. */
+export interface TokenSet {
+  access_token: string;
+  /** Always "Bearer": the server's value is compared case-insensitively and normalised. */
+  token_type: "Bearer";
+  /** Lifetime in seconds, when the server sent it (a number or numeric string). */
+  expires_in?: number;
+  /** Expiry as Unix time in seconds: the time of the response plus expires_in. */
+  expires_at?: number;
+  refresh_token?: string;
+  id_token?: string;
+  scope?: string;
+  /** The whole response object, vendor members included (it holds the tokens too). */
+  raw: Record<string, unknown>;
+}
+
+/** Options every flow accepts about transport. */
+export interface TransportOptions {
+  /** A fetch to use instead of the global one (a proxy, a test double). Called as fetch(url, init). */
+  fetch?: (input: string, init: RequestInit) => Promise<Response>;
+  /** Time limit for each request, in milliseconds (default 30000). */
+  timeoutMs?: number;
+  /** Allow plain http to hosts other than loopback. Off by default: credentials would travel in clear text. */
+  allowInsecureHttp?: boolean;
+}
+
+export type ProviderName = "generic" | "keycloak" | "entra" | "pingAic" | "acp";
+
+export interface ClientCredentialsOptions extends TransportOptions {
+  tokenEndpoint: string;
+  clientId: string;
+  clientSecret: string;
+  /** Scope values: a space-separated string or an array. Entra needs one ending in "/.default". */
+  scope?: string | string[];
+  /** "basic" (HTTP Basic, RFC 6749 §2.3.1; the default) or "post" (client_secret in the body). */
+  clientAuth?: "basic" | "post";
+  /** More form parameters (audience, resource, ...), sent in insertion order; an array repeats the name. */
+  extraParams?: Record<string, string | string[]>;
+  /** Which provider's documented rules to check; inferred from the endpoint when absent. */
+  provider?: ProviderName;
+}
+
+export interface PasswordGrantOptions extends TransportOptions {
+  tokenEndpoint: string;
+  clientId: string;
+  /** Absent for a public client, which sends only its client_id. */
+  clientSecret?: string;
+  username: string;
+  password: string;
+  /** Entra needs a value ending in "/access_as_user". */
+  scope?: string | string[];
+  clientAuth?: "basic" | "post";
+  extraParams?: Record<string, string | string[]>;
+  provider?: ProviderName;
+}
+
+export interface GetTokenOptions {
+  /** Aborts the request; the promise then rejects with code "ABORTED". */
+  signal?: AbortSignal;
+}
+
+/** The stable codes of GrantkitError. */
+export type GrantkitErrorCode =
+  | "INVALID_CONFIG" | "OAUTH_ERROR" | "RESPONSE_NOT_JSON" | "INVALID_TOKEN_RESPONSE"
+  | "UNSUPPORTED_TOKEN_TYPE" | "HTTP_ERROR" | "UNEXPECTED_REDIRECT" | "RESPONSE_TOO_LARGE"
+  | "NETWORK_ERROR" | "TIMEOUT" | "ABORTED" | "INVALID_JWT" | "FLOW_MISUSE";
+
+/** Every error grantkit throws or rejects with: a real Error named "GrantkitError". */
+export interface GrantkitError extends Error {
+  name: "GrantkitError";
+  code: GrantkitErrorCode;
+  /** HTTP status, when a response caused the error. */
+  status?: number;
+  /** OAUTH_ERROR: the server's error code (invalid_client, invalid_grant, ...). */
+  error?: string;
+  error_description?: string;
+  error_uri?: string;
+  /** OAUTH_ERROR: the whole error body, vendor members included (Entra's error_codes, trace_id, correlation_id). */
+  body?: Record<string, unknown>;
+  /** INVALID_CONFIG: the option at fault. */
+  field?: string;
+}
+
+export interface DecodedJwt { header: Record<string, unknown>; claims: Record<string, unknown>; }
+export interface TokenEndpointPreset { provider: ProviderName; tokenEndpoint: string; }
+"#;
+
+const TRANSPORT_OPTIONS: [&str; 3] = ["fetch", "timeoutMs", "allowInsecureHttp"];
+
+fn transport(options: &Options) -> Result<Transport, Error> {
+    Ok(Transport {
+        fetch: options.function("fetch")?,
+        timeout_ms: options.millis("timeoutMs")?.unwrap_or(DEFAULT_TIMEOUT_MS),
+    })
+}
+
+fn known(own: &[&'static str]) -> Vec<&'static str> {
+    own.iter()
+        .chain(TRANSPORT_OPTIONS.iter())
+        .copied()
+        .collect()
+}
+
+fn provider_option(options: &Options) -> Result<Option<Provider>, Error> {
+    options
+        .string("provider")?
+        .as_deref()
+        .map(Provider::from_name)
+        .transpose()
+}
+
+fn client_auth_option(options: &Options) -> Result<ClientAuthMethod, Error> {
+    options
+        .string("clientAuth")?
+        .as_deref()
+        .map_or(Ok(ClientAuthMethod::default()), ClientAuthMethod::from_name)
+}
+
+/// Runs one flow and turns the outcome into a Promise of a TokenSet.
+fn token_promise<F>(transport: Rc<Transport>, flow: F, options: JsValue) -> Promise
+where
+    F: crate::flow::Flow<Output = TokenSet> + 'static,
+{
+    future_to_promise(async move {
+        let signal = if options.is_undefined() || options.is_null() {
+            None
+        } else {
+            Options::new(&options, "getToken", &["signal"])
+                .and_then(|o| o.signal("signal"))
+                .map_err(|e| to_js_error(&e))?
+        };
+        let tokens = transport
+            .run(flow, signal.as_ref())
+            .await
+            .map_err(|e| to_js_error(&e))?;
+        Ok(token_set_to_js(&tokens))
+    })
+}
+
+fn token_set_to_js(tokens: &TokenSet) -> JsValue {
+    let object = Object::new();
+    let set = |name: &str, value: JsValue| {
+        let _ = Reflect::set(&object, &JsValue::from_str(name), &value);
+    };
+    set("access_token", tokens.access_token.expose().into());
+    set("token_type", tokens.token_type.as_str().into());
+    if let Some(secs) = tokens.expires_in {
+        set("expires_in", JsValue::from_f64(secs as f64));
+    }
+    if let Some(at) = tokens.expires_at {
+        set("expires_at", JsValue::from_f64(at.as_secs() as f64));
+    }
+    if let Some(token) = &tokens.refresh_token {
+        set("refresh_token", token.expose().into());
+    }
+    if let Some(token) = &tokens.id_token {
+        set("id_token", token.expose().into());
+    }
+    if let Some(scope) = &tokens.scope {
+        set("scope", scope.as_str().into());
+    }
+    set("raw", to_js_json(&tokens.raw));
+    object.into()
+}
+
+/// Gets tokens with the client credentials grant (RFC 6749 §4.4).
+#[wasm_bindgen(js_name = ClientCredentials)]
+pub struct JsClientCredentials {
+    client: Rc<ClientCredentials>,
+    transport: Rc<Transport>,
+}
+
+#[wasm_bindgen(js_class = ClientCredentials)]
+impl JsClientCredentials {
+    /// Checks the options; a bad option throws a GrantkitError with code
+    /// INVALID_CONFIG before any request is sent.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "ClientCredentialsOptions")] options: JsValue,
+    ) -> Result<JsClientCredentials, JsValue> {
+        Self::from_options(&options).map_err(|e| to_js_error(&e))
+    }
+
+    fn from_options(value: &JsValue) -> Result<Self, Error> {
+        let options = Options::new(
+            value,
+            "ClientCredentials",
+            &known(&[
+                "tokenEndpoint",
+                "clientId",
+                "clientSecret",
+                "scope",
+                "clientAuth",
+                "extraParams",
+                "provider",
+            ]),
+        )?;
+        let settings = ClientCredentialsSettings {
+            token_endpoint: options.required_string("tokenEndpoint")?,
+            client_id: options.required_string("clientId")?,
+            client_secret: Secret::new(options.required_string("clientSecret")?),
+            client_auth: client_auth_option(&options)?,
+            scope: options.strings("scope")?,
+            extra_params: options.params("extraParams")?,
+            provider: provider_option(&options)?,
+            allow_insecure_http: options.bool("allowInsecureHttp")?,
+        };
+        Ok(JsClientCredentials {
+            client: Rc::new(ClientCredentials::new(settings)?),
+            transport: Rc::new(transport(&options)?),
+        })
+    }
+
+    /// Requests a token. Rejects with a GrantkitError.
+    #[wasm_bindgen(js_name = getToken, unchecked_return_type = "Promise<TokenSet>")]
+    pub fn get_token(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "GetTokenOptions | undefined")] options: JsValue,
+    ) -> Promise {
+        token_promise(self.transport.clone(), self.client.start(), options)
+    }
+}
+
+/// Gets tokens with the resource owner password credentials grant
+/// (RFC 6749 §4.3).
+#[wasm_bindgen(js_name = PasswordGrant)]
+pub struct JsPasswordGrant {
+    client: Rc<PasswordGrant>,
+    transport: Rc<Transport>,
+}
+
+#[wasm_bindgen(js_class = PasswordGrant)]
+impl JsPasswordGrant {
+    /// Checks the options; a bad option throws a GrantkitError with code
+    /// INVALID_CONFIG before any request is sent.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "PasswordGrantOptions")] options: JsValue,
+    ) -> Result<JsPasswordGrant, JsValue> {
+        Self::from_options(&options).map_err(|e| to_js_error(&e))
+    }
+
+    fn from_options(value: &JsValue) -> Result<Self, Error> {
+        let options = Options::new(
+            value,
+            "PasswordGrant",
+            &known(&[
+                "tokenEndpoint",
+                "clientId",
+                "clientSecret",
+                "username",
+                "password",
+                "scope",
+                "clientAuth",
+                "extraParams",
+                "provider",
+            ]),
+        )?;
+        let settings = PasswordGrantSettings {
+            token_endpoint: options.required_string("tokenEndpoint")?,
+            client_id: options.required_string("clientId")?,
+            client_secret: options.string("clientSecret")?.map(Secret::new),
+            client_auth: client_auth_option(&options)?,
+            username: options.required_string("username")?,
+            password: Secret::new(options.required_string("password")?),
+            scope: options.strings("scope")?,
+            extra_params: options.params("extraParams")?,
+            provider: provider_option(&options)?,
+            allow_insecure_http: options.bool("allowInsecureHttp")?,
+        };
+        Ok(JsPasswordGrant {
+            client: Rc::new(PasswordGrant::new(settings)?),
+            transport: Rc::new(transport(&options)?),
+        })
+    }
+
+    /// Requests a token. Rejects with a GrantkitError.
+    #[wasm_bindgen(js_name = getToken, unchecked_return_type = "Promise<TokenSet>")]
+    pub fn get_token(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "GetTokenOptions | undefined")] options: JsValue,
+    ) -> Promise {
+        token_promise(self.transport.clone(), self.client.start(), options)
+    }
+}
+
+/// Decodes a JWT's header and claims for diagnostics. Nothing is verified:
+/// the result says what the token claims, not that it is true.
+#[wasm_bindgen(js_name = decodeJwt, unchecked_return_type = "DecodedJwt")]
+pub fn decode_jwt(token: &str) -> Result<JsValue, JsValue> {
+    let decoded = crate::jwt::decode_unverified(token).map_err(|e| to_js_error(&e))?;
+    let object = Object::new();
+    let _ = Reflect::set(&object, &"header".into(), &to_js_json(&decoded.header));
+    let _ = Reflect::set(&object, &"claims".into(), &to_js_json(&decoded.claims));
+    Ok(object.into())
+}
+
+fn preset(provider: Provider, token_endpoint: Result<String, Error>) -> Result<JsValue, JsValue> {
+    let token_endpoint = token_endpoint.map_err(|e| to_js_error(&e))?;
+    let object = Object::new();
+    let _ = Reflect::set(&object, &"provider".into(), &provider.name().into());
+    let _ = Reflect::set(&object, &"tokenEndpoint".into(), &token_endpoint.into());
+    Ok(object.into())
+}
+
+fn preset_options(value: &JsValue, what: &str, fields: &[&str]) -> Result<Vec<String>, JsValue> {
+    let options = Options::new(value, what, fields).map_err(|e| to_js_error(&e))?;
+    fields
+        .iter()
+        .map(|f| options.required_string(f).map_err(|e| to_js_error(&e)))
+        .collect()
+}
+
+/// Keycloak: `{baseUrl}/realms/{realm}/protocol/openid-connect/token`.
+/// Spread the result into a flow's options.
+#[wasm_bindgen(unchecked_return_type = "TokenEndpointPreset")]
+pub fn keycloak(
+    #[wasm_bindgen(unchecked_param_type = "{ baseUrl: string; realm: string }")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let v = preset_options(&options, "keycloak", &["baseUrl", "realm"])?;
+    preset(
+        Provider::Keycloak,
+        provider::keycloak_token_endpoint(&v[0], &v[1]),
+    )
+}
+
+/// Microsoft Entra ID: `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token`,
+/// and Entra's scope rules. Spread the result into a flow's options.
+#[wasm_bindgen(unchecked_return_type = "TokenEndpointPreset")]
+pub fn entra(
+    #[wasm_bindgen(unchecked_param_type = "{ tenant: string }")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let v = preset_options(&options, "entra", &["tenant"])?;
+    preset(Provider::Entra, provider::entra_token_endpoint(&v[0]))
+}
+
+/// PingOne Advanced Identity Cloud: `https://{tenant}:443/am/oauth2/access_token`
+/// (the `:443` is kept on purpose). Spread the result into a flow's options.
+#[wasm_bindgen(js_name = pingAic, unchecked_return_type = "TokenEndpointPreset")]
+pub fn ping_aic(
+    #[wasm_bindgen(unchecked_param_type = "{ tenant: string }")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let v = preset_options(&options, "pingAic", &["tenant"])?;
+    preset(Provider::PingAic, provider::ping_aic_token_endpoint(&v[0]))
+}
+
+/// A standard OAuth 2.0 server: the token endpoint, checked, with no vendor
+/// rules. Spread the result into a flow's options.
+#[wasm_bindgen(unchecked_return_type = "TokenEndpointPreset")]
+pub fn generic(
+    #[wasm_bindgen(
+        unchecked_param_type = "{ tokenEndpoint: string; allowInsecureHttp?: boolean }"
+    )]
+    options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let parsed = Options::new(&options, "generic", &["tokenEndpoint", "allowInsecureHttp"])
+        .and_then(|o| {
+            Ok((
+                o.required_string("tokenEndpoint")?,
+                o.bool("allowInsecureHttp")?,
+            ))
+        })
+        .map_err(|e| to_js_error(&e))?;
+    preset(
+        Provider::Generic,
+        crate::endpoint::check_endpoint("tokenEndpoint", &parsed.0, parsed.1),
+    )
+}
+
+/// Alauda ACP: the platform URL, checked and without a trailing slash, for
+/// the session login (`{ provider: "acp", platformUrl }`).
+#[wasm_bindgen(unchecked_return_type = "{ provider: \"acp\"; platformUrl: string }")]
+pub fn acp(
+    #[wasm_bindgen(unchecked_param_type = "{ platformUrl: string }")] options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let v = preset_options(&options, "acp", &["platformUrl"])?;
+    let url = provider::acp_platform_url(&v[0]).map_err(|e| to_js_error(&e))?;
+    let object = Object::new();
+    let _ = Reflect::set(&object, &"provider".into(), &Provider::Acp.name().into());
+    let _ = Reflect::set(&object, &"platformUrl".into(), &url.into());
+    Ok(object.into())
+}

@@ -1,0 +1,301 @@
+//! The async driver: runs a flow's actions over `fetch`.
+
+use crate::error::Error;
+use crate::flow::{Action, Flow};
+use crate::http::{HttpRequest, HttpResponse};
+use crate::time::UnixTime;
+use js_sys::{Function, Promise, Reflect, Uint8Array};
+use std::cell::Cell;
+use std::rc::Rc;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, AbortSignal, Headers, RequestInit, RequestRedirect};
+
+/// The most of a response body the driver reads: token responses are a few
+/// kilobytes; a body past this is a broken or hostile server.
+pub(crate) const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// How long a request may take when no `timeoutMs` is set.
+pub(crate) const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    // The global `fetch`, bound directly: `window.fetch` does not exist in
+    // Node, Deno, Bun or workerd.
+    #[wasm_bindgen(js_name = fetch, catch)]
+    fn global_fetch(input: &str, init: &RequestInit) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &Function, ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
+}
+
+/// How requests go out: the user's `fetch`, if given, and a time limit.
+#[derive(Clone)]
+pub(crate) struct Transport {
+    pub fetch: Option<Function>,
+    pub timeout_ms: u64,
+}
+
+impl Transport {
+    /// Runs a flow to its end.
+    pub async fn run<F: Flow>(
+        &self,
+        mut flow: F,
+        signal: Option<&AbortSignal>,
+    ) -> Result<F::Output, Error> {
+        loop {
+            match flow.poll(now())? {
+                Action::Send(request) => {
+                    let response = self.send(&request, signal).await?;
+                    flow.handle_response(response, now())?;
+                }
+                Action::Done(output) => return Ok(output),
+                Action::Wait(_) | Action::Prompt(_) => {
+                    return Err(Error::FlowMisuse {
+                        reason: "this driver has no timer or prompt for the flow yet",
+                    })
+                }
+            }
+        }
+    }
+
+    /// Sends one request: redirects are never followed, the body is read up
+    /// to [`MAX_BODY_BYTES`], and the time limit covers the whole exchange.
+    pub async fn send(
+        &self,
+        request: &HttpRequest,
+        signal: Option<&AbortSignal>,
+    ) -> Result<HttpResponse, Error> {
+        if signal.is_some_and(AbortSignal::aborted) {
+            return Err(Error::Aborted);
+        }
+        let guard = AbortGuard::new(self.timeout_ms, signal)?;
+        let result = self.exchange(request, &guard.controller.signal()).await;
+        match result {
+            Ok(response) => Ok(response),
+            Err(_) if guard.timed_out.get() => Err(Error::Timeout {
+                after_ms: self.timeout_ms,
+            }),
+            Err(_) if signal.is_some_and(AbortSignal::aborted) => Err(Error::Aborted),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn exchange(
+        &self,
+        request: &HttpRequest,
+        signal: &AbortSignal,
+    ) -> Result<HttpResponse, Error> {
+        let headers = Headers::new().map_err(network)?;
+        for (name, value) in &request.headers {
+            headers.append(name, value).map_err(|_| {
+                Error::config(
+                    "headers",
+                    format!("the runtime refused the header {name:?}"),
+                )
+            })?;
+        }
+        let init = RequestInit::new();
+        init.set_method(request.method.as_str());
+        init.set_headers(&headers);
+        init.set_redirect(RequestRedirect::Manual);
+        init.set_signal(Some(signal));
+        if let Some(body) = &request.body {
+            match std::str::from_utf8(body) {
+                Ok(text) => init.set_body(&JsValue::from_str(text)),
+                Err(_) => init.set_body(&Uint8Array::from(body.as_slice())),
+            }
+        }
+        let promise = match &self.fetch {
+            Some(fetch) => fetch
+                .call2(&JsValue::UNDEFINED, &JsValue::from_str(&request.url), &init)
+                .map(|value| Promise::resolve(&value)),
+            None => global_fetch(&request.url, &init),
+        }
+        .map_err(network)?;
+        let response = JsFuture::from(promise).await.map_err(network)?;
+        read_response(response).await
+    }
+}
+
+/// Aborts the request on timeout or when the caller's signal fires; undoes
+/// both when dropped.
+struct AbortGuard<'a> {
+    controller: AbortController,
+    timed_out: Rc<Cell<bool>>,
+    timer: JsValue,
+    _on_timeout: Closure<dyn FnMut()>,
+    caller: Option<(&'a AbortSignal, Closure<dyn FnMut()>)>,
+}
+
+impl<'a> AbortGuard<'a> {
+    fn new(timeout_ms: u64, signal: Option<&'a AbortSignal>) -> Result<Self, Error> {
+        let controller = AbortController::new().map_err(network)?;
+        let timed_out = Rc::new(Cell::new(false));
+        let on_timeout = {
+            let (controller, timed_out) = (controller.clone(), timed_out.clone());
+            Closure::<dyn FnMut()>::new(move || {
+                timed_out.set(true);
+                controller.abort();
+            })
+        };
+        let timer = set_timeout(on_timeout.as_ref().unchecked_ref(), timeout_ms as f64);
+        let caller = match signal {
+            Some(signal) => {
+                let controller = controller.clone();
+                let on_abort = Closure::<dyn FnMut()>::new(move || controller.abort());
+                signal
+                    .add_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref())
+                    .map_err(network)?;
+                Some((signal, on_abort))
+            }
+            None => None,
+        };
+        Ok(AbortGuard {
+            controller,
+            timed_out,
+            timer,
+            _on_timeout: on_timeout,
+            caller,
+        })
+    }
+}
+
+impl Drop for AbortGuard<'_> {
+    fn drop(&mut self) {
+        clear_timeout(&self.timer);
+        if let Some((signal, on_abort)) = &self.caller {
+            let _ = signal
+                .remove_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
+        }
+    }
+}
+
+async fn read_response(value: JsValue) -> Result<HttpResponse, Error> {
+    // Checked by shape, not `instanceof`: an injected fetch may come from
+    // another realm or a polyfill.
+    let Some(status) = get(&value, "status").as_f64() else {
+        return Err(Error::Network {
+            message: "fetch resolved to something that is not a Response".into(),
+        });
+    };
+    let response: web_sys::Response = value.unchecked_into();
+    // A browser hides a redirect behind an opaque response with status 0.
+    let status = if get(&response, "type").as_string().as_deref() == Some("opaqueredirect") {
+        0
+    } else {
+        status as u16
+    };
+    let mut headers = Vec::new();
+    let js_headers = response.headers();
+    if let Ok(Some(entries)) = js_sys::try_iter(&js_headers) {
+        for entry in entries.flatten() {
+            let entry: js_sys::Array = entry.unchecked_into();
+            let (name, value) = (entry.get(0).as_string(), entry.get(1).as_string());
+            if let (Some(name), Some(value)) = (name, value) {
+                if !name.eq_ignore_ascii_case("set-cookie") {
+                    headers.push((name, value));
+                }
+            }
+        }
+    }
+    let set_cookies = set_cookies(&js_headers);
+    let mut http = HttpResponse {
+        status,
+        headers,
+        set_cookies,
+        body: Vec::new(),
+    };
+    if http.is_redirect() {
+        // Nothing in a redirect's body is read; the flow reports it.
+        cancel_body(&response);
+        return Ok(http);
+    }
+    let declared = http
+        .header("content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+        cancel_body(&response);
+        return Err(Error::ResponseTooLarge {
+            limit: MAX_BODY_BYTES,
+        });
+    }
+    http.body = read_body(&response).await?;
+    Ok(http)
+}
+
+/// `Set-Cookie` values, where the runtime exposes them (`getSetCookie`:
+/// Workers, Node, Deno, Bun; browsers hide them from scripts).
+fn set_cookies(headers: &Headers) -> Vec<String> {
+    let get_set_cookie = get(headers, "getSetCookie");
+    if !get_set_cookie.is_function() {
+        return Vec::new();
+    }
+    let function: &Function = get_set_cookie.unchecked_ref();
+    match function.call0(headers) {
+        Ok(list) if js_sys::Array::is_array(&list) => {
+            let list: js_sys::Array = list.unchecked_into();
+            list.iter().filter_map(|v| v.as_string()).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Reads the body through its stream, stopping at [`MAX_BODY_BYTES`].
+async fn read_body(response: &web_sys::Response) -> Result<Vec<u8>, Error> {
+    let Some(stream) = response.body() else {
+        return Ok(Vec::new());
+    };
+    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let mut body = Vec::new();
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(network)?;
+        if get(&chunk, "done").as_bool() == Some(true) {
+            return Ok(body);
+        }
+        let bytes: Uint8Array = get(&chunk, "value").unchecked_into();
+        if body.len() + bytes.length() as usize > MAX_BODY_BYTES {
+            let _ = reader.cancel();
+            return Err(Error::ResponseTooLarge {
+                limit: MAX_BODY_BYTES,
+            });
+        }
+        let start = body.len();
+        body.resize(start + bytes.length() as usize, 0);
+        bytes.copy_to(&mut body[start..]);
+    }
+}
+
+fn cancel_body(response: &web_sys::Response) {
+    if let Some(stream) = response.body() {
+        let _ = stream.cancel();
+    }
+}
+
+fn get(target: &JsValue, name: &str) -> JsValue {
+    Reflect::get(target, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// A rejected fetch: the message of the runtime's error and of its cause
+/// (Node puts `ECONNREFUSED` there), bounded.
+fn network(error: JsValue) -> Error {
+    let mut message = get(&error, "message")
+        .as_string()
+        .unwrap_or_else(|| "fetch failed".into());
+    let cause = get(&error, "cause");
+    if let Some(code) = get(&cause, "code").as_string() {
+        message = format!("{message} ({code})");
+    } else if let Some(cause) = get(&cause, "message").as_string() {
+        message = format!("{message} ({cause})");
+    }
+    Error::Network {
+        message: message.chars().take(300).collect(),
+    }
+}
+
+/// Now, from the JavaScript clock, in whole seconds.
+pub(crate) fn now() -> UnixTime {
+    UnixTime::from_secs((js_sys::Date::now() / 1000.0) as u64)
+}

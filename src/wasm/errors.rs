@@ -1,0 +1,44 @@
+//! Core errors as JavaScript `Error` objects with stable codes.
+
+use crate::error::Error;
+use js_sys::{Object, Reflect};
+use serde::Serialize;
+use wasm_bindgen::JsValue;
+
+/// A real `Error` (so `instanceof Error` holds and a stack is captured) named
+/// `GrantkitError`, with `.code` and, for server errors, `.status`, `.error`,
+/// `.error_description`, `.error_uri` and `.body`.
+pub(crate) fn to_js_error(error: &Error) -> JsValue {
+    let js = js_sys::Error::new(&error.to_string());
+    js.set_name("GrantkitError");
+    set(&js, "code", &JsValue::from_str(error.code()));
+    if let Some(status) = error.status() {
+        set(&js, "status", &JsValue::from(status));
+    }
+    match error {
+        Error::OAuth(server) => {
+            set(&js, "error", &JsValue::from_str(&server.error));
+            if let Some(description) = &server.error_description {
+                set(&js, "error_description", &JsValue::from_str(description));
+            }
+            if let Some(uri) = &server.error_uri {
+                set(&js, "error_uri", &JsValue::from_str(uri));
+            }
+            set(&js, "body", &to_js_json(&server.body));
+        }
+        Error::InvalidConfig { field, .. } => set(&js, "field", &JsValue::from_str(field)),
+        _ => {}
+    }
+    js.into()
+}
+
+/// A JSON value as a plain JavaScript value (objects, not `Map`s).
+pub(crate) fn to_js_json<T: Serialize + ?Sized>(value: &T) -> JsValue {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap_or_else(|_| Object::new().into())
+}
+
+fn set(target: &JsValue, name: &str, value: &JsValue) {
+    let _ = Reflect::set(target, &JsValue::from_str(name), value);
+}

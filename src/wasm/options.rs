@@ -1,0 +1,156 @@
+//! Reading a JavaScript options object, field by field.
+//!
+//! Errors name the option and what it should be, never its value: a value
+//! in the wrong place may be a secret.
+
+use crate::error::Error;
+use js_sys::{Array, Function, Object, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+
+pub(crate) struct Options {
+    object: Object,
+}
+
+impl Options {
+    /// Reads `value` as a plain options object whose keys are all `known`.
+    pub fn new(value: &JsValue, what: &str, known: &[&str]) -> Result<Options, Error> {
+        if !value.is_object() || value.is_function() || Array::is_array(value) {
+            return Err(Error::config(
+                "options",
+                format!("{what} takes an options object"),
+            ));
+        }
+        let object: Object = value.clone().unchecked_into();
+        for key in Object::keys(&object).iter() {
+            let key = key.as_string().unwrap_or_default();
+            // A value that is undefined counts as absent, as in most JS APIs.
+            if !known.contains(&key.as_str()) && !get(&object, &key).is_undefined() {
+                let key: String = key.chars().take(40).collect();
+                return Err(Error::config(
+                    &key,
+                    format!(
+                        "unknown option for {what}; known options: {}",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(Options { object })
+    }
+
+    fn value(&self, name: &str) -> Option<JsValue> {
+        let value = get(&self.object, name);
+        (!value.is_undefined() && !value.is_null()).then_some(value)
+    }
+
+    pub fn string(&self, name: &str) -> Result<Option<String>, Error> {
+        match self.value(name) {
+            None => Ok(None),
+            Some(v) => v
+                .as_string()
+                .map(Some)
+                .ok_or_else(|| Error::config(name, "must be a string")),
+        }
+    }
+
+    pub fn required_string(&self, name: &str) -> Result<String, Error> {
+        self.string(name)?
+            .ok_or_else(|| Error::config(name, "is required"))
+    }
+
+    /// A string, or an array of strings.
+    pub fn strings(&self, name: &str) -> Result<Vec<String>, Error> {
+        match self.value(name) {
+            None => Ok(Vec::new()),
+            Some(v) => string_or_array(&v)
+                .ok_or_else(|| Error::config(name, "must be a string or an array of strings")),
+        }
+    }
+
+    pub fn bool(&self, name: &str) -> Result<bool, Error> {
+        match self.value(name) {
+            None => Ok(false),
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| Error::config(name, "must be a boolean")),
+        }
+    }
+
+    /// A whole number of milliseconds, at least 1.
+    pub fn millis(&self, name: &str) -> Result<Option<u64>, Error> {
+        match self.value(name) {
+            None => Ok(None),
+            Some(v) => match v.as_f64() {
+                Some(ms) if ms >= 1.0 && ms.fract() == 0.0 && ms <= 2_147_483_647.0 => {
+                    Ok(Some(ms as u64))
+                }
+                _ => Err(Error::config(
+                    name,
+                    "must be a whole number of milliseconds, at least 1",
+                )),
+            },
+        }
+    }
+
+    pub fn function(&self, name: &str) -> Result<Option<Function>, Error> {
+        match self.value(name) {
+            None => Ok(None),
+            Some(v) if v.is_function() => Ok(Some(v.unchecked_into())),
+            Some(_) => Err(Error::config(name, "must be a function")),
+        }
+    }
+
+    /// An `AbortSignal`, recognised by shape so that signals from any realm
+    /// or polyfill work.
+    pub fn signal(&self, name: &str) -> Result<Option<web_sys::AbortSignal>, Error> {
+        match self.value(name) {
+            None => Ok(None),
+            Some(v)
+                if get(&v, "aborted").as_bool().is_some()
+                    && get(&v, "addEventListener").is_function() =>
+            {
+                Ok(Some(v.unchecked_into()))
+            }
+            Some(_) => Err(Error::config(name, "must be an AbortSignal")),
+        }
+    }
+
+    /// An object of form parameters, in insertion order; a value may be an
+    /// array of strings for a parameter that repeats.
+    pub fn params(&self, name: &str) -> Result<Vec<(String, String)>, Error> {
+        let Some(v) = self.value(name) else {
+            return Ok(Vec::new());
+        };
+        if !v.is_object() || Array::is_array(&v) || v.is_function() {
+            return Err(Error::config(name, "must be an object of strings"));
+        }
+        let mut pairs = Vec::new();
+        for entry in Object::entries(&v.unchecked_into()).iter() {
+            let entry: Array = entry.unchecked_into();
+            let key = entry.get(0).as_string().unwrap_or_default();
+            let values = string_or_array(&entry.get(1)).ok_or_else(|| {
+                Error::config(
+                    name,
+                    format!("the value of {key:?} must be a string or an array of strings"),
+                )
+            })?;
+            pairs.extend(values.into_iter().map(|value| (key.clone(), value)));
+        }
+        Ok(pairs)
+    }
+}
+
+fn get(target: &JsValue, name: &str) -> JsValue {
+    Reflect::get(target, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn string_or_array(value: &JsValue) -> Option<Vec<String>> {
+    if let Some(s) = value.as_string() {
+        return Some(vec![s]);
+    }
+    if Array::is_array(value) {
+        let array: &Array = value.unchecked_ref();
+        return array.iter().map(|item| item.as_string()).collect();
+    }
+    None
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need on a fresh machine; each step is
+# skipped when already done. `setup.sh browser` also installs Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+rustup target list --installed | grep -qx wasm32-unknown-unknown \
+  || rustup target add wasm32-unknown-unknown
+rustup component list --installed | grep -q '^clippy' || rustup component add clippy rustfmt
+
+# The CLI must be exactly the version of the wasm-bindgen crate pinned in Cargo.toml.
+want=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' Cargo.toml)
+if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$want" ]; then
+  # --locked can fail when the registry lags a pinned transitive crate.
+  cargo install wasm-bindgen-cli --version "$want" --locked \
+    || cargo install wasm-bindgen-cli --version "$want"
+fi
+
+# npm ci only when the lock file changed since the last install.
+stamp=tests/node_modules/.grantkit-lock
+if ! cmp -s tests/package-lock.json "$stamp" 2>/dev/null; then
+  npm ci --prefix tests --no-audit --no-fund
+  cp tests/package-lock.json "$stamp"
+fi
+
+if [ "${1:-}" = browser ] && ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends chromium chromium-driver
+fi
