@@ -33,7 +33,7 @@ pub fn decode_unverified(token: &str) -> Result<DecodedJwt, Error> {
     }
     Ok(DecodedJwt {
         header: decode_part(parts[0], "header")?,
-        claims: decode_part(parts[1], "claims")?,
+        claims: decode_part(parts[1], "payload")?,
     })
 }
 

@@ -120,6 +120,9 @@ impl Transport {
     }
 }
 
+/// A listener registered on the caller's signal, removed on drop.
+type AbortListener<'a> = (&'a AbortSignal, Closure<dyn FnMut()>);
+
 /// Aborts the request on timeout or when the caller's signal fires; undoes
 /// both when dropped.
 struct AbortGuard<'a> {
@@ -127,7 +130,7 @@ struct AbortGuard<'a> {
     timed_out: Rc<Cell<bool>>,
     timer: JsValue,
     _on_timeout: Closure<dyn FnMut()>,
-    caller: Option<(&'a AbortSignal, Closure<dyn FnMut()>)>,
+    caller: Option<AbortListener<'a>>,
 }
 
 impl<'a> AbortGuard<'a> {

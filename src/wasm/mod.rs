@@ -6,3 +6,6 @@ mod api;
 mod driver;
 mod errors;
 mod options;
+
+#[cfg(test)]
+mod tests;

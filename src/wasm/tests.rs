@@ -1,0 +1,303 @@
+//! The driver and the JavaScript API, in Node and in Chromium, with `fetch`
+//! doubles written in JavaScript: the request as `fetch` receives it, and
+//! the objects JavaScript gets back.
+
+use super::api::{decode_jwt, JsClientCredentials, JsPasswordGrant};
+use js_sys::{Array, Function, Object, Reflect, JSON};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+#[wasm_bindgen(inline_js = r#"
+// A fetch that records each call and answers with a scripted Response.
+export function recordingFetch(status, body, headers) {
+  const calls = [];
+  const fetch = async (url, init) => {
+    calls.push({ url, method: init.method, headers: [...init.headers], body: init.body, redirect: init.redirect });
+    return new Response(body, { status, headers });
+  };
+  fetch.calls = calls;
+  return fetch;
+}
+// A fetch that never answers, but rejects as a real one does when aborted.
+export function hangingFetch() {
+  const fetch = (url, init) => new Promise((_, reject) => {
+    fetch.calls += 1;
+    init.signal.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError")));
+  });
+  fetch.calls = 0;
+  return fetch;
+}
+// A fetch whose body is an endless stream of 64 KiB chunks.
+export function endlessFetch() {
+  return async () => new Response(new ReadableStream({
+    pull(controller) { controller.enqueue(new Uint8Array(65536)); },
+  }), { status: 200 });
+}
+export function rejectingFetch() {
+  return async () => { throw new TypeError("fetch failed", { cause: { code: "ECONNREFUSED" } }); };
+}
+export function abortAfter(ms) {
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), ms);
+  return controller.signal;
+}
+export function abortedSignal() {
+  const controller = new AbortController();
+  controller.abort();
+  return controller.signal;
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = recordingFetch)]
+    fn recording_fetch(status: u16, body: &str, headers: JsValue) -> Function;
+    #[wasm_bindgen(js_name = hangingFetch)]
+    fn hanging_fetch() -> Function;
+    #[wasm_bindgen(js_name = endlessFetch)]
+    fn endless_fetch() -> Function;
+    #[wasm_bindgen(js_name = rejectingFetch)]
+    fn rejecting_fetch() -> Function;
+    #[wasm_bindgen(js_name = abortAfter)]
+    fn abort_after(ms: u32) -> JsValue;
+    #[wasm_bindgen(js_name = abortedSignal)]
+    fn aborted_signal() -> JsValue;
+}
+
+const TOKEN_JSON: &str =
+    r#"{"access_token":"at-1","token_type":"bearer","expires_in":"300","scope":"api:read"}"#;
+
+fn get(target: &JsValue, name: &str) -> JsValue {
+    Reflect::get(target, &name.into()).unwrap()
+}
+
+fn text(target: &JsValue, name: &str) -> String {
+    get(target, name)
+        .as_string()
+        .unwrap_or_else(|| panic!("{name} is not a string"))
+}
+
+/// Options from JSON, plus the given `fetch`.
+fn options(json: &str, fetch: &Function) -> JsValue {
+    let options = JSON::parse(json).unwrap();
+    Reflect::set(&options, &"fetch".into(), fetch).unwrap();
+    options
+}
+
+fn client_credentials(json: &str, fetch: &Function) -> JsClientCredentials {
+    JsClientCredentials::new(options(json, fetch)).unwrap_or_else(|e| panic!("{:?}", e))
+}
+
+const CC: &str = r#"{"tokenEndpoint":"https://idp.example/token","clientId":"app","clientSecret":"s3cret","scope":["api:read"]}"#;
+
+async fn rejection(promise: js_sys::Promise) -> JsValue {
+    match JsFuture::from(promise).await {
+        Ok(v) => panic!("expected a rejection, got {v:?}"),
+        Err(e) => e,
+    }
+}
+
+fn assert_grantkit_error(error: &JsValue, code: &str) {
+    assert!(
+        error.is_instance_of::<js_sys::Error>(),
+        "not an Error: {error:?}"
+    );
+    assert_eq!(text(error, "name"), "GrantkitError");
+    assert_eq!(text(error, "code"), code, "{}", text(error, "message"));
+}
+
+#[wasm_bindgen_test]
+async fn fetch_receives_the_exact_request_with_manual_redirects() {
+    let fetch = recording_fetch(200, TOKEN_JSON, JsValue::UNDEFINED);
+    let client = client_credentials(CC, &fetch);
+
+    let tokens = JsFuture::from(client.get_token(JsValue::UNDEFINED))
+        .await
+        .unwrap();
+
+    let calls: Array = get(&fetch, "calls").into();
+    assert_eq!(calls.length(), 1);
+    let call = calls.get(0);
+    assert_eq!(text(&call, "url"), "https://idp.example/token");
+    assert_eq!(text(&call, "method"), "POST");
+    assert_eq!(text(&call, "redirect"), "manual");
+    assert_eq!(
+        text(&call, "body"),
+        "grant_type=client_credentials&scope=api%3Aread"
+    );
+    // Headers objects list names in lower case, sorted.
+    assert_eq!(
+        JSON::stringify(&get(&call, "headers"))
+            .unwrap()
+            .as_string()
+            .unwrap(),
+        r#"[["accept","application/json"],["authorization","Basic YXBwOnMzY3JldA=="],["content-type","application/x-www-form-urlencoded"]]"#
+    );
+
+    assert_eq!(text(&tokens, "access_token"), "at-1");
+    assert_eq!(text(&tokens, "token_type"), "Bearer");
+    assert_eq!(get(&tokens, "expires_in").as_f64(), Some(300.0));
+    let now = (js_sys::Date::now() / 1000.0).floor();
+    let expires_at = get(&tokens, "expires_at").as_f64().unwrap();
+    assert!(
+        (now + 299.0..=now + 300.0).contains(&expires_at),
+        "{expires_at} vs {now}"
+    );
+    assert_eq!(text(&tokens, "scope"), "api:read");
+    assert!(get(&tokens, "refresh_token").is_undefined());
+    assert_eq!(text(&get(&tokens, "raw"), "expires_in"), "300");
+}
+
+#[wasm_bindgen_test]
+async fn an_oauth_error_rejects_with_a_structured_error() {
+    let body = r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.","error_codes":[7000215],"trace_id":"t1"}"#;
+    let fetch = recording_fetch(401, body, JsValue::UNDEFINED);
+    let client = client_credentials(CC, &fetch);
+
+    let error = rejection(client.get_token(JsValue::UNDEFINED)).await;
+
+    assert_grantkit_error(&error, "OAUTH_ERROR");
+    assert_eq!(get(&error, "status").as_f64(), Some(401.0));
+    assert_eq!(text(&error, "error"), "invalid_client");
+    assert_eq!(
+        text(&error, "error_description"),
+        "AADSTS7000215: Invalid client secret provided."
+    );
+    let body = get(&error, "body");
+    assert_eq!(
+        JSON::stringify(&get(&body, "error_codes")).unwrap(),
+        "[7000215]"
+    );
+    assert_eq!(text(&body, "trace_id"), "t1");
+    assert!(!text(&error, "stack").contains("s3cret"));
+}
+
+#[wasm_bindgen_test]
+async fn password_grant_sends_the_password_and_not_in_errors() {
+    let fetch = recording_fetch(400, r#"{"error":"invalid_grant"}"#, JsValue::UNDEFINED);
+    let json = r#"{"tokenEndpoint":"https://idp.example/token","clientId":"cli","username":"alice","password":"pa55 wörd"}"#;
+    let client = JsPasswordGrant::new(options(json, &fetch)).unwrap_or_else(|e| panic!("{e:?}"));
+
+    let error = rejection(client.get_token(JsValue::UNDEFINED)).await;
+
+    let calls: Array = get(&fetch, "calls").into();
+    assert_eq!(
+        text(&calls.get(0), "body"),
+        "grant_type=password&username=alice&password=pa55+w%C3%B6rd&client_id=cli"
+    );
+    assert_grantkit_error(&error, "OAUTH_ERROR");
+    assert_eq!(text(&error, "error"), "invalid_grant");
+    assert!(!text(&error, "message").contains("pa55"));
+}
+
+#[wasm_bindgen_test]
+async fn a_redirect_is_never_followed() {
+    let headers = JSON::parse(r#"{"location":"https://elsewhere.example/?code=x"}"#).unwrap();
+    let fetch = recording_fetch(302, "", headers);
+    let client = client_credentials(CC, &fetch);
+
+    let error = rejection(client.get_token(JsValue::UNDEFINED)).await;
+
+    assert_grantkit_error(&error, "UNEXPECTED_REDIRECT");
+    assert_eq!(get(&error, "status").as_f64(), Some(302.0));
+    assert_eq!(Array::from(&get(&fetch, "calls")).length(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn the_time_limit_aborts_a_request_that_never_answers() {
+    let fetch = hanging_fetch();
+    let json = r#"{"tokenEndpoint":"https://idp.example/token","clientId":"app","clientSecret":"s","timeoutMs":50}"#;
+    let client = client_credentials(json, &fetch);
+
+    let error = rejection(client.get_token(JsValue::UNDEFINED)).await;
+
+    assert_grantkit_error(&error, "TIMEOUT");
+    assert_eq!(text(&error, "message"), "no response within 50 ms");
+}
+
+#[wasm_bindgen_test]
+async fn the_callers_signal_aborts_a_request() {
+    let fetch = hanging_fetch();
+    let client = client_credentials(CC, &fetch);
+    let get_options = Object::new();
+    Reflect::set(&get_options, &"signal".into(), &abort_after(20)).unwrap();
+
+    let error = rejection(client.get_token(get_options.into())).await;
+    assert_grantkit_error(&error, "ABORTED");
+    assert_eq!(get(&fetch, "calls").as_f64(), Some(1.0));
+
+    // An already aborted signal: nothing is sent at all.
+    let get_options = Object::new();
+    Reflect::set(&get_options, &"signal".into(), &aborted_signal()).unwrap();
+    let error = rejection(client.get_token(get_options.into())).await;
+    assert_grantkit_error(&error, "ABORTED");
+    assert_eq!(get(&fetch, "calls").as_f64(), Some(1.0));
+}
+
+#[wasm_bindgen_test]
+async fn an_endless_body_is_cut_at_the_limit() {
+    let client = client_credentials(CC, &endless_fetch());
+    let error = rejection(client.get_token(JsValue::UNDEFINED)).await;
+    assert_grantkit_error(&error, "RESPONSE_TOO_LARGE");
+    assert_eq!(
+        text(&error, "message"),
+        "the response body is larger than 1048576 bytes"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_rejected_fetch_is_a_network_error_with_its_cause() {
+    let client = client_credentials(CC, &rejecting_fetch());
+    let error = rejection(client.get_token(JsValue::UNDEFINED)).await;
+    assert_grantkit_error(&error, "NETWORK_ERROR");
+    assert_eq!(
+        text(&error, "message"),
+        "network error: fetch failed (ECONNREFUSED)"
+    );
+}
+
+#[wasm_bindgen_test]
+fn bad_options_throw_from_the_constructor_without_echoing_values() {
+    let fetch = recording_fetch(200, TOKEN_JSON, JsValue::UNDEFINED);
+    let cases = [
+        (r#"{"clientId":"app","clientSecret":"s"}"#, "tokenEndpoint", "invalid configuration: tokenEndpoint: is required"),
+        (
+            r#"{"tokenEndpoint":"https://idp.example/t","clientId":"app","clientSecret":123456789}"#,
+            "clientSecret",
+            "invalid configuration: clientSecret: must be a string",
+        ),
+        (
+            r#"{"tokenEndpoint":"https://idp.example/t","clientId":"app","clientSecret":"s","clientAuth":"jwt"}"#,
+            "clientAuth",
+            "invalid configuration: clientAuth: must be \"basic\" or \"post\"",
+        ),
+        (
+            r#"{"tokenEndpoint":"https://idp.example/t","clientId":"app","clientSecret":"s","timeoutMs":-5}"#,
+            "timeoutMs",
+            "invalid configuration: timeoutMs: must be a whole number of milliseconds, at least 1",
+        ),
+        (
+            r#"{"tokenEndpoint":"https://idp.example/t","clientId":"app","clientSecret":"s","extraParams":{"a":1}}"#,
+            "extraParams",
+            "invalid configuration: extraParams: the value of \"a\" must be a string or an array of strings",
+        ),
+    ];
+    for (json, field, message) in cases {
+        let error = match JsClientCredentials::new(options(json, &fetch)) {
+            Ok(_) => panic!("accepted {json}"),
+            Err(e) => e,
+        };
+        assert_grantkit_error(&error, "INVALID_CONFIG");
+        assert_eq!(text(&error, "field"), field);
+        assert_eq!(text(&error, "message"), message);
+    }
+    assert_eq!(Array::from(&get(&fetch, "calls")).length(), 0);
+}
+
+#[wasm_bindgen_test]
+fn decode_jwt_returns_plain_objects() {
+    let decoded = decode_jwt("eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9.").unwrap();
+    assert_eq!(text(&get(&decoded, "header"), "alg"), "none");
+    assert_eq!(text(&get(&decoded, "claims"), "sub"), "alice");
+    let error = decode_jwt("nope").unwrap_err();
+    assert_grantkit_error(&error, "INVALID_JWT");
+}

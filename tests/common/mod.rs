@@ -1,0 +1,55 @@
+//! A synchronous driver for tests: scripted responses instead of a network.
+#![allow(dead_code)]
+
+use grantkit::flow::{Action, Flow};
+use grantkit::{Error, HttpRequest, HttpResponse, UnixTime};
+
+pub const NOW: UnixTime = UnixTime::from_secs(1_700_000_000);
+
+/// Runs `flow` to its end, answering each request with the next scripted
+/// response; returns the requests sent and the result.
+pub fn drive<F: Flow>(
+    mut flow: F,
+    responses: Vec<HttpResponse>,
+) -> (Vec<HttpRequest>, Result<F::Output, Error>)
+where
+    F::Output: std::fmt::Debug,
+{
+    let mut responses = responses.into_iter();
+    let mut sent = Vec::new();
+    loop {
+        match flow.poll(NOW) {
+            Ok(Action::Send(request)) => {
+                sent.push(request);
+                let response = responses
+                    .next()
+                    .expect("the flow sent more requests than the script answers");
+                if let Err(e) = flow.handle_response(response, NOW) {
+                    return (sent, Err(e));
+                }
+            }
+            Ok(Action::Done(output)) => {
+                assert!(
+                    responses.next().is_none(),
+                    "the flow finished before the script did"
+                );
+                return (sent, Ok(output));
+            }
+            Ok(other) => panic!("unexpected action {other:?}"),
+            Err(e) => return (sent, Err(e)),
+        }
+    }
+}
+
+pub fn json(status: u16, body: &str) -> HttpResponse {
+    HttpResponse::new(status, body).with_header("Content-Type", "application/json")
+}
+
+/// The headers of a request as (name, value) string pairs.
+pub fn headers(request: &HttpRequest) -> Vec<(&str, &str)> {
+    request
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect()
+}

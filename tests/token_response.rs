@@ -1,0 +1,285 @@
+//! Token and error responses (RFC 6749 §5.1, §5.2) as real servers send
+//! them, well-formed or not. Runs natively and in wasm.
+
+mod common;
+
+use common::{json, NOW};
+use grantkit::jwt::decode_unverified;
+use grantkit::redact::Redactor;
+use grantkit::token::parse_token_response;
+use grantkit::{Error, HttpResponse, Secret, TokenSet, UnixTime};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+fn parse(response: HttpResponse) -> Result<TokenSet, Error> {
+    parse_token_response(&response, NOW, &Redactor::default())
+}
+
+fn invalid_reason(result: Result<TokenSet, Error>) -> String {
+    match result {
+        Err(Error::InvalidTokenResponse {
+            status: 200,
+            reason,
+        }) => reason,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_full_response_keeps_every_member() {
+    let body = r#"{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,
+        "access_token":"eyJ0","refresh_token":"rt","id_token":"it","scope":"a b"}"#;
+    let tokens = parse(json(200, body)).unwrap();
+    assert_eq!(tokens.access_token.expose(), "eyJ0");
+    assert_eq!(tokens.expires_at, Some(UnixTime::from_secs(1_700_003_599)));
+    assert_eq!(tokens.refresh_token, Some(Secret::new("rt")));
+    assert_eq!(tokens.id_token, Some(Secret::new("it")));
+    assert_eq!(tokens.scope.as_deref(), Some("a b"));
+    // Vendor members stay in raw: Entra's ext_expires_in here.
+    assert_eq!(tokens.raw["ext_expires_in"], 3599);
+    assert_eq!(tokens.raw.len(), 7);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn expires_in_may_be_a_numeric_string_as_entra_v1_sends() {
+    let tokens = parse(json(
+        200,
+        r#"{"access_token":"a","token_type":"Bearer","expires_in":"3599"}"#,
+    ))
+    .unwrap();
+    assert_eq!(tokens.expires_in, Some(3599));
+    assert_eq!(tokens.expires_at, Some(UnixTime::from_secs(1_700_003_599)));
+    // Absent or null: no expiry known.
+    let tokens = parse(json(
+        200,
+        r#"{"access_token":"a","token_type":"Bearer","expires_in":null}"#,
+    ))
+    .unwrap();
+    assert_eq!((tokens.expires_in, tokens.expires_at), (None, None));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_broken_expires_in_is_refused() {
+    for bad in [r#""soon""#, "-1", "1.5", "true", r#""""#] {
+        let body = format!(r#"{{"access_token":"a","token_type":"Bearer","expires_in":{bad}}}"#);
+        assert_eq!(
+            invalid_reason(parse(json(200, &body))),
+            "expires_in is not a non-negative whole number",
+            "{bad}"
+        );
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn acp_absolute_expiry_members_are_kept_in_raw() {
+    let body = r#"{"token_type":"Bearer","access_token":"a","expire_at":1700003600,"issued_at":1700000000}"#;
+    let tokens = parse(json(200, body)).unwrap();
+    assert_eq!(tokens.raw["expire_at"], 1_700_003_600);
+    assert_eq!(tokens.raw["issued_at"], 1_700_000_000);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn token_type_is_compared_case_insensitively() {
+    for sent in ["bearer", "BEARER", "Bearer"] {
+        let body = format!(r#"{{"access_token":"a","token_type":"{sent}"}}"#);
+        let tokens = parse(json(200, &body)).unwrap();
+        assert_eq!(tokens.token_type, "Bearer");
+        assert_eq!(tokens.raw["token_type"], "Bearer");
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_token_type_other_than_bearer_is_refused() {
+    let err = parse(json(200, r#"{"access_token":"a","token_type":"mac"}"#)).unwrap_err();
+    assert_eq!(
+        err,
+        Error::UnsupportedTokenType {
+            token_type: "mac".into()
+        }
+    );
+    assert_eq!(err.code(), "UNSUPPORTED_TOKEN_TYPE");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn json_without_access_token_names_members_but_no_values() {
+    let reason = invalid_reason(parse(json(
+        200,
+        r#"{"token":"leaked-value","token_type":"Bearer"}"#,
+    )));
+    assert_eq!(
+        reason,
+        "the response has no access_token (members: token, token_type)"
+    );
+
+    assert_eq!(
+        invalid_reason(parse(json(
+            200,
+            r#"{"access_token":"","token_type":"Bearer"}"#
+        ))),
+        "access_token is not a non-empty string"
+    );
+    assert_eq!(
+        invalid_reason(parse(json(200, r#"{"access_token":"a"}"#))),
+        "the response has no token_type (RFC 6749 §5.1)"
+    );
+    assert_eq!(
+        invalid_reason(parse(json(
+            200,
+            r#"{"access_token":"a","token_type":"Bearer","refresh_token":7}"#
+        ))),
+        "refresh_token is not a string"
+    );
+    assert_eq!(
+        invalid_reason(parse(json(
+            200,
+            r#"{"access_token":"a","token_type":"Bearer","scope":["a"]}"#
+        ))),
+        "scope is not a string"
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn an_html_error_page_is_not_json() {
+    let page = "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head></html>";
+    let err =
+        parse(HttpResponse::new(502, page).with_header("Content-Type", "text/html")).unwrap_err();
+    assert_eq!(
+        err,
+        Error::ResponseNotJson {
+            status: 502,
+            excerpt: "<!DOCTYPE html> <html><head><title>502 Bad Gateway</title></head></html>"
+                .into()
+        }
+    );
+    assert_eq!(err.status(), Some(502));
+    // A JSON value that is not an object, and an empty body, are not token responses either.
+    assert_eq!(
+        parse(json(200, r#"["a"]"#)).unwrap_err().code(),
+        "RESPONSE_NOT_JSON"
+    );
+    assert_eq!(
+        parse(json(200, "")).unwrap_err().code(),
+        "RESPONSE_NOT_JSON"
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_huge_error_page_gives_a_bounded_excerpt() {
+    let page = "x".repeat(100_000);
+    let Err(Error::ResponseNotJson { excerpt, .. }) = parse(HttpResponse::new(500, page)) else {
+        panic!()
+    };
+    assert_eq!(excerpt.chars().count(), 201);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn an_error_body_with_a_2xx_status_is_still_an_oauth_error() {
+    let err = parse(json(
+        200,
+        r#"{"error":"invalid_scope","error_description":"no such scope"}"#,
+    ))
+    .unwrap_err();
+    let Error::OAuth(server) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(server.status, 200);
+    assert_eq!(server.error, "invalid_scope");
+    assert_eq!(
+        err.to_string(),
+        "the server answered invalid_scope (HTTP 200): no such scope"
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn entra_error_extras_are_kept_structured() {
+    let body = r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.",
+        "error_codes":[7000215],"timestamp":"2026-11-21 10:00:00Z","trace_id":"0b5c-trace",
+        "correlation_id":"7d2e-corr","error_uri":"https://login.microsoftonline.com/error?code=7000215"}"#;
+    let Err(Error::OAuth(server)) = parse(json(401, body)) else {
+        panic!()
+    };
+    assert_eq!(server.status, 401);
+    assert_eq!(server.error, "invalid_client");
+    assert_eq!(
+        server.error_description.as_deref(),
+        Some("AADSTS7000215: Invalid client secret provided.")
+    );
+    assert_eq!(server.error_codes, [7_000_215]);
+    assert_eq!(server.trace_id.as_deref(), Some("0b5c-trace"));
+    assert_eq!(server.correlation_id.as_deref(), Some("7d2e-corr"));
+    assert_eq!(
+        server.error_uri.as_deref(),
+        Some("https://login.microsoftonline.com/error?code=7000215")
+    );
+    assert_eq!(server.body["timestamp"], "2026-11-21 10:00:00Z");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_non_2xx_json_body_without_error_is_an_http_error() {
+    let err = parse(json(400, r#"{"message":"invalid authentication session"}"#)).unwrap_err();
+    assert_eq!(
+        err,
+        Error::HttpError {
+            status: 400,
+            excerpt: r#"{"message":"invalid authentication session"}"#.into()
+        }
+    );
+    assert_eq!(err.code(), "HTTP_ERROR");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_redirect_is_refused_and_its_query_not_copied() {
+    let response = HttpResponse::new(302, "")
+        .with_header("Location", "https://elsewhere.example/login?code=abc#x");
+    assert_eq!(
+        parse(response).unwrap_err(),
+        Error::UnexpectedRedirect {
+            status: 302,
+            location: Some("https://elsewhere.example/login".into())
+        }
+    );
+    // A browser's opaque redirect has status 0 and no Location.
+    assert_eq!(
+        parse(HttpResponse::new(0, "")).unwrap_err(),
+        Error::UnexpectedRedirect {
+            status: 0,
+            location: None
+        }
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn decode_reads_header_and_claims_without_verifying() {
+    // {"alg":"RS256","typ":"JWT","kid":"k1"} . {"sub":"alice","aud":"api","exp":1700000300}
+    let token = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6ImsxIn0.\
+                 eyJzdWIiOiJhbGljZSIsImF1ZCI6ImFwaSIsImV4cCI6MTcwMDAwMDMwMH0.c2ln";
+    let jwt = decode_unverified(token).unwrap();
+    assert_eq!(jwt.header["alg"], "RS256");
+    assert_eq!(jwt.header["kid"], "k1");
+    assert_eq!(jwt.claims["sub"], "alice");
+    assert_eq!(jwt.claims["exp"], 1_700_000_300);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn decode_refuses_what_is_not_a_jwt_without_echoing_it() {
+    let cases = [
+        (
+            "not-a-jwt",
+            "a JWT has three dot-separated parts; this has 1",
+        ),
+        (
+            "a.b.c.d.e",
+            "it has five parts: an encrypted JWT (JWE) cannot be read without its key",
+        ),
+        ("!!!.e30.x", "the header is not base64url"),
+        ("e30.bm90IGpzb24.x", "the payload is not a JSON object"),
+    ];
+    for (token, reason) in cases {
+        assert_eq!(
+            decode_unverified(token).unwrap_err(),
+            Error::InvalidJwt {
+                reason: reason.into()
+            },
+            "{token}"
+        );
+    }
+}
