@@ -1,0 +1,43 @@
+# grantkit: every target installs what it needs (tests/tools/setup.sh), so
+# `make demo` and `make test` work on a fresh machine.
+.PHONY: setup setup-browser build demo test lint test-native test-wasm-node test-wasm-browser test-e2e bench clean
+
+WASM_TEST = CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+	cargo test --target wasm32-unknown-unknown
+
+setup:
+	bash tests/tools/setup.sh
+
+setup-browser:
+	bash tests/tools/setup.sh browser
+
+# The npm package in pkg/ and its tarball target/npm/grantkit.tgz.
+build: setup
+	bash tests/tools/build.sh
+
+# The main job: every flow, through the CLI, against the local identity provider.
+demo: build
+	bash tests/tools/demo.sh
+
+# Every test: lint, native, wasm in Node and Chromium, end-to-end on the packed package.
+test: lint test-native test-wasm-node test-wasm-browser test-e2e
+
+lint: setup
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --all-targets --target wasm32-unknown-unknown -- -D warnings
+
+test-native:
+	cargo test
+
+test-wasm-node: setup
+	$(WASM_TEST)
+
+test-wasm-browser: setup-browser
+	CHROMEDRIVER=$$(command -v chromedriver) WASM_BINDGEN_USE_BROWSER=1 $(WASM_TEST)
+
+test-e2e: build
+	bash tests/e2e/run.sh
+
+clean:
+	rm -rf pkg target/npm tests/e2e/.tmp
