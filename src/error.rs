@@ -24,12 +24,16 @@ pub enum Error {
     /// The server answered with an OAuth error response (RFC 6749 §5.2),
     /// whatever the HTTP status, including a 2xx.
     OAuth(Box<ServerError>),
-    /// The response body is not a JSON object (an HTML error page, say).
+    /// The response body is not JSON (an HTML error page, a form-encoded
+    /// or truncated token response).
     ResponseNotJson {
         /// HTTP status of the response.
         status: u16,
-        /// The start of the body, bounded and with secrets removed.
-        excerpt: String,
+        /// The response's `Content-Type`, if any.
+        content_type: Option<String>,
+        /// The start of the body, bounded and with secrets removed; `None`
+        /// for a 2xx, whose body may hold tokens and is never quoted.
+        excerpt: Option<String>,
     },
     /// A 2xx token response that breaks RFC 6749 §5.1: no `access_token`, or
     /// a member of the wrong type.
@@ -138,10 +142,21 @@ impl fmt::Display for Error {
                 write!(f, "invalid configuration: {field}: {reason}")
             }
             Error::OAuth(e) => fmt::Display::fmt(e, f),
-            Error::ResponseNotJson { status, excerpt } => write!(
-                f,
-                "the server's response (HTTP {status}) is not JSON; it starts with {excerpt:?}"
-            ),
+            Error::ResponseNotJson {
+                status,
+                content_type,
+                excerpt,
+            } => {
+                write!(f, "the server's response (HTTP {status}")?;
+                if let Some(content_type) = content_type {
+                    write!(f, ", Content-Type {content_type}")?;
+                }
+                f.write_str(") is not JSON")?;
+                match excerpt {
+                    Some(excerpt) => write!(f, "; it starts with {excerpt:?}"),
+                    None => f.write_str("; a successful response may hold tokens, so none of it is shown"),
+                }
+            }
             Error::InvalidTokenResponse { status, reason } => {
                 write!(f, "invalid token response (HTTP {status}): {reason}")
             }

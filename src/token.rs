@@ -57,15 +57,18 @@ pub fn parse_token_response(
     redactor: &Redactor,
 ) -> Result<TokenSet, Error> {
     let status = response.status;
-    let mut body = parse_json_object(response, redactor)?;
-    if !response.is_success() {
-        return Err(Error::HttpError {
-            status,
-            excerpt: redactor.excerpt(&response.body),
-        });
-    }
-
     let invalid = |reason: String| Error::InvalidTokenResponse { status, reason };
+    let body = match parse_json(response, redactor)? {
+        Value::Object(body) if response.is_success() => body,
+        _ if !response.is_success() => {
+            return Err(Error::HttpError {
+                status,
+                excerpt: redactor.excerpt(&response.body),
+            })
+        }
+        _ => return Err(invalid("the response is JSON but not an object".into())),
+    };
+
     let access_token = match body.get("access_token") {
         Some(Value::String(token)) if !token.is_empty() => Secret::new(token.as_str()),
         Some(_) => return Err(invalid("access_token is not a non-empty string".into())),
@@ -107,8 +110,6 @@ pub fn parse_token_response(
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => return Err(invalid("scope is not a string".into())),
     };
-    // Normalise the raw copy the same way, so `raw.token_type` agrees.
-    body.insert("token_type".into(), Value::String(token_type.clone()));
     Ok(TokenSet {
         access_token,
         token_type,
@@ -121,12 +122,9 @@ pub fn parse_token_response(
     })
 }
 
-/// Reads a JSON object body, turning redirects, non-JSON bodies and OAuth
-/// error bodies into errors. Any status is accepted otherwise.
-pub(crate) fn parse_json_object(
-    response: &HttpResponse,
-    redactor: &Redactor,
-) -> Result<Map<String, Value>, Error> {
+/// Reads a JSON body, turning redirects, non-JSON bodies and OAuth error
+/// bodies into errors. Any status is accepted otherwise.
+pub(crate) fn parse_json(response: &HttpResponse, redactor: &Redactor) -> Result<Value, Error> {
     let status = response.status;
     if response.is_redirect() {
         return Err(Error::UnexpectedRedirect {
@@ -134,29 +132,65 @@ pub(crate) fn parse_json_object(
             location: response.header("location").map(origin_and_path),
         });
     }
-    let mut body = match serde_json::from_slice::<Value>(&response.body) {
-        Ok(Value::Object(map)) => map,
-        _ => {
-            return Err(Error::ResponseNotJson {
-                status,
-                excerpt: redactor.excerpt(&response.body),
-            })
-        }
+    let Ok(mut body) = serde_json::from_slice::<Value>(&response.body) else {
+        return Err(Error::ResponseNotJson {
+            status,
+            content_type: response
+                .header("content-type")
+                .map(|ct| redactor.scrub(&ct.chars().take(100).collect::<String>())),
+            // A 2xx body is where tokens are: never quote it.
+            excerpt: (!response.is_success()).then(|| redactor.excerpt(&response.body)),
+        });
     };
     // RFC 6749 §5.2: an error response has a string `error`. Some servers
     // send one with a 2xx status; it is still an error.
-    if let Some(Value::String(_)) = body.get("error") {
-        let mut value = Value::Object(std::mem::take(&mut body));
-        redactor.scrub_json(&mut value);
-        let Value::Object(body) = value else {
-            unreachable!("scrub_json keeps the kind of value")
-        };
-        let error = body["error"].as_str().unwrap_or_default().to_owned();
-        return Err(Error::OAuth(Box::new(ServerError::from_body(
-            status, error, body,
-        ))));
-    }
-    Ok(body)
+    let Some(Value::String(error)) = body.get("error") else {
+        return Ok(body);
+    };
+    let error = error.clone();
+    redactor.scrub_json(&mut body);
+    let Value::Object(mut body) = body else {
+        unreachable!("scrub_json keeps the kind of value")
+    };
+    // A registered error code is public text, never a secret: keep it exact
+    // even when a (short) secret happens to occur in it.
+    let error = if is_registered_error_code(&error) {
+        error
+    } else {
+        redactor.scrub(&error)
+    };
+    body.insert("error".into(), Value::String(error.clone()));
+    Err(Error::OAuth(Box::new(ServerError::from_body(
+        status, error, body,
+    ))))
+}
+
+/// Error codes of the IANA "OAuth Extensions Error Registry" and RFC 6749,
+/// 6750, 8628 and OpenID Connect Core that a token endpoint may return.
+fn is_registered_error_code(code: &str) -> bool {
+    const CODES: [&str; 20] = [
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+        "access_denied",
+        "server_error",
+        "temporarily_unavailable",
+        "invalid_token",
+        "insufficient_scope",
+        "authorization_pending",
+        "slow_down",
+        "expired_token",
+        "invalid_target",
+        "unsupported_token_type",
+        "invalid_dpop_proof",
+        "use_dpop_nonce",
+        "interaction_required",
+        "invalid_client_metadata",
+    ];
+    CODES.contains(&code)
 }
 
 /// `expires_in`: a number, or a numeric string as Entra's v1 endpoint sends.

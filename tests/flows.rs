@@ -174,8 +174,11 @@ fn a_server_that_echoes_the_secret_in_html_does_not_leak_it() {
         error,
         Error::ResponseNotJson {
             status: 502,
-            excerpt: "<html><body>502 Bad Gateway; you sent client_secret=[redacted]</body></html>"
-                .into()
+            content_type: Some("application/json".into()),
+            excerpt: Some(
+                "<html><body>502 Bad Gateway; you sent client_secret=[redacted]</body></html>"
+                    .into()
+            )
         }
     );
 }
@@ -315,4 +318,32 @@ fn debug_output_of_settings_and_flows_never_shows_secrets() {
         !printed.contains("at-secret") && !printed.contains("rt-secret"),
         "{printed}"
     );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_short_secret_never_corrupts_a_registered_error_code() {
+    // The secret "client" occurs in "invalid_client": the code stays exact,
+    // the free text around it is still scrubbed.
+    let client = ClientCredentials::new(client_credentials("client")).unwrap();
+    let body = r#"{"error":"invalid_client","error_description":"bad client"}"#;
+
+    let (_, result) = drive(client.start(), vec![json(401, body)]);
+
+    let Err(Error::OAuth(error)) = result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(error.error, "invalid_client");
+    assert_eq!(error.body["error"], "invalid_client");
+    assert_eq!(error.error_description.as_deref(), Some("bad [redacted]"));
+
+    // An unregistered code holding the secret is scrubbed like any text.
+    let client = ClientCredentials::new(client_credentials("s3cret-value")).unwrap();
+    let (_, result) = drive(
+        client.start(),
+        vec![json(400, r#"{"error":"s3cret-value"}"#)],
+    );
+    let Err(Error::OAuth(error)) = result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(error.error, "[redacted]");
 }

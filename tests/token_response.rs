@@ -83,7 +83,8 @@ fn token_type_is_compared_case_insensitively() {
         let body = format!(r#"{{"access_token":"a","token_type":"{sent}"}}"#);
         let tokens = parse(json(200, &body)).unwrap();
         assert_eq!(tokens.token_type, "Bearer");
-        assert_eq!(tokens.raw["token_type"], "Bearer");
+        // raw is the response exactly as sent.
+        assert_eq!(tokens.raw["token_type"], sent);
     }
 }
 
@@ -146,26 +147,71 @@ fn an_html_error_page_is_not_json() {
         err,
         Error::ResponseNotJson {
             status: 502,
-            excerpt: "<!DOCTYPE html> <html><head><title>502 Bad Gateway</title></head></html>"
-                .into()
+            content_type: Some("text/html".into()),
+            excerpt: Some(
+                "<!DOCTYPE html> <html><head><title>502 Bad Gateway</title></head></html>".into()
+            )
         }
     );
     assert_eq!(err.status(), Some(502));
-    // A JSON value that is not an object, and an empty body, are not token responses either.
     assert_eq!(
-        parse(json(200, r#"["a"]"#)).unwrap_err().code(),
+        parse(HttpResponse::new(200, "")).unwrap_err().code(),
         "RESPONSE_NOT_JSON"
     );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_successful_body_that_is_not_json_is_never_quoted() {
+    // GitHub-style form-encoded, and truncated JSON: both hold the token.
+    for body in [
+        "access_token=gho_T0KEN&token_type=bearer",
+        r#"{"access_token":"gho_T0KEN","tok"#,
+    ] {
+        let response = HttpResponse::new(200, body)
+            .with_header("Content-Type", "application/x-www-form-urlencoded");
+        let err = parse(response).unwrap_err();
+        assert_eq!(
+            err,
+            Error::ResponseNotJson {
+                status: 200,
+                content_type: Some("application/x-www-form-urlencoded".into()),
+                excerpt: None
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "the server's response (HTTP 200, Content-Type application/x-www-form-urlencoded) \
+             is not JSON; a successful response may hold tokens, so none of it is shown"
+        );
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn json_that_is_not_an_object_is_invalid_not_non_json() {
+    for body in [r#"["at-1"]"#, r#""at-1""#, "null", "42"] {
+        assert_eq!(
+            invalid_reason(parse(json(200, body))),
+            "the response is JSON but not an object",
+            "{body}"
+        );
+    }
     assert_eq!(
-        parse(json(200, "")).unwrap_err().code(),
-        "RESPONSE_NOT_JSON"
+        parse(json(503, r#""busy""#)).unwrap_err(),
+        Error::HttpError {
+            status: 503,
+            excerpt: r#""busy""#.into()
+        }
     );
 }
 
 #[wasm_bindgen_test(unsupported = test)]
 fn a_huge_error_page_gives_a_bounded_excerpt() {
     let page = "x".repeat(100_000);
-    let Err(Error::ResponseNotJson { excerpt, .. }) = parse(HttpResponse::new(500, page)) else {
+    let Err(Error::ResponseNotJson {
+        excerpt: Some(excerpt),
+        ..
+    }) = parse(HttpResponse::new(500, page))
+    else {
         panic!()
     };
     assert_eq!(excerpt.chars().count(), 201);
