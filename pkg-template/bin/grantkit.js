@@ -75,9 +75,13 @@ const SECRET_ON_ARGV = ["--client-secret", "--password", "--token"];
 
 async function main(argv) {
   const [command, ...rest] = argv;
-  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+  if (command === "--help" || command === "-h" || command === "help") {
     process.stdout.write(USAGE);
     return 0;
+  }
+  if (command === undefined) {
+    process.stderr.write(USAGE);
+    return EXIT_OTHER;
   }
   const spec = COMMANDS[command];
   if (!spec) throw new UsageError(`unknown command ${JSON.stringify(command)}; see grantkit --help`);
