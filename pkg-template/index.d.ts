@@ -1,12 +1,17 @@
 // Types of the package; the declarations and their docs are generated from
 // the Rust sources by wasm-bindgen (grantkit.d.ts).
-export { ClientCredentials, PasswordGrant, decodeJwt, keycloak, entra, pingAic, acp, generic } from "./grantkit.js";
+export { ClientCredentials, PasswordGrant, JwtBearer, decodeJwt, keycloak, entra, pingAic, acp, generic } from "./grantkit.js";
 export type {
   TokenSet,
   TransportOptions,
   ProviderName,
   ClientCredentialsOptions,
+  ClientCredentialsSecretOptions,
   PasswordGrantOptions,
+  PasswordGrantSecretOptions,
+  PrivateKeyInput,
+  PrivateKeyJwtOptions,
+  JwtBearerOptions,
   GetTokenOptions,
   GrantkitErrorCode,
   GrantkitError,

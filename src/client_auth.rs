@@ -2,11 +2,15 @@
 
 use crate::error::Error;
 use crate::http::{form_urlencode, FormBody};
+use crate::jwt::{AssertionClaims, JwsHeader};
+use crate::keys::{Algorithm, CertificateThumbprints, PrivateKey};
 use crate::secret::Secret;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use serde_json::Map;
+use std::sync::Arc;
 
-/// Where the client secret goes.
+/// Where a client secret goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ClientAuthMethod {
     /// `client_secret_basic`: HTTP Basic authentication (RFC 6749 §2.3.1).
@@ -23,42 +27,99 @@ impl ClientAuthMethod {
         match name {
             "basic" => Ok(ClientAuthMethod::Basic),
             "post" => Ok(ClientAuthMethod::Post),
-            _ => Err(Error::config("clientAuth", "must be \"basic\" or \"post\"")),
+            _ => Err(Error::config(
+                "clientAuth",
+                "must be \"basic\", \"post\" or \"private_key_jwt\"",
+            )),
         }
     }
 }
 
-/// A client's identity at the token endpoint.
+/// What a client proves its identity with.
+#[derive(Clone, Debug)]
+pub enum ClientCredential {
+    /// Nothing: a public client sends only its id (RFC 6749 §3.2.1).
+    None,
+    /// A client secret, sent as the method says.
+    Secret {
+        /// The secret.
+        secret: Secret,
+        /// Where it goes.
+        method: ClientAuthMethod,
+    },
+    /// `private_key_jwt` (RFC 7523 §2.2, OpenID Connect Core §9): a JWT
+    /// signed with the client's key.
+    PrivateKeyJwt {
+        /// The signing key.
+        key: Arc<PrivateKey>,
+        /// The algorithm; default: the key's JWK `alg`, else RS256.
+        algorithm: Option<Algorithm>,
+        /// The key's X.509 certificate (PEM), for `x5t` / `x5t#S256` in the
+        /// header (Microsoft Entra ID's certificate credentials).
+        certificate_pem: Option<String>,
+    },
+}
+
+/// How long a client assertion is valid: it is used once, at once.
+pub const CLIENT_ASSERTION_LIFETIME_SECS: u64 = 60;
+
+/// A client's identity at the token endpoint, checked.
 #[derive(Clone, Debug)]
 pub struct ClientAuth {
     client_id: String,
-    secret: Option<(Secret, ClientAuthMethod)>,
+    proof: Proof,
+}
+
+#[derive(Clone, Debug)]
+enum Proof {
+    /// Nothing at all is sent: the grant authenticates (a JWT bearer
+    /// assertion without a client id).
+    Anonymous,
+    None,
+    Secret(Secret, ClientAuthMethod),
+    Assertion {
+        key: Arc<PrivateKey>,
+        header: JwsHeader,
+    },
 }
 
 impl ClientAuth {
-    /// A confidential client with a secret.
-    pub fn with_secret(
-        client_id: String,
-        secret: Secret,
-        method: ClientAuthMethod,
-    ) -> Result<Self, Error> {
-        check_client_id(&client_id)?;
-        if secret.expose().is_empty() {
-            return Err(Error::config("clientSecret", "must not be empty"));
+    /// Checks a client id and credential.
+    pub fn new(client_id: String, credential: ClientCredential) -> Result<Self, Error> {
+        if client_id.is_empty() {
+            return Err(Error::config("clientId", "must not be empty"));
         }
-        Ok(ClientAuth {
-            client_id,
-            secret: Some((secret, method)),
-        })
+        let proof = match credential {
+            ClientCredential::None => Proof::None,
+            ClientCredential::Secret { secret, .. } if secret.expose().is_empty() => {
+                return Err(Error::config("clientSecret", "must not be empty"))
+            }
+            ClientCredential::Secret { secret, method } => Proof::Secret(secret, method),
+            ClientCredential::PrivateKeyJwt {
+                key,
+                algorithm,
+                certificate_pem,
+            } => {
+                let thumbprints = certificate_pem
+                    .map(|pem| CertificateThumbprints::from_pem(&pem, &key))
+                    .transpose()?;
+                let header = JwsHeader {
+                    alg: algorithm.or(key.alg()).unwrap_or(Algorithm::Rs256),
+                    kid: key.kid().map(str::to_owned),
+                    thumbprints,
+                };
+                Proof::Assertion { key, header }
+            }
+        };
+        Ok(ClientAuth { client_id, proof })
     }
 
-    /// A public client: only its id is sent (RFC 6749 §3.2.1).
-    pub fn public(client_id: String) -> Result<Self, Error> {
-        check_client_id(&client_id)?;
-        Ok(ClientAuth {
-            client_id,
-            secret: None,
-        })
+    /// No client identification at all.
+    pub(crate) fn anonymous() -> Self {
+        ClientAuth {
+            client_id: String::new(),
+            proof: Proof::Anonymous,
+        }
     }
 
     /// The client id.
@@ -66,26 +127,73 @@ impl ClientAuth {
         &self.client_id
     }
 
+    /// Whether the client has a secret or key (a confidential client).
+    pub fn is_confidential(&self) -> bool {
+        !matches!(self.proof, Proof::None | Proof::Anonymous)
+    }
+
     /// The secret, for redacting it from error text.
     pub(crate) fn secret(&self) -> Option<&Secret> {
-        self.secret.as_ref().map(|(secret, _)| secret)
+        match &self.proof {
+            Proof::Secret(secret, _) => Some(secret),
+            _ => None,
+        }
+    }
+
+    /// The client assertion to sign for a request to `token_endpoint`:
+    /// `iss` = `sub` = client id, `aud` = the token endpoint (RFC 7523 §3).
+    pub(crate) fn assertion(
+        &self,
+        token_endpoint: &str,
+    ) -> Option<(Arc<PrivateKey>, JwsHeader, AssertionClaims)> {
+        match &self.proof {
+            Proof::Assertion { key, header } => Some((
+                key.clone(),
+                header.clone(),
+                AssertionClaims {
+                    issuer: self.client_id.clone(),
+                    subject: self.client_id.clone(),
+                    audience: token_endpoint.to_owned(),
+                    lifetime_secs: CLIENT_ASSERTION_LIFETIME_SECS,
+                    not_before: false,
+                    extra: Map::new(),
+                },
+            )),
+            _ => None,
+        }
     }
 
     /// Adds the client's credentials to a token request: an `Authorization`
     /// header, or form parameters appended after the grant's own.
-    pub(crate) fn apply(&self, headers: &mut Vec<(String, String)>, form: &mut FormBody) {
-        match &self.secret {
-            Some((secret, ClientAuthMethod::Basic)) => {
+    /// `assertion` is the signed client assertion, for `private_key_jwt`.
+    pub(crate) fn apply(
+        &self,
+        headers: &mut Vec<(String, String)>,
+        form: &mut FormBody,
+        assertion: Option<&str>,
+    ) {
+        match &self.proof {
+            Proof::Secret(secret, ClientAuthMethod::Basic) => {
                 headers.push((
                     "Authorization".into(),
                     basic_authorization(&self.client_id, secret),
                 ));
             }
-            Some((secret, ClientAuthMethod::Post)) => {
+            Proof::Secret(secret, ClientAuthMethod::Post) => {
                 form.append("client_id", &self.client_id);
                 form.append("client_secret", secret.expose());
             }
-            None => form.append("client_id", &self.client_id),
+            Proof::Anonymous => {}
+            Proof::None => form.append("client_id", &self.client_id),
+            Proof::Assertion { .. } => {
+                form.append("client_id", &self.client_id);
+                // RFC 7523 §2.2
+                form.append(
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                );
+                form.append("client_assertion", assertion.unwrap_or_default());
+            }
         }
     }
 }
@@ -101,13 +209,6 @@ fn basic_authorization(client_id: &str, secret: &Secret) -> String {
         form_urlencode(secret.expose())
     );
     format!("Basic {}", STANDARD.encode(credentials))
-}
-
-fn check_client_id(client_id: &str) -> Result<(), Error> {
-    if client_id.is_empty() {
-        return Err(Error::config("clientId", "must not be empty"));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

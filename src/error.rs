@@ -82,6 +82,13 @@ pub enum Error {
     },
     /// The caller's abort signal fired.
     Aborted,
+    /// A private key cannot be used to sign.
+    InvalidKey(KeyProblem),
+    /// The runtime's crypto refused to sign (WebCrypto).
+    Signing {
+        /// What the runtime reported.
+        message: String,
+    },
     /// A string given as a JWT is not one.
     InvalidJwt {
         /// What is wrong with it; never the token itself.
@@ -110,6 +117,8 @@ impl Error {
             Error::Network { .. } => "NETWORK_ERROR",
             Error::Timeout { .. } => "TIMEOUT",
             Error::Aborted => "ABORTED",
+            Error::InvalidKey(problem) => problem.code(),
+            Error::Signing { .. } => "SIGNING_FAILED",
             Error::InvalidJwt { .. } => "INVALID_JWT",
             Error::FlowMisuse { .. } => "FLOW_MISUSE",
         }
@@ -181,6 +190,8 @@ impl fmt::Display for Error {
             Error::Network { message } => write!(f, "network error: {message}"),
             Error::Timeout { after_ms } => write!(f, "no response within {after_ms} ms"),
             Error::Aborted => f.write_str("the request was aborted"),
+            Error::InvalidKey(problem) => write!(f, "unusable private key: {problem}"),
+            Error::Signing { message } => write!(f, "signing failed: {message}"),
             Error::InvalidJwt { reason } => write!(f, "not a JWT: {reason}"),
             Error::FlowMisuse { reason } => write!(f, "flow driven out of order: {reason}"),
         }
@@ -188,6 +199,63 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// Why a private key cannot be used. Each has its own error code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyProblem {
+    /// Only a public key (or a certificate) was given.
+    PublicOnly,
+    /// The modulus is shorter than 2048 bits (RFC 7518 §3.3).
+    TooSmall {
+        /// The modulus size.
+        bits: usize,
+    },
+    /// The key is not an RSA key (EC, OKP, symmetric, ...).
+    NotRsa {
+        /// What was found instead.
+        found: String,
+    },
+    /// The PEM is encrypted; decrypt it first (`openssl pkey -in key.pem`).
+    Encrypted,
+    /// The text is not a well-formed JWK or PEM key.
+    Malformed {
+        /// What is wrong; never any of the key's content.
+        reason: String,
+    },
+}
+
+impl KeyProblem {
+    /// The stable code of this problem.
+    pub fn code(&self) -> &'static str {
+        match self {
+            KeyProblem::PublicOnly => "KEY_PUBLIC_ONLY",
+            KeyProblem::TooSmall { .. } => "KEY_TOO_SMALL",
+            KeyProblem::NotRsa { .. } => "KEY_NOT_RSA",
+            KeyProblem::Encrypted => "KEY_ENCRYPTED",
+            KeyProblem::Malformed { .. } => "KEY_MALFORMED",
+        }
+    }
+}
+
+impl fmt::Display for KeyProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyProblem::PublicOnly => {
+                f.write_str("it is a public key or certificate; signing needs the private key")
+            }
+            KeyProblem::TooSmall { bits } => write!(
+                f,
+                "the RSA key has {bits} bits; at least 2048 are required (RFC 7518 §3.3)"
+            ),
+            KeyProblem::NotRsa { found } => write!(f, "expected an RSA key, found {found}"),
+            KeyProblem::Encrypted => f.write_str(
+                "the PEM is encrypted; decrypt it first, e.g. openssl pkey -in key.pem -out plain.pem",
+            ),
+            KeyProblem::Malformed { reason } => f.write_str(reason),
+        }
+    }
+}
 
 /// An OAuth error response (RFC 6749 §5.2), kept structured.
 #[derive(Debug, Clone, PartialEq)]

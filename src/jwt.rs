@@ -50,3 +50,102 @@ fn decode_part(part: &str, name: &str) -> Result<Map<String, Value>, Error> {
         _ => Err(invalid("is not a JSON object")),
     }
 }
+
+/// The JOSE header of an assertion grantkit signs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JwsHeader {
+    /// `alg`.
+    pub alg: crate::keys::Algorithm,
+    /// `kid`, from the key.
+    pub kid: Option<String>,
+    /// `x5t` and `x5t#S256`, from a certificate (Microsoft Entra ID's
+    /// certificate credentials).
+    pub thumbprints: Option<crate::keys::CertificateThumbprints>,
+}
+
+impl JwsHeader {
+    /// `{"alg":..,"typ":"JWT","kid":..,"x5t":..,"x5t#S256":..}`, members in
+    /// that order, absent ones left out.
+    pub fn to_json(&self) -> String {
+        let mut header = serde_json::json!({ "alg": self.alg.name(), "typ": "JWT" }).to_string();
+        header.pop(); // the closing brace; members are appended in order
+        let mut push = |name: &str, value: &str| {
+            header.push_str(&format!(",{}:{}", Value::from(name), Value::from(value)));
+        };
+        if let Some(kid) = &self.kid {
+            push("kid", kid);
+        }
+        if let Some(t) = &self.thumbprints {
+            push("x5t", &t.x5t);
+            push("x5t#S256", &t.x5t_s256);
+        }
+        header.push('}');
+        header
+    }
+}
+
+/// The claims of a JWT assertion (RFC 7523 §3) before it is dated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AssertionClaims {
+    /// `iss`: who made the assertion (the service account or client id).
+    pub issuer: String,
+    /// `sub`: who it is about.
+    pub subject: String,
+    /// `aud`: the token endpoint, exactly as configured.
+    pub audience: String,
+    /// `exp - iat`, in seconds.
+    pub lifetime_secs: u64,
+    /// Whether to add `nbf` equal to `iat`.
+    pub not_before: bool,
+    /// More claims, after the registered ones.
+    pub extra: Map<String, Value>,
+}
+
+/// Claims an extra claim may not replace.
+pub const REGISTERED_CLAIMS: [&str; 7] = ["iss", "sub", "aud", "iat", "exp", "nbf", "jti"];
+
+impl AssertionClaims {
+    /// The claims as JSON, dated `now`, with this `jti`: `iss, sub, aud,
+    /// iat, exp, nbf?, jti`, then the extra claims.
+    pub fn to_json(&self, now: crate::time::UnixTime, jti: &str) -> String {
+        let iat = now.as_secs();
+        // serde_json's Map keeps keys sorted; the order is written by hand.
+        let mut json = format!(
+            "{{\"iss\":{},\"sub\":{},\"aud\":{},\"iat\":{iat},\"exp\":{}",
+            Value::from(self.issuer.as_str()),
+            Value::from(self.subject.as_str()),
+            Value::from(self.audience.as_str()),
+            iat.saturating_add(self.lifetime_secs),
+        );
+        if self.not_before {
+            json.push_str(&format!(",\"nbf\":{iat}"));
+        }
+        json.push_str(&format!(",\"jti\":{}", Value::from(jti)));
+        for (name, value) in &self.extra {
+            json.push_str(&format!(",{}:{}", Value::from(name.as_str()), value));
+        }
+        json.push('}');
+        json
+    }
+}
+
+/// `BASE64URL(header) || '.' || BASE64URL(claims)` (RFC 7515 §5.1).
+pub fn signing_input(header_json: &str, claims_json: &str) -> String {
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header_json),
+        URL_SAFE_NO_PAD.encode(claims_json)
+    )
+}
+
+/// The compact serialization: the signing input, `.`, the signature.
+pub fn compact(signing_input: &str, signature: &[u8]) -> String {
+    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
+/// A `jti`: 128 random bits, base64url (22 characters).
+pub fn new_jti(rng: &mut dyn rsa::rand_core::CryptoRngCore) -> String {
+    let mut bytes = [0u8; 16];
+    rng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}

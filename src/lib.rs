@@ -18,7 +18,8 @@
 //!     "reporting",
 //!     Secret::new("s3cret"),
 //! ))?;
-//! let mut flow = client.start();
+//! // Randomness is passed in (it gives the jti of signed assertions).
+//! let mut flow = client.start(&mut rsa::rand_core::OsRng);
 //! let now = UnixTime::from_secs(1_700_000_000);
 //! let Action::Send(request) = flow.poll(now)? else { unreachable!() };
 //! assert_eq!(request.body_text(), "grant_type=client_credentials");
@@ -33,11 +34,13 @@
 #![warn(missing_docs)]
 
 pub mod client_auth;
+pub mod crypto;
 pub mod endpoint;
 pub mod error;
 pub mod flow;
 pub mod http;
 pub mod jwt;
+pub mod keys;
 pub mod provider;
 pub mod redact;
 pub mod secret;
@@ -47,7 +50,7 @@ pub mod token;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use error::{Error, ServerError};
+pub use error::{Error, KeyProblem, ServerError};
 pub use http::{HttpRequest, HttpResponse, Method};
 pub use secret::Secret;
 pub use time::UnixTime;

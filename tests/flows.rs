@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{drive, headers, json, NOW};
-use grantkit::client_auth::ClientAuthMethod;
+use common::{drive, headers, json, TestRng, NOW};
+use grantkit::client_auth::{ClientAuthMethod, ClientCredential};
 use grantkit::flow::{
     Action, ClientCredentials, ClientCredentialsSettings, Flow, PasswordGrant,
     PasswordGrantSettings,
@@ -19,6 +19,13 @@ const ACCEPT: (&str, &str) = ("Accept", "application/json");
 const TOKEN_JSON: &str =
     r#"{"access_token":"at-1","token_type":"Bearer","expires_in":300,"scope":"api:read"}"#;
 
+fn secret(value: &str) -> ClientCredential {
+    ClientCredential::Secret {
+        secret: Secret::new(value),
+        method: ClientAuthMethod::Basic,
+    }
+}
+
 fn client_credentials(secret: &str) -> ClientCredentialsSettings {
     ClientCredentialsSettings::new(ENDPOINT, "reporting", Secret::new(secret))
 }
@@ -29,7 +36,10 @@ fn client_credentials_with_basic_auth_sends_the_exact_request() {
     settings.scope = vec!["api:read".into()];
     let client = ClientCredentials::new(settings).unwrap();
 
-    let (sent, result) = drive(client.start(), vec![json(200, TOKEN_JSON)]);
+    let (sent, result) = drive(
+        client.start(&mut TestRng::default()),
+        vec![json(200, TOKEN_JSON)],
+    );
 
     assert_eq!(sent.len(), 1);
     let request = &sent[0];
@@ -66,7 +76,10 @@ fn client_credentials_with_basic_auth_sends_the_exact_request() {
 #[wasm_bindgen_test(unsupported = test)]
 fn client_credentials_with_post_auth_puts_credentials_last_in_the_body() {
     let mut settings = client_credentials(":+%&é");
-    settings.client_auth = ClientAuthMethod::Post;
+    settings.credential = ClientCredential::Secret {
+        secret: Secret::new(":+%&é"),
+        method: ClientAuthMethod::Post,
+    };
     settings.scope = vec!["api:read api:write".into()];
     settings.extra_params = vec![
         ("audience".into(), "https://api.example".into()),
@@ -75,7 +88,10 @@ fn client_credentials_with_post_auth_puts_credentials_last_in_the_body() {
     ];
     let client = ClientCredentials::new(settings).unwrap();
 
-    let (sent, result) = drive(client.start(), vec![json(200, TOKEN_JSON)]);
+    let (sent, result) = drive(
+        client.start(&mut TestRng::default()),
+        vec![json(200, TOKEN_JSON)],
+    );
 
     assert_eq!(headers(&sent[0]), [FORM, ACCEPT]);
     assert_eq!(
@@ -91,12 +107,12 @@ fn client_credentials_with_post_auth_puts_credentials_last_in_the_body() {
 fn password_grant_sends_the_exact_request_and_keeps_every_token() {
     let mut settings =
         PasswordGrantSettings::new(ENDPOINT, "pw client", "alice", Secret::new("p&ss wörd"));
-    settings.client_secret = Some(Secret::new("pw-secret"));
+    settings.credential = secret("pw-secret");
     settings.scope = vec!["openid".into(), "offline_access".into()];
     let client = PasswordGrant::new(settings).unwrap();
     let body = r#"{"access_token":"at","token_type":"bearer","expires_in":"3599","refresh_token":"rt","id_token":"it","scope":"openid offline_access","not-before-policy":0}"#;
 
-    let (sent, result) = drive(client.start(), vec![json(200, body)]);
+    let (sent, result) = drive(client.start(&mut TestRng::default()), vec![json(200, body)]);
 
     assert_eq!(
         headers(&sent[0]),
@@ -126,7 +142,10 @@ fn password_grant_for_a_public_client_sends_only_the_client_id() {
     let settings = PasswordGrantSettings::new(ENDPOINT, "cli", "alice", Secret::new("pw"));
     let client = PasswordGrant::new(settings).unwrap();
 
-    let (sent, _) = drive(client.start(), vec![json(200, TOKEN_JSON)]);
+    let (sent, _) = drive(
+        client.start(&mut TestRng::default()),
+        vec![json(200, TOKEN_JSON)],
+    );
 
     assert_eq!(headers(&sent[0]), [FORM, ACCEPT]);
     assert_eq!(
@@ -142,7 +161,7 @@ fn an_oauth_error_is_structured_and_free_of_the_password() {
     let body =
         r#"{"error":"invalid_grant","error_description":"bad password hunter2-pw for alice"}"#;
 
-    let (_, result) = drive(client.start(), vec![json(400, body)]);
+    let (_, result) = drive(client.start(&mut TestRng::default()), vec![json(400, body)]);
 
     let Err(Error::OAuth(error)) = result else {
         panic!("{result:?}")
@@ -166,7 +185,10 @@ fn a_server_that_echoes_the_secret_in_html_does_not_leak_it() {
     let client = ClientCredentials::new(client_credentials("s3cret value")).unwrap();
     let page = "<html><body>502 Bad Gateway; you sent client_secret=s3cret+value</body></html>";
 
-    let (_, result) = drive(client.start(), vec![common::json(502, page)]);
+    let (_, result) = drive(
+        client.start(&mut TestRng::default()),
+        vec![common::json(502, page)],
+    );
 
     let error = result.unwrap_err();
     assert_eq!(error.code(), "RESPONSE_NOT_JSON");
@@ -186,7 +208,7 @@ fn a_server_that_echoes_the_secret_in_html_does_not_leak_it() {
 #[wasm_bindgen_test(unsupported = test)]
 fn a_flow_is_finished_after_an_error_and_refuses_misuse() {
     let client = ClientCredentials::new(client_credentials("s")).unwrap();
-    let mut flow = client.start();
+    let mut flow = client.start(&mut TestRng::default());
     assert!(matches!(flow.poll(NOW), Ok(Action::Send(_))));
     // Polled again before the response: a driver bug, reported as such.
     assert_eq!(flow.poll(NOW).unwrap_err().code(), "FLOW_MISUSE");
@@ -198,7 +220,7 @@ fn a_flow_is_finished_after_an_error_and_refuses_misuse() {
         "FLOW_MISUSE"
     );
 
-    let mut flow = client.start();
+    let mut flow = client.start(&mut TestRng::default());
     flow.poll(NOW).unwrap();
     assert_eq!(
         flow.handle_response(json(500, "{}"), NOW)
@@ -229,14 +251,14 @@ fn entra_scope_rules_are_checked_before_any_request() {
     assert!(ClientCredentials::new(proxied).is_err());
 
     let mut password = PasswordGrantSettings::new(entra, "app", "alice", Secret::new("pw"));
-    password.client_secret = Some(Secret::new("s"));
+    password.credential = secret("s");
     password.scope = vec!["api://reports/.default".into()];
     let err = PasswordGrant::new(password.clone()).unwrap_err();
     assert!(err.to_string().contains("/access_as_user"), "{err}");
     password.scope = vec!["openid".into(), "api://reports/access_as_user".into()];
     assert!(PasswordGrant::new(password.clone()).is_ok());
     // Entra's password grant needs the client secret.
-    password.client_secret = None;
+    password.credential = ClientCredential::None;
     assert_eq!(
         PasswordGrant::new(password).unwrap_err().code(),
         "INVALID_CONFIG"
@@ -293,9 +315,9 @@ fn bad_configuration_is_refused_with_the_field_named() {
 fn debug_output_of_settings_and_flows_never_shows_secrets() {
     let mut settings =
         PasswordGrantSettings::new(ENDPOINT, "cli", "alice", Secret::new("hunter2-pw"));
-    settings.client_secret = Some(Secret::new("client-s3cret"));
+    settings.credential = secret("client-s3cret");
     let client = PasswordGrant::new(settings.clone()).unwrap();
-    let mut flow = client.start();
+    let mut flow = client.start(&mut TestRng::default());
     let printed = format!("{settings:?} {client:?} {flow:?}");
     let Ok(Action::Send(request)) = flow.poll(NOW) else {
         panic!()
@@ -327,7 +349,7 @@ fn a_short_secret_never_corrupts_a_registered_error_code() {
     let client = ClientCredentials::new(client_credentials("client")).unwrap();
     let body = r#"{"error":"invalid_client","error_description":"bad client"}"#;
 
-    let (_, result) = drive(client.start(), vec![json(401, body)]);
+    let (_, result) = drive(client.start(&mut TestRng::default()), vec![json(401, body)]);
 
     let Err(Error::OAuth(error)) = result else {
         panic!("{result:?}")
@@ -339,7 +361,7 @@ fn a_short_secret_never_corrupts_a_registered_error_code() {
     // An unregistered code holding the secret is scrubbed like any text.
     let client = ClientCredentials::new(client_credentials("s3cret-value")).unwrap();
     let (_, result) = drive(
-        client.start(),
+        client.start(&mut TestRng::default()),
         vec![json(400, r#"{"error":"s3cret-value"}"#)],
     );
     let Err(Error::OAuth(error)) = result else {

@@ -1,12 +1,12 @@
 //! The client credentials grant (RFC 6749 §4.4).
 
-use super::token_request::{token_request, ExtraParams, Scope, TokenGrant};
-use crate::client_auth::{ClientAuth, ClientAuthMethod};
+use super::token_request::{ExtraParams, Scope, TokenGrant, TokenRequest};
+use crate::client_auth::{ClientAuth, ClientAuthMethod, ClientCredential};
 use crate::endpoint::check_endpoint;
 use crate::error::Error;
 use crate::provider::{entra, Provider};
-use crate::redact::Redactor;
 use crate::secret::Secret;
+use rsa::rand_core::CryptoRngCore;
 
 /// What a client-credentials client is configured with.
 #[derive(Clone, Debug)]
@@ -15,10 +15,8 @@ pub struct ClientCredentialsSettings {
     pub token_endpoint: String,
     /// The client id.
     pub client_id: String,
-    /// The client secret.
-    pub client_secret: Secret,
-    /// Where the secret goes (default: HTTP Basic).
-    pub client_auth: ClientAuthMethod,
+    /// The client secret or key.
+    pub credential: ClientCredential,
     /// Scope values.
     pub scope: Vec<String>,
     /// Extra form parameters (`audience`, `resource`, ...).
@@ -31,13 +29,15 @@ pub struct ClientCredentialsSettings {
 }
 
 impl ClientCredentialsSettings {
-    /// Settings with the required values and every default.
+    /// Settings for a client with a secret (HTTP Basic) and every default.
     pub fn new(token_endpoint: &str, client_id: &str, client_secret: Secret) -> Self {
         ClientCredentialsSettings {
             token_endpoint: token_endpoint.to_owned(),
             client_id: client_id.to_owned(),
-            client_secret,
-            client_auth: ClientAuthMethod::default(),
+            credential: ClientCredential::Secret {
+                secret: client_secret,
+                method: ClientAuthMethod::Basic,
+            },
             scope: Vec::new(),
             extra_params: Vec::new(),
             provider: None,
@@ -50,10 +50,7 @@ impl ClientCredentialsSettings {
 /// gives a fresh flow.
 #[derive(Clone, Debug)]
 pub struct ClientCredentials {
-    token_endpoint: String,
-    client: ClientAuth,
-    scope: Scope,
-    extra: ExtraParams,
+    request: TokenRequest,
 }
 
 impl ClientCredentials {
@@ -64,11 +61,13 @@ impl ClientCredentials {
             &settings.token_endpoint,
             settings.allow_insecure_http,
         )?;
-        let client = ClientAuth::with_secret(
-            settings.client_id,
-            settings.client_secret,
-            settings.client_auth,
-        )?;
+        let client = ClientAuth::new(settings.client_id, settings.credential)?;
+        if !client.is_confidential() {
+            return Err(Error::config(
+                "clientSecret",
+                "client credentials need a client secret or a private key",
+            ));
+        }
         let scope = Scope::parse(&settings.scope)?;
         let provider = settings
             .provider
@@ -77,22 +76,20 @@ impl ClientCredentials {
             entra::check_client_credentials_scope(scope.values())?;
         }
         Ok(ClientCredentials {
-            token_endpoint,
-            client,
-            scope,
-            extra: ExtraParams::new(settings.extra_params)?,
+            request: TokenRequest {
+                endpoint: token_endpoint,
+                grant_type: "client_credentials",
+                grant_params: Vec::new(),
+                scope,
+                extra: ExtraParams::new(settings.extra_params)?,
+                client,
+            },
         })
     }
 
-    /// A flow that requests one token.
-    pub fn start(&self) -> TokenGrant {
-        let request = token_request(
-            &self.token_endpoint,
-            &[("grant_type", "client_credentials")],
-            &self.scope,
-            &self.extra,
-            &self.client,
-        );
-        TokenGrant::new(request, Redactor::new(self.client.secret()))
+    /// A flow that requests one token. `rng` gives the `jti` of a client
+    /// assertion (`private_key_jwt`); it is not used with a secret.
+    pub fn start(&self, rng: &mut dyn CryptoRngCore) -> TokenGrant {
+        TokenGrant::new(self.request.clone(), None, rng)
     }
 }

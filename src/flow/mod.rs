@@ -7,14 +7,18 @@
 
 use crate::error::Error;
 use crate::http::{HttpRequest, HttpResponse};
+use crate::keys::{Algorithm, PrivateKey};
 use crate::time::UnixTime;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub mod client_credentials;
+pub mod jwt_bearer;
 pub mod password;
 mod token_request;
 
 pub use client_credentials::{ClientCredentials, ClientCredentialsSettings};
+pub use jwt_bearer::{JwtBearer, JwtBearerSettings};
 pub use password::{PasswordGrant, PasswordGrantSettings};
 pub use token_request::{ExtraParams, Scope, TokenGrant};
 
@@ -29,6 +33,10 @@ pub enum Action<T> {
     Wait(Duration),
     /// Show this to the user, then poll again.
     Prompt(DevicePrompt),
+    /// Sign this message and pass the signature to
+    /// [`Flow::handle_signature`]. Signing is the driver's so that it can use
+    /// the runtime's own crypto (WebCrypto) where there is one.
+    Sign(SignRequest),
     /// The flow is finished with this result.
     Done(T),
 }
@@ -46,6 +54,17 @@ pub struct DevicePrompt {
     pub expires_in: u64,
 }
 
+/// A message for the driver to sign.
+#[derive(Clone, Debug)]
+pub struct SignRequest {
+    /// The key to sign with.
+    pub key: Arc<PrivateKey>,
+    /// The algorithm.
+    pub alg: Algorithm,
+    /// The JWS signing input (RFC 7515 §5.1).
+    pub message: Vec<u8>,
+}
+
 /// A state machine driven from outside.
 ///
 /// After an error the flow is finished: polling it again gives
@@ -59,4 +78,11 @@ pub trait Flow {
 
     /// Reads the response to the request of the last [`Action::Send`].
     fn handle_response(&mut self, response: HttpResponse, now: UnixTime) -> Result<(), Error>;
+
+    /// Takes the signature asked for by the last [`Action::Sign`].
+    fn handle_signature(&mut self, _signature: Vec<u8>) -> Result<(), Error> {
+        Err(Error::FlowMisuse {
+            reason: "this flow never asks for a signature",
+        })
+    }
 }

@@ -1,12 +1,12 @@
 //! The resource owner password credentials grant (RFC 6749 §4.3).
 
-use super::token_request::{token_request, ExtraParams, Scope, TokenGrant};
-use crate::client_auth::{ClientAuth, ClientAuthMethod};
+use super::token_request::{ExtraParams, ParamValue, Scope, TokenGrant, TokenRequest};
+use crate::client_auth::{ClientAuth, ClientCredential};
 use crate::endpoint::check_endpoint;
 use crate::error::Error;
 use crate::provider::{entra, Provider};
-use crate::redact::Redactor;
 use crate::secret::Secret;
+use rsa::rand_core::CryptoRngCore;
 
 /// What a password-grant client is configured with.
 #[derive(Clone, Debug)]
@@ -15,10 +15,9 @@ pub struct PasswordGrantSettings {
     pub token_endpoint: String,
     /// The client id.
     pub client_id: String,
-    /// The client secret; `None` for a public client.
-    pub client_secret: Option<Secret>,
-    /// Where the secret goes (default: HTTP Basic).
-    pub client_auth: ClientAuthMethod,
+    /// The client secret or key; [`ClientCredential::None`] for a public
+    /// client.
+    pub credential: ClientCredential,
     /// The resource owner's user name.
     pub username: String,
     /// The resource owner's password.
@@ -35,13 +34,12 @@ pub struct PasswordGrantSettings {
 }
 
 impl PasswordGrantSettings {
-    /// Settings with the required values and every default.
+    /// Settings for a public client and every default.
     pub fn new(token_endpoint: &str, client_id: &str, username: &str, password: Secret) -> Self {
         PasswordGrantSettings {
             token_endpoint: token_endpoint.to_owned(),
             client_id: client_id.to_owned(),
-            client_secret: None,
-            client_auth: ClientAuthMethod::default(),
+            credential: ClientCredential::None,
             username: username.to_owned(),
             password,
             scope: Vec::new(),
@@ -56,12 +54,7 @@ impl PasswordGrantSettings {
 /// gives a fresh flow.
 #[derive(Clone, Debug)]
 pub struct PasswordGrant {
-    token_endpoint: String,
-    client: ClientAuth,
-    username: String,
-    password: Secret,
-    scope: Scope,
-    extra: ExtraParams,
+    request: TokenRequest,
 }
 
 impl PasswordGrant {
@@ -72,12 +65,7 @@ impl PasswordGrant {
             &settings.token_endpoint,
             settings.allow_insecure_http,
         )?;
-        let client = match settings.client_secret {
-            Some(secret) => {
-                ClientAuth::with_secret(settings.client_id, secret, settings.client_auth)?
-            }
-            None => ClientAuth::public(settings.client_id)?,
-        };
+        let client = ClientAuth::new(settings.client_id, settings.credential)?;
         if settings.username.is_empty() {
             return Err(Error::config("username", "must not be empty"));
         }
@@ -89,7 +77,7 @@ impl PasswordGrant {
             .provider
             .unwrap_or_else(|| Provider::infer(&token_endpoint));
         if provider == Provider::Entra {
-            if client.secret().is_none() {
+            if !client.is_confidential() {
                 // Entra's password grant needs the client id and secret.
                 return Err(Error::config(
                     "clientSecret",
@@ -99,29 +87,23 @@ impl PasswordGrant {
             entra::check_password_scope(scope.values())?;
         }
         Ok(PasswordGrant {
-            token_endpoint,
-            client,
-            username: settings.username,
-            password: settings.password,
-            scope,
-            extra: ExtraParams::new(settings.extra_params)?,
+            request: TokenRequest {
+                endpoint: token_endpoint,
+                grant_type: "password",
+                grant_params: vec![
+                    ("username", ParamValue::Plain(settings.username)),
+                    ("password", ParamValue::Secret(settings.password)),
+                ],
+                scope,
+                extra: ExtraParams::new(settings.extra_params)?,
+                client,
+            },
         })
     }
 
-    /// A flow that requests one token.
-    pub fn start(&self) -> TokenGrant {
-        let request = token_request(
-            &self.token_endpoint,
-            &[
-                ("grant_type", "password"),
-                ("username", &self.username),
-                ("password", self.password.expose()),
-            ],
-            &self.scope,
-            &self.extra,
-            &self.client,
-        );
-        let secrets = self.client.secret().into_iter().chain([&self.password]);
-        TokenGrant::new(request, Redactor::new(secrets))
+    /// A flow that requests one token. `rng` gives the `jti` of a client
+    /// assertion (`private_key_jwt`); it is not used otherwise.
+    pub fn start(&self, rng: &mut dyn CryptoRngCore) -> TokenGrant {
+        TokenGrant::new(self.request.clone(), None, rng)
     }
 }

@@ -1,13 +1,18 @@
 //! The request every token-endpoint grant sends, and the state machine that
 //! sends it once and reads the answer.
 
-use super::{Action, Flow};
+use super::{Action, Flow, SignRequest};
 use crate::client_auth::ClientAuth;
 use crate::error::Error;
 use crate::http::{FormBody, HttpRequest, HttpResponse, Method};
+use crate::jwt::{compact, new_jti, signing_input, AssertionClaims, JwsHeader};
+use crate::keys::PrivateKey;
 use crate::redact::Redactor;
+use crate::secret::Secret;
 use crate::time::UnixTime;
 use crate::token::{parse_token_response, TokenSet};
+use rsa::rand_core::CryptoRngCore;
+use std::sync::Arc;
 
 /// A list of scope values (RFC 6749 §3.3), sent space-separated.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -88,43 +93,129 @@ impl ExtraParams {
     }
 }
 
-/// Builds a token request: `grant_type`, the grant's parameters, `scope`,
-/// the extra parameters, then the client's credentials (RFC 6749 §2.3).
-pub(crate) fn token_request(
-    endpoint: &str,
-    grant_params: &[(&str, &str)],
-    scope: &Scope,
-    extra: &ExtraParams,
-    client: &ClientAuth,
-) -> HttpRequest {
-    let mut form = FormBody::new();
-    for (name, value) in grant_params {
-        form.append(name, value);
-    }
-    if !scope.0.is_empty() {
-        form.append("scope", &scope.0.join(" "));
-    }
-    for (name, value) in &extra.0 {
-        form.append(name, value);
-    }
-    let mut headers = vec![
-        (
-            "Content-Type".to_owned(),
-            "application/x-www-form-urlencoded".to_owned(),
-        ),
-        ("Accept".to_owned(), "application/json".to_owned()),
-    ];
-    client.apply(&mut headers, &mut form);
-    HttpRequest {
-        method: Method::Post,
-        url: endpoint.to_owned(),
-        headers,
-        body: Some(form.into_bytes()),
+/// An assertion waiting to be dated and signed.
+#[derive(Clone, Debug)]
+pub(crate) struct PendingAssertion {
+    pub key: Arc<PrivateKey>,
+    pub header: JwsHeader,
+    pub claims: AssertionClaims,
+    pub jti: String,
+}
+
+/// Where a signed assertion goes in the form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AssertionUse {
+    /// The grant itself: `assertion` (RFC 7523 §2.1).
+    Grant,
+    /// Client authentication: `client_assertion` (RFC 7523 §2.2).
+    ClientAuth,
+}
+
+/// The value of a grant parameter: plain, or a secret that is never
+/// printed and is cut out of error text.
+#[derive(Clone, Debug)]
+pub(crate) enum ParamValue {
+    Plain(String),
+    Secret(Secret),
+}
+
+impl ParamValue {
+    fn as_str(&self) -> &str {
+        match self {
+            ParamValue::Plain(value) => value,
+            ParamValue::Secret(secret) => secret.expose(),
+        }
     }
 }
 
-/// One request to a token endpoint and its answer: the flow of every grant
-/// that needs a single round trip.
+/// A token request before it is sent: `grant_type`, the grant's
+/// parameters, `scope`, the extra parameters, then the client's credentials
+/// (RFC 6749 §2.3). A JWT-bearer grant's `assertion` follows `grant_type`.
+#[derive(Clone, Debug)]
+pub(crate) struct TokenRequest {
+    pub endpoint: String,
+    pub grant_type: &'static str,
+    pub grant_params: Vec<(&'static str, ParamValue)>,
+    pub scope: Scope,
+    pub extra: ExtraParams,
+    pub client: ClientAuth,
+}
+
+impl TokenRequest {
+    /// Every secret the request carries, for the error redactor.
+    pub(crate) fn redactor(&self) -> Redactor {
+        let grant_secrets = self.grant_params.iter().filter_map(|(_, v)| match v {
+            ParamValue::Secret(secret) => Some(secret),
+            ParamValue::Plain(_) => None,
+        });
+        Redactor::new(self.client.secret().into_iter().chain(grant_secrets))
+    }
+
+    /// The assertion this request needs signed, if any.
+    fn pending_assertion(
+        &self,
+        grant_assertion: Option<(Arc<PrivateKey>, JwsHeader, AssertionClaims)>,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Option<(AssertionUse, PendingAssertion)> {
+        let (use_, (key, header, claims)) = match grant_assertion {
+            Some(assertion) => (AssertionUse::Grant, assertion),
+            None => (
+                AssertionUse::ClientAuth,
+                self.client.assertion(&self.endpoint)?,
+            ),
+        };
+        let jti = new_jti(rng);
+        Some((
+            use_,
+            PendingAssertion {
+                key,
+                header,
+                claims,
+                jti,
+            },
+        ))
+    }
+
+    fn to_http(&self, assertion: Option<(AssertionUse, &str)>) -> HttpRequest {
+        let mut form = FormBody::new();
+        form.append("grant_type", self.grant_type);
+        let (grant_assertion, client_assertion) = match assertion {
+            Some((AssertionUse::Grant, jws)) => (Some(jws), None),
+            Some((AssertionUse::ClientAuth, jws)) => (None, Some(jws)),
+            None => (None, None),
+        };
+        if let Some(jws) = grant_assertion {
+            form.append("assertion", jws);
+        }
+        for (name, value) in &self.grant_params {
+            form.append(name, value.as_str());
+        }
+        if !self.scope.0.is_empty() {
+            form.append("scope", &self.scope.0.join(" "));
+        }
+        for (name, value) in &self.extra.0 {
+            form.append(name, value);
+        }
+        let mut headers = vec![
+            (
+                "Content-Type".to_owned(),
+                "application/x-www-form-urlencoded".to_owned(),
+            ),
+            ("Accept".to_owned(), "application/json".to_owned()),
+        ];
+        self.client.apply(&mut headers, &mut form, client_assertion);
+        HttpRequest {
+            method: Method::Post,
+            url: self.endpoint.clone(),
+            headers,
+            body: Some(form.into_bytes()),
+        }
+    }
+}
+
+/// One request to a token endpoint and its answer, with an assertion signed
+/// first where the grant or the client authentication needs one: the flow
+/// of every grant that needs a single round trip.
 #[derive(Debug)]
 pub struct TokenGrant {
     state: State,
@@ -133,6 +224,15 @@ pub struct TokenGrant {
 
 #[derive(Debug)]
 enum State {
+    Start(
+        Box<TokenRequest>,
+        Option<Box<(AssertionUse, PendingAssertion)>>,
+    ),
+    ExpectSignature {
+        request: Box<TokenRequest>,
+        use_: AssertionUse,
+        signing_input: String,
+    },
     Ready(HttpRequest),
     ExpectToken,
     Issued(TokenSet),
@@ -140,10 +240,19 @@ enum State {
 }
 
 impl TokenGrant {
-    pub(crate) fn new(request: HttpRequest, redactor: Redactor) -> Self {
+    /// A flow for `request`; `grant_assertion` is the JWT-bearer grant's
+    /// assertion, if any. `rng` gives the assertion's `jti`.
+    pub(crate) fn new(
+        request: TokenRequest,
+        grant_assertion: Option<(Arc<PrivateKey>, JwsHeader, AssertionClaims)>,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Self {
+        let pending = request
+            .pending_assertion(grant_assertion, rng)
+            .map(Box::new);
         TokenGrant {
-            state: State::Ready(request),
-            redactor,
+            redactor: request.redactor(),
+            state: State::Start(Box::new(request), pending),
         }
     }
 }
@@ -151,18 +260,61 @@ impl TokenGrant {
 impl Flow for TokenGrant {
     type Output = TokenSet;
 
-    fn poll(&mut self, _now: UnixTime) -> Result<Action<TokenSet>, Error> {
+    fn poll(&mut self, now: UnixTime) -> Result<Action<TokenSet>, Error> {
         match std::mem::replace(&mut self.state, State::Finished) {
+            State::Start(request, None) => {
+                self.state = State::ExpectToken;
+                Ok(Action::Send(request.to_http(None)))
+            }
+            // The assertion is dated when it is signed, just before sending.
+            State::Start(request, Some(pending)) => {
+                let (use_, pending) = *pending;
+                let signing_input = signing_input(
+                    &pending.header.to_json(),
+                    &pending.claims.to_json(now, &pending.jti),
+                );
+                let sign = SignRequest {
+                    key: pending.key,
+                    alg: pending.header.alg,
+                    message: signing_input.clone().into_bytes(),
+                };
+                self.state = State::ExpectSignature {
+                    request,
+                    use_,
+                    signing_input,
+                };
+                Ok(Action::Sign(sign))
+            }
             State::Ready(request) => {
                 self.state = State::ExpectToken;
                 Ok(Action::Send(request))
             }
             State::Issued(tokens) => Ok(Action::Done(tokens)),
+            State::ExpectSignature { .. } => Err(Error::FlowMisuse {
+                reason: "polled while a signature is awaited",
+            }),
             State::ExpectToken => Err(Error::FlowMisuse {
                 reason: "polled while the token response is awaited",
             }),
             State::Finished => Err(Error::FlowMisuse {
                 reason: "polled after the flow finished",
+            }),
+        }
+    }
+
+    fn handle_signature(&mut self, signature: Vec<u8>) -> Result<(), Error> {
+        match std::mem::replace(&mut self.state, State::Finished) {
+            State::ExpectSignature {
+                request,
+                use_,
+                signing_input,
+            } => {
+                let jws = compact(&signing_input, &signature);
+                self.state = State::Ready(request.to_http(Some((use_, &jws))));
+                Ok(())
+            }
+            _ => Err(Error::FlowMisuse {
+                reason: "a signature arrived when none was awaited",
             }),
         }
     }

@@ -4,16 +4,21 @@
 use super::driver::{Transport, DEFAULT_TIMEOUT_MS};
 use super::errors::{to_js_error, to_js_json};
 use super::options::Options;
-use crate::client_auth::ClientAuthMethod;
+use super::signer::{Signer, SignerChoice};
+use crate::client_auth::{ClientAuthMethod, ClientCredential};
 use crate::error::Error;
 use crate::flow::{
-    ClientCredentials, ClientCredentialsSettings, PasswordGrant, PasswordGrantSettings,
+    ClientCredentials, ClientCredentialsSettings, JwtBearer, JwtBearerSettings, PasswordGrant,
+    PasswordGrantSettings,
 };
+use crate::keys::{Algorithm, PrivateKey};
 use crate::provider::{self, Provider};
 use crate::secret::Secret;
 use crate::token::TokenSet;
 use js_sys::{Object, Promise, Reflect};
+use rand_core::OsRng;
 use std::rc::Rc;
+use std::sync::Arc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
@@ -43,11 +48,15 @@ export interface TransportOptions {
   timeoutMs?: number;
   /** Allow plain http to hosts other than loopback. Off by default: credentials would travel in clear text. */
   allowInsecureHttp?: boolean;
+  /** Who signs assertions: "auto" (default: WebCrypto where crypto.subtle exists, else Rust), "webcrypto" or "rust". */
+  signer?: "auto" | "webcrypto" | "rust";
 }
 
 export type ProviderName = "generic" | "keycloak" | "entra" | "pingAic" | "acp";
 
-export interface ClientCredentialsOptions extends TransportOptions {
+export type ClientCredentialsOptions = ClientCredentialsSecretOptions | (Omit<ClientCredentialsSecretOptions, "clientSecret" | "clientAuth"> & PrivateKeyJwtOptions);
+
+export interface ClientCredentialsSecretOptions extends TransportOptions {
   tokenEndpoint: string;
   clientId: string;
   clientSecret: string;
@@ -61,7 +70,9 @@ export interface ClientCredentialsOptions extends TransportOptions {
   provider?: ProviderName;
 }
 
-export interface PasswordGrantOptions extends TransportOptions {
+export type PasswordGrantOptions = PasswordGrantSecretOptions | (Omit<PasswordGrantSecretOptions, "clientSecret" | "clientAuth"> & PrivateKeyJwtOptions);
+
+export interface PasswordGrantSecretOptions extends TransportOptions {
   tokenEndpoint: string;
   clientId: string;
   /** Absent for a public client, which sends only its client_id. */
@@ -75,6 +86,42 @@ export interface PasswordGrantOptions extends TransportOptions {
   provider?: ProviderName;
 }
 
+/** A private RSA key: a JWK object, JWK JSON, or PEM (PKCS#8 "BEGIN PRIVATE KEY" or PKCS#1 "BEGIN RSA PRIVATE KEY"); at least 2048 bits. */
+export type PrivateKeyInput = string | Record<string, unknown>;
+
+/** Client authentication with a signed JWT (RFC 7523 §2.2), instead of a secret. */
+export interface PrivateKeyJwtOptions {
+  clientAuth: "private_key_jwt";
+  privateKey: PrivateKeyInput;
+  /** PEM certificate of the key: adds x5t and x5t#S256 to the header (Entra certificate credentials). */
+  certificate?: string;
+  /** Default: the JWK's alg when RS256 or PS256, else RS256. Entra documents PS256. */
+  algorithm?: "RS256" | "PS256";
+}
+
+export interface JwtBearerOptions extends TransportOptions {
+  tokenEndpoint: string;
+  key: PrivateKeyInput;
+  /** iss: the service account id. */
+  issuer: string;
+  /** sub; default: the issuer. */
+  subject?: string;
+  /** aud; default: tokenEndpoint exactly as given (":443" kept). */
+  audience?: string;
+  /** Sent as client_id; default "service-account" with provider "pingAic". */
+  clientId?: string;
+  scope?: string | string[];
+  /** exp - iat; default 180. */
+  lifetimeSeconds?: number;
+  algorithm?: "RS256" | "PS256";
+  /** Extra claims; iss, sub, aud, iat, exp, nbf and jti cannot be overridden. */
+  claims?: Record<string, unknown>;
+  /** Add nbf = iat. */
+  notBefore?: boolean;
+  extraParams?: Record<string, string | string[]>;
+  provider?: ProviderName;
+}
+
 export interface GetTokenOptions {
   /** Aborts the request; the promise then rejects with code "ABORTED". */
   signal?: AbortSignal;
@@ -84,7 +131,8 @@ export interface GetTokenOptions {
 export type GrantkitErrorCode =
   | "INVALID_CONFIG" | "OAUTH_ERROR" | "RESPONSE_NOT_JSON" | "INVALID_TOKEN_RESPONSE"
   | "UNSUPPORTED_TOKEN_TYPE" | "HTTP_ERROR" | "UNEXPECTED_REDIRECT" | "RESPONSE_TOO_LARGE"
-  | "NETWORK_ERROR" | "TIMEOUT" | "ABORTED" | "INVALID_JWT" | "FLOW_MISUSE";
+  | "NETWORK_ERROR" | "TIMEOUT" | "ABORTED" | "INVALID_JWT" | "FLOW_MISUSE"
+  | "KEY_PUBLIC_ONLY" | "KEY_TOO_SMALL" | "KEY_NOT_RSA" | "KEY_ENCRYPTED" | "KEY_MALFORMED" | "SIGNING_FAILED";
 
 /** Every error grantkit throws or rejects with: a real Error named "GrantkitError". */
 export interface GrantkitError extends Error {
@@ -106,18 +154,98 @@ export interface DecodedJwt { header: Record<string, unknown>; claims: Record<st
 export interface TokenEndpointPreset { provider: ProviderName; tokenEndpoint: string; }
 "#;
 
-const TRANSPORT_OPTIONS: [&str; 3] = ["fetch", "timeoutMs", "allowInsecureHttp"];
+const TRANSPORT_OPTIONS: [&str; 4] = ["fetch", "timeoutMs", "allowInsecureHttp", "signer"];
 
 fn transport(options: &Options) -> Result<Transport, Error> {
+    let signer = options
+        .string("signer")?
+        .as_deref()
+        .map_or(Ok(SignerChoice::Auto), SignerChoice::from_name)?;
     Ok(Transport {
         fetch: options.function("fetch")?,
         timeout_ms: options.millis("timeoutMs")?.unwrap_or(DEFAULT_TIMEOUT_MS),
+        signer: Signer::new(signer),
     })
 }
 
+/// Options a client with a secret or a private key takes.
+const CLIENT_AUTH_OPTIONS: [&str; 5] = [
+    "clientSecret",
+    "clientAuth",
+    "privateKey",
+    "certificate",
+    "algorithm",
+];
+
+/// A private key option: a JWK object, JWK JSON, or PEM.
+fn key_option(options: &Options, name: &str) -> Result<Option<Arc<PrivateKey>>, Error> {
+    options
+        .text_or_object(name)?
+        .map(|text| PrivateKey::parse(&text).map(Arc::new))
+        .transpose()
+}
+
+fn algorithm_option(options: &Options) -> Result<Option<Algorithm>, Error> {
+    options
+        .string("algorithm")?
+        .as_deref()
+        .map(Algorithm::from_name)
+        .transpose()
+}
+
+/// The client's credential: a secret (`clientAuth` "basic" or "post"), a
+/// private key (`clientAuth` "private_key_jwt"), or none.
+fn credential_option(options: &Options, secret_required: bool) -> Result<ClientCredential, Error> {
+    let auth = options.string("clientAuth")?;
+    if auth.as_deref() == Some("private_key_jwt") {
+        if options.string("clientSecret")?.is_some() {
+            return Err(Error::config(
+                "clientSecret",
+                "does not go with clientAuth \"private_key_jwt\"; give privateKey",
+            ));
+        }
+        let key = key_option(options, "privateKey")?.ok_or_else(|| {
+            Error::config(
+                "privateKey",
+                "is required with clientAuth \"private_key_jwt\"",
+            )
+        })?;
+        return Ok(ClientCredential::PrivateKeyJwt {
+            key,
+            algorithm: algorithm_option(options)?,
+            certificate_pem: options.string("certificate")?,
+        });
+    }
+    for name in ["privateKey", "certificate", "algorithm"] {
+        if options.text_or_object(name)?.is_some() {
+            return Err(Error::config(
+                name,
+                "goes with clientAuth \"private_key_jwt\"",
+            ));
+        }
+    }
+    let method = auth
+        .as_deref()
+        .map_or(Ok(ClientAuthMethod::default()), ClientAuthMethod::from_name)?;
+    match options.string("clientSecret")? {
+        Some(secret) => Ok(ClientCredential::Secret {
+            secret: Secret::new(secret),
+            method,
+        }),
+        None if secret_required => Err(Error::config(
+            "clientSecret",
+            "is required (or clientAuth \"private_key_jwt\" with privateKey)",
+        )),
+        None if auth.is_some() => Err(Error::config("clientAuth", "needs a clientSecret")),
+        None => Ok(ClientCredential::None),
+    }
+}
+
+/// The options of a class whose client authenticates (secret or key).
 fn known(own: &[&'static str]) -> Vec<&'static str> {
     own.iter()
         .chain(TRANSPORT_OPTIONS.iter())
+        .chain(CLIENT_AUTH_OPTIONS.iter())
         .copied()
         .collect()
 }
@@ -128,13 +256,6 @@ fn provider_option(options: &Options) -> Result<Option<Provider>, Error> {
         .as_deref()
         .map(Provider::from_name)
         .transpose()
-}
-
-fn client_auth_option(options: &Options) -> Result<ClientAuthMethod, Error> {
-    options
-        .string("clientAuth")?
-        .as_deref()
-        .map_or(Ok(ClientAuthMethod::default()), ClientAuthMethod::from_name)
 }
 
 /// Runs one flow and turns the outcome into a Promise of a TokenSet.
@@ -209,9 +330,7 @@ impl JsClientCredentials {
             &known(&[
                 "tokenEndpoint",
                 "clientId",
-                "clientSecret",
                 "scope",
-                "clientAuth",
                 "extraParams",
                 "provider",
             ]),
@@ -219,8 +338,7 @@ impl JsClientCredentials {
         let settings = ClientCredentialsSettings {
             token_endpoint: options.required_string("tokenEndpoint")?,
             client_id: options.required_string("clientId")?,
-            client_secret: Secret::new(options.required_string("clientSecret")?),
-            client_auth: client_auth_option(&options)?,
+            credential: credential_option(&options, true)?,
             scope: options.strings("scope")?,
             extra_params: options.params("extraParams")?,
             provider: provider_option(&options)?,
@@ -238,7 +356,11 @@ impl JsClientCredentials {
         &self,
         #[wasm_bindgen(unchecked_param_type = "GetTokenOptions | undefined")] options: JsValue,
     ) -> Promise {
-        token_promise(self.transport.clone(), self.client.start(), options)
+        token_promise(
+            self.transport.clone(),
+            self.client.start(&mut OsRng),
+            options,
+        )
     }
 }
 
@@ -268,11 +390,9 @@ impl JsPasswordGrant {
             &known(&[
                 "tokenEndpoint",
                 "clientId",
-                "clientSecret",
                 "username",
                 "password",
                 "scope",
-                "clientAuth",
                 "extraParams",
                 "provider",
             ]),
@@ -280,8 +400,7 @@ impl JsPasswordGrant {
         let settings = PasswordGrantSettings {
             token_endpoint: options.required_string("tokenEndpoint")?,
             client_id: options.required_string("clientId")?,
-            client_secret: options.string("clientSecret")?.map(Secret::new),
-            client_auth: client_auth_option(&options)?,
+            credential: credential_option(&options, false)?,
             username: options.required_string("username")?,
             password: Secret::new(options.required_string("password")?),
             scope: options.strings("scope")?,
@@ -301,7 +420,121 @@ impl JsPasswordGrant {
         &self,
         #[wasm_bindgen(unchecked_param_type = "GetTokenOptions | undefined")] options: JsValue,
     ) -> Promise {
-        token_promise(self.transport.clone(), self.client.start(), options)
+        token_promise(
+            self.transport.clone(),
+            self.client.start(&mut OsRng),
+            options,
+        )
+    }
+}
+
+/// Gets tokens with the JWT bearer grant (RFC 7523 §2.1): a signed
+/// assertion is exchanged for a token (PingOne Advanced Identity Cloud
+/// service accounts).
+#[wasm_bindgen(js_name = JwtBearer)]
+pub struct JsJwtBearer {
+    client: Rc<JwtBearer>,
+    transport: Rc<Transport>,
+}
+
+#[wasm_bindgen(js_class = JwtBearer)]
+impl JsJwtBearer {
+    /// Checks the options and imports the key; a bad option throws a
+    /// GrantkitError (INVALID_CONFIG, or KEY_* for the key) before any
+    /// request is sent.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "JwtBearerOptions")] options: JsValue,
+    ) -> Result<JsJwtBearer, JsValue> {
+        Self::from_options(&options).map_err(|e| to_js_error(&e))
+    }
+
+    fn from_options(value: &JsValue) -> Result<Self, Error> {
+        let own = [
+            "tokenEndpoint",
+            "key",
+            "issuer",
+            "subject",
+            "audience",
+            "clientId",
+            "scope",
+            "lifetimeSeconds",
+            "algorithm",
+            "claims",
+            "notBefore",
+            "extraParams",
+            "provider",
+        ];
+        let known: Vec<&str> = own
+            .iter()
+            .chain(TRANSPORT_OPTIONS.iter())
+            .copied()
+            .collect();
+        let options = Options::new(value, "JwtBearer", &known)?;
+        let key =
+            key_option(&options, "key")?.ok_or_else(|| Error::config("key", "is required"))?;
+        let claims = match options.text_or_object("claims")? {
+            None => serde_json::Map::new(),
+            Some(json) => match serde_json::from_str(&json) {
+                Ok(serde_json::Value::Object(map)) => map,
+                _ => return Err(Error::config("claims", "must be an object")),
+            },
+        };
+        let settings = JwtBearerSettings {
+            token_endpoint: options.required_string("tokenEndpoint")?,
+            key,
+            issuer: options.required_string("issuer")?,
+            subject: options.string("subject")?,
+            audience: options.string("audience")?,
+            client_id: options.string("clientId")?,
+            scope: options.strings("scope")?,
+            lifetime_secs: options.positive_integer("lifetimeSeconds")?,
+            algorithm: algorithm_option(&options)?,
+            claims,
+            not_before: options.bool("notBefore")?,
+            extra_params: options.params("extraParams")?,
+            provider: provider_option(&options)?,
+            allow_insecure_http: options.bool("allowInsecureHttp")?,
+        };
+        Ok(JsJwtBearer {
+            client: Rc::new(JwtBearer::new(settings)?),
+            transport: Rc::new(transport(&options)?),
+        })
+    }
+
+    /// Signs an assertion and exchanges it for a token. Rejects with a
+    /// GrantkitError.
+    #[wasm_bindgen(js_name = getToken, unchecked_return_type = "Promise<TokenSet>")]
+    pub fn get_token(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "GetTokenOptions | undefined")] options: JsValue,
+    ) -> Promise {
+        token_promise(
+            self.transport.clone(),
+            self.client.start(&mut OsRng),
+            options,
+        )
+    }
+
+    /// A fresh signed assertion, exactly as getToken would send it, without
+    /// sending anything (for diagnostics).
+    #[wasm_bindgen(js_name = createAssertion, unchecked_return_type = "Promise<string>")]
+    pub fn create_assertion(&self) -> Promise {
+        let (transport, flow) = (self.transport.clone(), self.client.start(&mut OsRng));
+        future_to_promise(async move {
+            let request = transport
+                .first_request(flow)
+                .await
+                .map_err(|e| to_js_error(&e))?;
+            // A JWS is base64url and dots: form encoding leaves it as is.
+            let assertion = request
+                .body_text()
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("assertion="))
+                .unwrap_or_default()
+                .to_owned();
+            Ok(assertion.into())
+        })
     }
 }
 

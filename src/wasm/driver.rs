@@ -1,5 +1,6 @@
 //! The async driver: runs a flow's actions over `fetch`.
 
+use super::signer::Signer;
 use crate::error::Error;
 use crate::flow::{Action, Flow};
 use crate::http::{HttpRequest, HttpResponse};
@@ -31,11 +32,12 @@ extern "C" {
     fn clear_timeout(id: &JsValue);
 }
 
-/// How requests go out: the user's `fetch`, if given, and a time limit.
-#[derive(Clone)]
+/// How requests go out (the user's `fetch`, if given, and a time limit) and
+/// how assertions are signed.
 pub(crate) struct Transport {
     pub fetch: Option<Function>,
     pub timeout_ms: u64,
+    pub signer: Signer,
 }
 
 impl Transport {
@@ -51,10 +53,33 @@ impl Transport {
                     let response = self.send(&request, signal).await?;
                     flow.handle_response(response, now())?;
                 }
+                Action::Sign(request) => {
+                    let signature = self.signer.sign(&request).await?;
+                    flow.handle_signature(signature)?;
+                }
                 Action::Done(output) => return Ok(output),
                 Action::Wait(_) | Action::Prompt(_) => {
                     return Err(Error::FlowMisuse {
                         reason: "this driver has no timer or prompt for the flow yet",
+                    })
+                }
+            }
+        }
+    }
+
+    /// Runs a flow up to the request it would send, signing on the way,
+    /// and returns that request unsent (for `createAssertion`).
+    pub async fn first_request<F: Flow>(&self, mut flow: F) -> Result<HttpRequest, Error> {
+        loop {
+            match flow.poll(now())? {
+                Action::Sign(request) => {
+                    let signature = self.signer.sign(&request).await?;
+                    flow.handle_signature(signature)?;
+                }
+                Action::Send(request) => return Ok(request),
+                _ => {
+                    return Err(Error::FlowMisuse {
+                        reason: "the flow finished without a request",
                     })
                 }
             }

@@ -6,6 +6,7 @@ mod api;
 mod driver;
 mod errors;
 mod options;
+mod signer;
 
 #[cfg(test)]
 mod tests;

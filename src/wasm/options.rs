@@ -67,6 +67,35 @@ impl Options {
         }
     }
 
+    /// A string, or an object given as JSON text (a JWK, extra claims).
+    pub fn text_or_object(&self, name: &str) -> Result<Option<String>, Error> {
+        match self.value(name) {
+            None => Ok(None),
+            Some(v) if v.is_string() => Ok(v.as_string()),
+            Some(v) if v.is_object() && !Array::is_array(&v) && !v.is_function() => {
+                js_sys::JSON::stringify(&v)
+                    .ok()
+                    .and_then(|s| s.as_string())
+                    .map(Some)
+                    .ok_or_else(|| Error::config(name, "cannot be read as JSON"))
+            }
+            Some(_) => Err(Error::config(name, "must be a string or an object")),
+        }
+    }
+
+    /// A whole number, at least 1.
+    pub fn positive_integer(&self, name: &str) -> Result<Option<u64>, Error> {
+        match self.value(name) {
+            None => Ok(None),
+            Some(v) => match v.as_f64() {
+                Some(n) if n >= 1.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => {
+                    Ok(Some(n as u64))
+                }
+                _ => Err(Error::config(name, "must be a whole number, at least 1")),
+            },
+        }
+    }
+
     pub fn bool(&self, name: &str) -> Result<bool, Error> {
         match self.value(name) {
             None => Ok(false),

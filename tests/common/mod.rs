@@ -3,6 +3,7 @@
 
 use grantkit::flow::{Action, Flow};
 use grantkit::{Error, HttpRequest, HttpResponse, UnixTime};
+use rsa::rand_core::{CryptoRng, RngCore};
 
 pub const NOW: UnixTime = UnixTime::from_secs(1_700_000_000);
 
@@ -25,6 +26,17 @@ where
                     .next()
                     .expect("the flow sent more requests than the script answers");
                 if let Err(e) = flow.handle_response(response, NOW) {
+                    return (sent, Err(e));
+                }
+            }
+            Ok(Action::Sign(request)) => {
+                let signature = grantkit::crypto::sign(
+                    &request.key,
+                    request.alg,
+                    &request.message,
+                    &mut TestRng::default(),
+                );
+                if let Err(e) = flow.handle_signature(signature) {
                     return (sent, Err(e));
                 }
             }
@@ -53,3 +65,34 @@ pub fn headers(request: &HttpRequest) -> Vec<(&str, &str)> {
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect()
 }
+
+/// A deterministic RNG for tests: bytes 0, 1, 2, ... (so the first jti is
+/// base64url(00 01 .. 0f) = "AAECAwQFBgcICQoLDA0ODw"). Never use it outside
+/// tests.
+#[derive(Default)]
+pub struct TestRng(u8);
+
+impl RngCore for TestRng {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0; 4];
+        self.fill_bytes(&mut b);
+        u32::from_le_bytes(b)
+    }
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0; 8];
+        self.fill_bytes(&mut b);
+        u64::from_le_bytes(b)
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        for byte in dest {
+            *byte = self.0;
+            self.0 = self.0.wrapping_add(1);
+        }
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rsa::rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+impl CryptoRng for TestRng {}

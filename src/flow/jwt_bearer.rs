@@ -1,0 +1,173 @@
+//! The JWT bearer grant (RFC 7523 §2.1): a signed assertion is exchanged
+//! for a token. PingOne Advanced Identity Cloud service accounts use it.
+
+use super::token_request::{ExtraParams, Scope, TokenGrant, TokenRequest};
+use crate::client_auth::{ClientAuth, ClientCredential};
+use crate::endpoint::check_endpoint;
+use crate::error::Error;
+use crate::jwt::{AssertionClaims, JwsHeader, REGISTERED_CLAIMS};
+use crate::keys::{Algorithm, PrivateKey};
+use crate::provider::Provider;
+use rsa::rand_core::CryptoRngCore;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+/// The `grant_type` of RFC 7523 §2.1.
+pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// The default assertion lifetime, in seconds.
+pub const DEFAULT_LIFETIME_SECS: u64 = 180;
+
+/// The longest assertion lifetime accepted, in seconds (one day).
+pub const MAX_LIFETIME_SECS: u64 = 86_400;
+
+/// The client id PingOne Advanced Identity Cloud documents for service
+/// accounts.
+pub const PING_SERVICE_ACCOUNT_CLIENT_ID: &str = "service-account";
+
+/// What a JWT-bearer client is configured with.
+#[derive(Clone, Debug)]
+pub struct JwtBearerSettings {
+    /// The token endpoint, exactly as it is to be called.
+    pub token_endpoint: String,
+    /// The signing key.
+    pub key: Arc<PrivateKey>,
+    /// `iss`.
+    pub issuer: String,
+    /// `sub`; default: the issuer.
+    pub subject: Option<String>,
+    /// `aud`; default: the token endpoint exactly as configured.
+    pub audience: Option<String>,
+    /// Sent as `client_id`; default `service-account` for PingOne AIC.
+    pub client_id: Option<String>,
+    /// Scope values.
+    pub scope: Vec<String>,
+    /// `exp - iat`; default 180 s.
+    pub lifetime_secs: Option<u64>,
+    /// The algorithm; default: the key's JWK `alg`, else RS256.
+    pub algorithm: Option<Algorithm>,
+    /// Extra claims; they may not replace registered ones.
+    pub claims: Map<String, Value>,
+    /// Add `nbf` equal to `iat`.
+    pub not_before: bool,
+    /// Extra form parameters.
+    pub extra_params: Vec<(String, String)>,
+    /// The provider; inferred from the endpoint when `None`.
+    pub provider: Option<Provider>,
+    /// Allow plain `http` to hosts other than loopback.
+    pub allow_insecure_http: bool,
+}
+
+impl JwtBearerSettings {
+    /// Settings with the required values and every default.
+    pub fn new(token_endpoint: &str, key: Arc<PrivateKey>, issuer: &str) -> Self {
+        JwtBearerSettings {
+            token_endpoint: token_endpoint.to_owned(),
+            key,
+            issuer: issuer.to_owned(),
+            subject: None,
+            audience: None,
+            client_id: None,
+            scope: Vec::new(),
+            lifetime_secs: None,
+            algorithm: None,
+            claims: Map::new(),
+            not_before: false,
+            extra_params: Vec::new(),
+            provider: None,
+            allow_insecure_http: false,
+        }
+    }
+}
+
+/// A checked JWT-bearer configuration; each [`JwtBearer::start`] gives a
+/// fresh flow with a fresh assertion.
+#[derive(Clone, Debug)]
+pub struct JwtBearer {
+    request: TokenRequest,
+    key: Arc<PrivateKey>,
+    header: JwsHeader,
+    claims: AssertionClaims,
+}
+
+impl JwtBearer {
+    /// Checks the settings; every error here is raised before any request.
+    pub fn new(settings: JwtBearerSettings) -> Result<Self, Error> {
+        let token_endpoint = check_endpoint(
+            "tokenEndpoint",
+            &settings.token_endpoint,
+            settings.allow_insecure_http,
+        )?;
+        if settings.issuer.is_empty() {
+            return Err(Error::config("issuer", "must not be empty"));
+        }
+        let lifetime_secs = settings.lifetime_secs.unwrap_or(DEFAULT_LIFETIME_SECS);
+        if !(1..=MAX_LIFETIME_SECS).contains(&lifetime_secs) {
+            return Err(Error::config(
+                "lifetimeSeconds",
+                format!("must be from 1 to {MAX_LIFETIME_SECS} seconds"),
+            ));
+        }
+        if let Some(name) = settings
+            .claims
+            .keys()
+            .find(|k| REGISTERED_CLAIMS.contains(&k.as_str()))
+        {
+            return Err(Error::config(
+                "claims",
+                format!("{name:?} is set by grantkit and cannot be overridden"),
+            ));
+        }
+        let provider = settings
+            .provider
+            .unwrap_or_else(|| Provider::infer(&token_endpoint));
+        let client_id = settings.client_id.or_else(|| {
+            (provider == Provider::PingAic).then(|| PING_SERVICE_ACCOUNT_CLIENT_ID.to_owned())
+        });
+        // The assertion authenticates; the client id, when sent, is a
+        // public identifier (RFC 7523 §3.1: client authentication is optional).
+        let client = match client_id {
+            Some(id) => Some(ClientAuth::new(id, ClientCredential::None)?),
+            None => None,
+        };
+        let claims = AssertionClaims {
+            subject: settings.subject.unwrap_or_else(|| settings.issuer.clone()),
+            issuer: settings.issuer,
+            // RFC 7523 §3: "The JWT MUST contain an "aud" (audience) claim
+            // containing a value that identifies the authorization server as
+            // an intended audience." The token URL as configured, port kept.
+            audience: settings.audience.unwrap_or_else(|| token_endpoint.clone()),
+            lifetime_secs,
+            not_before: settings.not_before,
+            extra: settings.claims,
+        };
+        let header = JwsHeader {
+            alg: settings
+                .algorithm
+                .or(settings.key.alg())
+                .unwrap_or(Algorithm::Rs256),
+            kid: settings.key.kid().map(str::to_owned),
+            thumbprints: None,
+        };
+        Ok(JwtBearer {
+            request: TokenRequest {
+                endpoint: token_endpoint,
+                grant_type: JWT_BEARER_GRANT,
+                grant_params: Vec::new(),
+                scope: Scope::parse(&settings.scope)?,
+                extra: ExtraParams::new(settings.extra_params)?,
+                client: client.unwrap_or_else(ClientAuth::anonymous),
+            },
+            key: settings.key,
+            header,
+            claims,
+        })
+    }
+
+    /// A flow that signs a fresh assertion (its `jti` from `rng`) and
+    /// exchanges it for a token.
+    pub fn start(&self, rng: &mut dyn CryptoRngCore) -> TokenGrant {
+        let assertion = (self.key.clone(), self.header.clone(), self.claims.clone());
+        TokenGrant::new(self.request.clone(), Some(assertion), rng)
+    }
+}
