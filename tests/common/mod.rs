@@ -30,11 +30,13 @@ where
                 }
             }
             Ok(Action::Sign(request)) => {
+                // OsRng: blinding needs real randomness (TestRng repeats every
+                // 256 bytes, so rejection-sampling a 2048-bit value never ends).
                 let signature = grantkit::crypto::sign(
                     &request.key,
                     request.alg,
                     &request.message,
-                    &mut TestRng::default(),
+                    &mut rsa::rand_core::OsRng,
                 );
                 if let Err(e) = flow.handle_signature(signature) {
                     return (sent, Err(e));
@@ -66,9 +68,10 @@ pub fn headers(request: &HttpRequest) -> Vec<(&str, &str)> {
         .collect()
 }
 
-/// A deterministic RNG for tests: bytes 0, 1, 2, ... (so the first jti is
-/// base64url(00 01 .. 0f) = "AAECAwQFBgcICQoLDA0ODw"). Never use it outside
-/// tests.
+/// A deterministic RNG for the `jti` of assertions in tests: bytes 0, 1,
+/// 2, ... (so the first jti is base64url(00 01 .. 0f) =
+/// "AAECAwQFBgcICQoLDA0ODw"). Never use it for signing: its period is 256
+/// bytes, so RSA blinding's rejection sampling of a 2048-bit value loops.
 #[derive(Default)]
 pub struct TestRng(u8);
 
