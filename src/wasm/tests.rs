@@ -268,7 +268,7 @@ fn bad_options_throw_from_the_constructor_without_echoing_values() {
         (
             r#"{"tokenEndpoint":"https://idp.example/t","clientId":"app","clientSecret":"s","clientAuth":"jwt"}"#,
             "clientAuth",
-            "invalid configuration: clientAuth: must be \"basic\" or \"post\"",
+            "invalid configuration: clientAuth: must be \"basic\", \"post\" or \"private_key_jwt\"",
         ),
         (
             r#"{"tokenEndpoint":"https://idp.example/t","clientId":"app","clientSecret":"s","timeoutMs":-5}"#,
@@ -300,4 +300,81 @@ fn decode_jwt_returns_plain_objects() {
     assert_eq!(text(&get(&decoded, "claims"), "sub"), "alice");
     let error = decode_jwt("nope").unwrap_err();
     assert_grantkit_error(&error, "INVALID_JWT");
+}
+
+mod signing {
+    use super::super::signer::{Signer, SignerChoice};
+    use crate::flow::SignRequest;
+    use crate::keys::{Algorithm, PrivateKey};
+    use rsa::signature::Verifier;
+    use std::sync::Arc;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    const JWK: &str = include_str!("../../tests/fixtures/rsa2048.jwk.json");
+    const VECTOR: &str = include_str!("../../tests/fixtures/rs256-vector.json");
+
+    fn vector() -> (String, String) {
+        let v: serde_json::Value = serde_json::from_str(VECTOR).unwrap();
+        let (input, signature) = v["jws"].as_str().unwrap().rsplit_once('.').unwrap();
+        (input.to_owned(), signature.to_owned())
+    }
+
+    fn request(alg: Algorithm, message: &str) -> SignRequest {
+        SignRequest {
+            key: Arc::new(PrivateKey::parse(JWK).unwrap()),
+            alg,
+            message: message.as_bytes().to_vec(),
+        }
+    }
+
+    fn b64(bytes: &[u8]) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    #[wasm_bindgen_test]
+    async fn both_signers_give_the_pinned_rs256_signature() {
+        let (input, expected) = vector();
+        let request = request(Algorithm::Rs256, &input);
+        let rust = Signer::new(SignerChoice::Rust)
+            .sign(&request)
+            .await
+            .unwrap();
+        let webcrypto = Signer::new(SignerChoice::WebCrypto);
+        let first = webcrypto.sign(&request).await.unwrap();
+        // The second call reuses the imported CryptoKey.
+        let second = webcrypto.sign(&request).await.unwrap();
+        assert_eq!(b64(&rust), expected);
+        assert_eq!(b64(&first), expected);
+        assert_eq!(first, second);
+    }
+
+    #[wasm_bindgen_test]
+    async fn ps256_from_either_signer_verifies() {
+        let request = request(Algorithm::Ps256, "header.claims");
+        let public = request.key_public();
+        for choice in [SignerChoice::Rust, SignerChoice::WebCrypto] {
+            let signature = Signer::new(choice).sign(&request).await.unwrap();
+            let signature = rsa::pss::Signature::try_from(signature.as_slice()).unwrap();
+            let verifier = rsa::pss::VerifyingKey::<rsa::sha2::Sha256>::new(public.clone());
+            assert!(
+                verifier.verify(b"header.claims", &signature).is_ok(),
+                "{choice:?}"
+            );
+            assert!(
+                verifier.verify(b"tampered", &signature).is_err(),
+                "{choice:?}"
+            );
+        }
+    }
+
+    trait PublicOf {
+        fn key_public(&self) -> rsa::RsaPublicKey;
+    }
+
+    impl PublicOf for SignRequest {
+        fn key_public(&self) -> rsa::RsaPublicKey {
+            self.key.rsa().to_public_key()
+        }
+    }
 }
