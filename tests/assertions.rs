@@ -4,11 +4,9 @@
 
 mod common;
 
-use common::{drive, json, TestRng, NOW};
+use common::{drive, json, TestRng};
 use grantkit::client_auth::ClientCredential;
-use grantkit::flow::{
-    Action, ClientCredentials, ClientCredentialsSettings, Flow, JwtBearer, JwtBearerSettings,
-};
+use grantkit::flow::{ClientCredentials, ClientCredentialsSettings, JwtBearer, JwtBearerSettings};
 use grantkit::keys::{Algorithm, PrivateKey};
 use grantkit::provider::Provider;
 use grantkit::{Error, HttpRequest, KeyProblem};
@@ -296,6 +294,8 @@ fn debug_of_a_key_shows_only_its_size_and_kid() {
 #[cfg(not(target_arch = "wasm32"))]
 mod openssl {
     use super::*;
+    use crate::common::NOW;
+    use grantkit::flow::{Action, Flow};
     use std::process::Command;
 
     fn verify(alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {

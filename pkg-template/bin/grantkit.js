@@ -4,11 +4,13 @@
 // from argv (which other users of the machine can read in the process list).
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { ClientCredentials, PasswordGrant, decodeJwt, keycloak, entra, pingAic } from "../index.node.js";
+import { ClientCredentials, PasswordGrant, JwtBearer, decodeJwt, keycloak, entra, pingAic } from "../index.node.js";
 
 const USAGE = `Usage:
   grantkit client-credentials ENDPOINT --client-id ID CLIENT-SECRET [options]
   grantkit password ENDPOINT --client-id ID [CLIENT-SECRET] --username USER PASSWORD [options]
+  grantkit jwt-bearer ENDPOINT --key PATH --issuer ISS [--subject SUB] [--audience AUD] [--client-id ID]
+                      [--lifetime SECONDS] [--algorithm RS256|PS256] [options]
   grantkit decode [--token-env NAME | --token-file PATH]   (default: the token on standard input)
 
 ENDPOINT is one of:
@@ -17,16 +19,22 @@ ENDPOINT is one of:
   --entra-tenant TENANT                 https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/token
   --ping-tenant TENANT                  https://{TENANT}:443/am/oauth2/access_token
 
-CLIENT-SECRET is one of --client-secret-env NAME, --client-secret-file PATH, --client-secret-stdin
+CLIENT-SECRET is one of --client-secret-env NAME, --client-secret-file PATH, --client-secret-stdin,
+  or --client-auth private_key_jwt --private-key PATH [--certificate PATH] [--algorithm RS256|PS256]
 PASSWORD is one of --password-env NAME, --password-file PATH, --password-stdin
 
 Options:
   --scope SCOPE            a scope value; repeat for more
-  --client-auth basic|post where the client secret goes (default: basic)
+  --client-auth basic|post|private_key_jwt
+                           how the client authenticates (default: basic)
   --param NAME=VALUE       an extra form parameter (audience, resource, ...); repeatable
   --timeout MS             time limit per request (default 30000)
   --allow-insecure-http    allow plain http to hosts other than loopback
   --json                   print the whole token set as JSON instead of the access token
+
+jwt-bearer signs an RFC 7523 assertion with the key (JWK or PEM file): iss ISS, sub SUB
+(default ISS), aud AUD (default: the token endpoint exactly), exp = iat + SECONDS (default 180).
+With --ping-tenant, --client-id defaults to service-account.
 
 Prints the access token and a newline. Exit status: 0 on success, 2 when the
 server answered with an OAuth error, 1 on any other error.
@@ -60,11 +68,29 @@ const COMMON = {
   help: { type: "boolean", short: "h" },
 };
 
+const CLIENT_KEY = {
+  "private-key": { type: "string" },
+  certificate: { type: "string" },
+  algorithm: { type: "string" },
+};
+
 const COMMANDS = {
-  "client-credentials": { options: COMMON, run: clientCredentials },
+  "client-credentials": { options: { ...COMMON, ...CLIENT_KEY }, run: clientCredentials },
   password: {
-    options: { ...COMMON, username: { type: "string" }, ...secretSource("password") },
+    options: { ...COMMON, ...CLIENT_KEY, username: { type: "string" }, ...secretSource("password") },
     run: password,
+  },
+  "jwt-bearer": {
+    options: {
+      ...COMMON,
+      key: { type: "string" },
+      issuer: { type: "string" },
+      subject: { type: "string" },
+      audience: { type: "string" },
+      lifetime: { type: "string" },
+      algorithm: { type: "string" },
+    },
+    run: jwtBearer,
   },
   decode: { options: { ...secretSource("token"), help: { type: "boolean", short: "h" } }, run: decode },
 };
@@ -108,7 +134,7 @@ async function clientCredentials(v) {
   const client = new ClientCredentials({
     ...endpoint(v),
     clientId: required(v, "client-id"),
-    clientSecret: await secret(v, "client-secret", { required: true }),
+    ...(await clientCredential(v, { secretRequired: true })),
     ...flowOptions(v),
   });
   print(await client.getToken(), v.json);
@@ -116,17 +142,62 @@ async function clientCredentials(v) {
 }
 
 async function password(v) {
-  const clientSecret = await secret(v, "client-secret", { required: false });
   const client = new PasswordGrant({
     ...endpoint(v),
     clientId: required(v, "client-id"),
-    ...(clientSecret === undefined ? {} : { clientSecret }),
+    ...(await clientCredential(v, { secretRequired: false })),
     username: required(v, "username"),
     password: await secret(v, "password", { required: true }),
     ...flowOptions(v),
   });
   print(await client.getToken(), v.json);
   return 0;
+}
+
+async function jwtBearer(v) {
+  if (v["client-secret-env"] || v["client-secret-file"] || v["client-secret-stdin"] || v["client-auth"]) {
+    throw new UsageError("jwt-bearer authenticates with the assertion; it takes no client secret or --client-auth");
+  }
+  const options = {
+    ...endpoint(v),
+    key: readKeyFile(required(v, "key"), "--key"),
+    issuer: required(v, "issuer"),
+    ...flowOptions(v),
+  };
+  for (const [flag, name] of [["subject", "subject"], ["audience", "audience"], ["client-id", "clientId"], ["algorithm", "algorithm"]]) {
+    if (v[flag] !== undefined) options[name] = v[flag];
+  }
+  if (v.lifetime !== undefined) {
+    if (!/^[1-9][0-9]*$/.test(v.lifetime)) throw new UsageError("--lifetime takes a whole number of seconds");
+    options.lifetimeSeconds = Number(v.lifetime);
+  }
+  print(await new JwtBearer(options).getToken(), v.json);
+  return 0;
+}
+
+/** The client secret, or the private key for --client-auth private_key_jwt. */
+async function clientCredential(v, { secretRequired }) {
+  if (v["client-auth"] === "private_key_jwt") {
+    const options = { clientAuth: "private_key_jwt", privateKey: readKeyFile(required(v, "private-key"), "--private-key") };
+    if (v.certificate !== undefined) options.certificate = readKeyFile(v.certificate, "--certificate");
+    if (v.algorithm !== undefined) options.algorithm = v.algorithm;
+    return options;
+  }
+  for (const flag of ["private-key", "certificate", "algorithm"]) {
+    if (v[flag] !== undefined) throw new UsageError(`--${flag} goes with --client-auth private_key_jwt`);
+  }
+  const clientSecret = await secret(v, "client-secret", { required: secretRequired });
+  const options = clientSecret === undefined ? {} : { clientSecret };
+  if (v["client-auth"] !== undefined) options.clientAuth = v["client-auth"];
+  return options;
+}
+
+function readKeyFile(path, flag) {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    throw new UsageError(`cannot read ${flag}: ${e.code ?? e.message}`);
+  }
 }
 
 async function decode(v) {
@@ -150,7 +221,6 @@ function endpoint(v) {
 function flowOptions(v) {
   const options = {};
   if (v.scope) options.scope = v.scope;
-  if (v["client-auth"] !== undefined) options.clientAuth = v["client-auth"];
   if (v.param) {
     const params = {};
     for (const pair of v.param) {

@@ -59,5 +59,20 @@ echo "== password grant (alice): token_type $(field token_type), expires_in $(fi
 show "password grant, access token" "$(field access_token)"
 show "password grant, ID token" "$(field id_token)"
 
+# JWT bearer grant (RFC 7523), as PingOne AIC service accounts use it: an
+# RS256 assertion signed with the account's key (a JWK file), exchanged by
+# the public client "service-account".
+token=$(grantkit jwt-bearer --token-endpoint "$token_endpoint" --client-id service-account \
+  --key tests/fixtures/rsa2048.jwk.json --issuer svc-fixture --scope api:read)
+show "JWT bearer grant (service account svc-fixture), access token" "$token"
+
+# Client credentials with private_key_jwt client authentication (RFC 7523
+# §2.2): a PS256 client assertion from a PEM key, with the certificate's
+# x5t#S256 in its header (Entra's certificate credentials).
+token=$(grantkit client-credentials --token-endpoint "$token_endpoint" --client-id pkjwt-client \
+  --client-auth private_key_jwt --private-key tests/fixtures/rsa2048.pkcs8.pem \
+  --certificate tests/fixtures/rsa2048.cert.pem --algorithm PS256 --scope api:read)
+show "client credentials (private_key_jwt), access token" "$token"
+
 echo
-echo "demo finished: 3 flows, 4 tokens decoded"
+echo "demo finished: 5 flows, 6 tokens decoded"
