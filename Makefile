@@ -39,5 +39,9 @@ test-wasm-browser: setup-browser
 test-e2e: build
 	bash tests/e2e/run.sh
 
+# Benchmarks: ratios against peers in one process, never timed assertions.
+bench: build
+	node tests/bench/sign.mjs
+
 clean:
 	rm -rf pkg target/npm tests/e2e/.tmp
