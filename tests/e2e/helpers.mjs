@@ -6,7 +6,8 @@ import * as http from 'node:http';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as jose from 'jose';
 
 import { CLIENTS } from '../idp/server.mjs';
 
@@ -240,4 +241,117 @@ export function runCli(args, { env = {}, stdin, timeoutMs = 20_000 } = {}) {
 /** Describe a CLI run for assertion messages. */
 export function show(r) {
   return `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+}
+
+// ---------------------------------------------------------------------------
+// JWT bearer assertions and private_key_jwt (RFC 7523).
+
+export const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
+
+/** Absolute path of a key fixture in tests/fixtures. */
+export function fixturePath(name) {
+  return path.join(FIXTURES, name);
+}
+
+/** A fixture's text. */
+export function fixture(name) {
+  return fs.readFileSync(fixturePath(name), 'utf8');
+}
+
+/** A fixture's parsed JSON (a fresh object each call). */
+export function fixtureJson(name) {
+  return JSON.parse(fixture(name));
+}
+
+/** The [name, value] pairs of a form body, in order. */
+export function formPairs(body) {
+  return [...new URLSearchParams(body)];
+}
+
+/**
+ * Decode a compact JWS without verifying it: header and claims as parsed JSON
+ * (member order kept, so Object.keys() is the order on the wire).
+ */
+export function decodeJws(jws) {
+  assert.equal(typeof jws, 'string', 'a JWS is a string');
+  const parts = jws.split('.');
+  assert.equal(parts.length, 3, `not a compact JWS: ${jws}`);
+  for (const p of parts) assert.match(p, /^[A-Za-z0-9_-]+$/, 'every part is unpadded base64url');
+  const [h, c, s] = parts;
+  return {
+    header: JSON.parse(Buffer.from(h, 'base64url').toString('utf8')),
+    claims: JSON.parse(Buffer.from(c, 'base64url').toString('utf8')),
+    headerJson: Buffer.from(h, 'base64url').toString('utf8'),
+    claimsJson: Buffer.from(c, 'base64url').toString('utf8'),
+    signingInput: `${h}.${c}`,
+    signature: Buffer.from(s, 'base64url'),
+  };
+}
+
+/**
+ * Verify a JWS with jose against a public JWK fixture (default: the rsa2048
+ * key), for exactly one algorithm, the exact audience, issuer and subject,
+ * and typ JWT. Resolves to jose's { payload, protectedHeader }.
+ */
+export async function verifyJws(jws, {
+  alg = 'RS256', audience, issuer, subject, publicJwk = 'rsa2048.public.jwk.json',
+} = {}) {
+  const jwk = fixtureJson(publicJwk);
+  delete jwk.kid; // verify by key, not by kid (a PEM-signed JWS has no kid)
+  const key = await jose.importJWK(jwk, alg);
+  const options = { algorithms: [alg], typ: 'JWT' };
+  if (audience !== undefined) options.audience = audience;
+  if (issuer !== undefined) options.issuer = issuer;
+  if (subject !== undefined) options.subject = subject;
+  const result = await jose.jwtVerify(jws, key, options);
+  // jose compares aud by set membership: make the exact string the check.
+  if (audience !== undefined) assert.equal(result.payload.aud, audience, 'aud is exactly the expected string');
+  return result;
+}
+
+/** A jti as specified: 128 random bits, unpadded base64url (22 characters). */
+export function assertJti(jti) {
+  assert.equal(typeof jti, 'string');
+  assert.match(jti, /^[A-Za-z0-9_-]{22}$/, `jti ${jti}`);
+  assert.equal(Buffer.from(jti, 'base64url').length, 16);
+  assert.equal(Buffer.from(jti, 'base64url').toString('base64url'), jti, 'canonical base64url');
+}
+
+/** The text of a fetch body as grantkit may pass it (string, URLSearchParams, bytes). */
+export function bodyText(body) {
+  if (body === undefined || body === null) return '';
+  if (typeof body === 'string') return body;
+  if (body instanceof URLSearchParams) return body.toString();
+  if (body instanceof ArrayBuffer) return Buffer.from(body).toString('utf8');
+  if (ArrayBuffer.isView(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+  return String(body);
+}
+
+/**
+ * A fetch stub that records { url, init, body } and answers 200 with a token.
+ * No network at all: for endpoints that must not be contacted (pingAic).
+ */
+export function tokenFetchStub(calls, response = { access_token: 'stub-token', token_type: 'Bearer', expires_in: 899 }) {
+  return async (url, init = {}) => {
+    calls.push({ url: String(url), init, body: bodyText(init.body) });
+    return new Response(JSON.stringify(response), {
+      status: 200,
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+    });
+  };
+}
+
+/**
+ * Assert that `text` contains no run of 16 or more base64 / base64url
+ * characters that occurs in the key file's text (PEM body lines, JWK members).
+ */
+export function assertNoKeyMaterial(text, keyFileText, what = 'text') {
+  const runs = String(text).match(/[A-Za-z0-9+/_=-]{16,}/g) ?? [];
+  for (const run of runs) {
+    // Any 16-character window of the run that is in the key file is a leak.
+    for (let i = 0; i + 16 <= run.length; i += 1) {
+      const window = run.slice(i, i + 16);
+      assert.ok(!keyFileText.includes(window), `${what} contains key material: ${JSON.stringify(window)} (in ${JSON.stringify(run.slice(0, 80))})`);
+    }
+  }
 }

@@ -9,9 +9,13 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as jose from 'jose';
 
-import { CLIENTS, RESOURCE, USERS, startIdp } from './server.mjs';
+import {
+  ASSERTION_RULES, CLIENT_ASSERTION_TYPE, CLIENTS, JWT_BEARER_GRANT, RESOURCE, SERVICE_ACCOUNTS, USERS, startIdp,
+} from './server.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const fixtures = path.join(here, '..', 'fixtures');
+const fixture = (name) => fs.readFileSync(path.join(fixtures, name), 'utf8');
 
 // application/x-www-form-urlencoded serialisation of one value (WHATWG URL
 // standard, as URLSearchParams does it), written out independently here.
@@ -276,7 +280,7 @@ describe('introspection, revocation, discovery, recording', () => {
     assert.equal(d.revocation_endpoint, idp.revocationEndpoint);
     assert.equal(d.device_authorization_endpoint, idp.deviceAuthorizationEndpoint);
     assert.equal(d.jwks_uri, idp.jwksUri);
-    for (const g of ['client_credentials', 'password', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code']) {
+    for (const g of ['client_credentials', 'password', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code', JWT_BEARER_GRANT]) {
       assert.ok(d.grant_types_supported.includes(g), g);
     }
     const jwks = await (await fetch(idp.jwksUri)).json();
@@ -296,6 +300,364 @@ describe('introspection, revocation, discovery, recording', () => {
     assert.equal(rec.headers['content-type'], 'application/x-www-form-urlencoded');
     assert.equal(rec.headers['x-test'], 'Yes');
     assert.equal(rec.headers.accept, 'application/json');
+  });
+});
+
+// ---------------------------------------------------------------------------
+// JWT bearer grant (RFC 7523 §2.1) and private_key_jwt (RFC 7523 §2.2), with
+// assertions signed here with jose: these prove the IdP's checks on their own.
+
+const keys = {};
+async function key(name, alg = 'RS256') {
+  const id = `${name}/${alg}`;
+  keys[id] ||= await jose.importPKCS8(fixture(name), alg);
+  return keys[id];
+}
+
+const nowSec = () => Math.floor(Date.now() / 1000);
+const newJti = () => jose.base64url.encode(crypto.getRandomValues(new Uint8Array(16)));
+
+/** A compact JWS over exactly these claims (undefined members are left out). */
+async function signJwt(claims, { keyFile = 'rsa2048.pkcs8.pem', alg = 'RS256', header = {} } = {}) {
+  const payload = new TextEncoder().encode(JSON.stringify(claims));
+  return new jose.CompactSign(payload)
+    .setProtectedHeader({ alg, typ: 'JWT', kid: 'fixture-2048', ...header })
+    .sign(await key(keyFile, alg));
+}
+
+/** Claims of a good svc-fixture assertion for `target` (an idp), with overrides. */
+function bearerClaims(target, overrides = {}) {
+  const iat = nowSec();
+  return {
+    iss: 'svc-fixture', sub: 'svc-fixture', aud: target.tokenEndpoint, iat, exp: iat + 180, jti: newJti(), ...overrides,
+  };
+}
+
+function bearerBody(assertion, { scope = 'api:read', clientId = 'service-account' } = {}) {
+  const pairs = [['client_id', clientId], ['grant_type', JWT_BEARER_GRANT]];
+  if (assertion !== undefined) pairs.push(['assertion', assertion]);
+  if (scope !== null) pairs.push(['scope', scope]); // null: no scope parameter
+  return form(pairs);
+}
+
+async function bearer(claims, opts = {}, target = idp) {
+  return post(target.tokenEndpoint, bearerBody(await signJwt(claims, opts), opts));
+}
+
+function assertInvalidGrant(r, description) {
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.json.error, 'invalid_grant', r.text);
+  if (description instanceof RegExp) assert.match(r.json.error_description, description);
+  else assert.equal(r.json.error_description, description);
+}
+
+describe('JWT bearer grant (service accounts)', () => {
+  test('the registry: svc-fixture is the rsa2048 fixture public key', () => {
+    assert.deepEqual(SERVICE_ACCOUNTS['svc-fixture'].publicJwk, JSON.parse(fixture('rsa2048.public.jwk.json')));
+    assert.deepEqual(ASSERTION_RULES.algorithms, ['RS256', 'PS256']);
+    assert.equal(ASSERTION_RULES.maxLifetimeSeconds, 900);
+  });
+
+  test('valid RS256 assertion: JWT access token with sub = the account, introspection active, request recorded', async () => {
+    const n = idp.requests.length;
+    const assertion = await signJwt(bearerClaims(idp));
+    const body = bearerBody(assertion, { scope: 'api:read api:write' });
+    const r = await post(idp.tokenEndpoint, body);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(Object.keys(r.json).sort(), ['access_token', 'expires_in', 'scope', 'token_type']);
+    assert.equal(r.json.token_type, 'Bearer');
+    assert.equal(r.json.scope, 'api:read api:write');
+    assert.equal(r.json.expires_in, 3600);
+    const { payload } = await verifyAccessToken(r.json.access_token);
+    assert.equal(payload.sub, 'svc-fixture');
+    assert.equal(payload.client_id, 'service-account');
+    assert.equal(payload.scope, 'api:read api:write');
+
+    const info = await introspect(r.json.access_token);
+    assert.equal(info.active, true);
+    assert.equal(info.sub, 'svc-fixture');
+    assert.equal(info.client_id, 'service-account');
+    assert.equal(info.scope, 'api:read api:write');
+    assert.equal(info.aud, RESOURCE);
+
+    assert.equal(idp.requests.length, n + 1);
+    assert.equal(idp.requests[n].body, body);
+    assert.equal(idp.requests[n].path, '/token');
+  });
+
+  test('PS256 is accepted; without scope there is no scope in the answer', async () => {
+    const r = await bearer(bearerClaims(idp), { alg: 'PS256', scope: null });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.scope, undefined);
+    assert.equal((await introspect(r.json.access_token)).sub, 'svc-fixture');
+  });
+
+  test('another account with its own key (svc-other)', async () => {
+    const r = await bearer(bearerClaims(idp, { iss: 'svc-other', sub: 'svc-other' }), { keyFile: 'other2048.pkcs8.pem', header: { kid: 'other-2048' } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await introspect(r.json.access_token)).sub, 'svc-other');
+  });
+
+  test('wrong key -> invalid_grant (signature), also a kid that names the right key does not help', async () => {
+    let r = await bearer(bearerClaims(idp), { keyFile: 'other2048.pkcs8.pem' });
+    assertInvalidGrant(r, 'assertion signature does not verify with the key of service account svc-fixture');
+    // svc-fixture's key cannot sign for svc-other
+    r = await bearer(bearerClaims(idp, { iss: 'svc-other', sub: 'svc-other' }));
+    assertInvalidGrant(r, 'assertion signature does not verify with the key of service account svc-other');
+  });
+
+  test('a tampered payload does not verify', async () => {
+    const good = await signJwt(bearerClaims(idp));
+    const [h, , sig] = good.split('.');
+    const forged = jose.base64url.encode(JSON.stringify(bearerClaims(idp, { scope: 'admin' })));
+    const r = await post(idp.tokenEndpoint, bearerBody(`${h}.${forged}.${sig}`));
+    assertInvalidGrant(r, /^assertion signature does not verify/);
+  });
+
+  test('alg outside RS256/PS256 (HS256, RS384) -> invalid_grant', async () => {
+    const hs = await new jose.CompactSign(new TextEncoder().encode(JSON.stringify(bearerClaims(idp))))
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .sign(new TextEncoder().encode('a-shared-secret-of-enough-length-0123456789'));
+    assertInvalidGrant(await post(idp.tokenEndpoint, bearerBody(hs)), 'assertion alg must be one of RS256, PS256');
+    assertInvalidGrant(await bearer(bearerClaims(idp), { alg: 'RS384' }), 'assertion alg must be one of RS256, PS256');
+  });
+
+  test('aud must be the token endpoint URL exactly: every variation is refused', async () => {
+    const te = idp.tokenEndpoint; // http://127.0.0.1:PORT/token
+    const { port } = idp;
+    assert.equal(te, `http://127.0.0.1:${port}/token`);
+    const variations = [
+      idp.issuer, // what oidc-provider accepts for client assertions, but not this grant
+      `${idp.issuer}/`,
+      'http://127.0.0.1/token', // port left out
+      'http://127.0.0.1:80/token', // the default port written out
+      `http://127.0.0.1:0${port}/token`, // the same URL to a WHATWG parser, not the same string
+      `http://localhost:${port}/token`,
+      `https://127.0.0.1:${port}/token`,
+      `HTTP://127.0.0.1:${port}/token`,
+      `${te}/`,
+      `${te}?`,
+      `${te} `,
+      `http://127.0.0.1:${port}/Token`,
+      '',
+    ];
+    assert.equal(new URL(`http://127.0.0.1:0${port}/token`).href, te);
+    for (const aud of variations) {
+      assertInvalidGrant(await bearer(bearerClaims(idp, { aud })), 'assertion aud must be the token endpoint URL exactly');
+    }
+    for (const aud of [[te], [te, idp.issuer], undefined, 42]) {
+      assertInvalidGrant(await bearer(bearerClaims(idp, { aud })), 'assertion aud must be a single string: the token endpoint URL');
+    }
+    const ok = await bearer(bearerClaims(idp, { aud: te }));
+    assert.equal(ok.status, 200, ok.text);
+  });
+
+  test('exp: missing, past, now -> refused; more than 15 minutes ahead -> refused; exactly 15 minutes -> accepted', async () => {
+    const now = nowSec();
+    assertInvalidGrant(await bearer(bearerClaims(idp, { exp: undefined })), 'assertion has no exp');
+    assertInvalidGrant(await bearer(bearerClaims(idp, { iat: now - 200, exp: now - 20 })), 'assertion has expired (exp is not after now)');
+    assertInvalidGrant(await bearer(bearerClaims(idp, { iat: now - 200, exp: now - 1 })), 'assertion has expired (exp is not after now)');
+    assertInvalidGrant(await bearer(bearerClaims(idp, { exp: now + 3600 })), 'assertion exp is more than 15 minutes in the future');
+    assertInvalidGrant(await bearer(bearerClaims(idp, { exp: now + 902 })), 'assertion exp is more than 15 minutes in the future');
+    assertInvalidGrant(await bearer(bearerClaims(idp, { exp: String(now + 60) })), /^assertion claim exp is invalid/);
+    // The IdP's "now" is read after this one, so exp - now <= 900 there.
+    const r = await bearer(bearerClaims(idp, { iat: nowSec(), exp: nowSec() + 900 }));
+    assert.equal(r.status, 200, r.text);
+  });
+
+  test('iat: up to 30 s in the future is tolerated, more is refused; absent is allowed', async () => {
+    const now = nowSec();
+    assertInvalidGrant(await bearer(bearerClaims(idp, { iat: now + 120 })), 'assertion iat is in the future');
+    assertInvalidGrant(await bearer(bearerClaims(idp, { iat: now + 40 })), 'assertion iat is in the future');
+    let r = await bearer(bearerClaims(idp, { iat: now + 20 }));
+    assert.equal(r.status, 200, r.text);
+    r = await bearer(bearerClaims(idp, { iat: undefined }));
+    assert.equal(r.status, 200, r.text);
+  });
+
+  test('nbf in the future -> refused; nbf = iat accepted', async () => {
+    const now = nowSec();
+    assertInvalidGrant(await bearer(bearerClaims(idp, { nbf: now + 60 })), /^assertion claim nbf is invalid/);
+    const r = await bearer(bearerClaims(idp, { nbf: now }));
+    assert.equal(r.status, 200, r.text);
+  });
+
+  test('replayed jti -> invalid_grant "jti already used" (same assertion, and a new assertion reusing the jti)', async () => {
+    const claims = bearerClaims(idp);
+    const assertion = await signJwt(claims);
+    const first = await post(idp.tokenEndpoint, bearerBody(assertion));
+    assert.equal(first.status, 200, first.text);
+    assertInvalidGrant(await post(idp.tokenEndpoint, bearerBody(assertion)), 'jti already used');
+    assertInvalidGrant(await bearer({ ...claims, iat: claims.iat + 1, exp: claims.exp + 1 }), 'jti already used');
+    // A refused assertion does not use up its jti.
+    const jti = newJti();
+    assertInvalidGrant(await bearer(bearerClaims(idp, { jti, aud: idp.issuer })), 'assertion aud must be the token endpoint URL exactly');
+    const r = await bearer(bearerClaims(idp, { jti }));
+    assert.equal(r.status, 200, r.text);
+  });
+
+  test('missing or empty jti -> invalid_grant', async () => {
+    assertInvalidGrant(await bearer(bearerClaims(idp, { jti: undefined })), 'assertion has no jti');
+    assertInvalidGrant(await bearer(bearerClaims(idp, { jti: '' })), 'assertion has no jti');
+  });
+
+  test('sub != iss, unknown iss, missing iss -> invalid_grant', async () => {
+    assertInvalidGrant(await bearer(bearerClaims(idp, { sub: 'someone-else' })), 'assertion sub must equal iss (the service account id)');
+    assertInvalidGrant(await bearer(bearerClaims(idp, { sub: undefined })), 'assertion sub must equal iss (the service account id)');
+    assertInvalidGrant(await bearer(bearerClaims(idp, { iss: 'svc-unknown', sub: 'svc-unknown' })), 'iss is not a known service account');
+    assertInvalidGrant(await bearer(bearerClaims(idp, { iss: 'toString', sub: 'toString' })), 'iss is not a known service account');
+    assertInvalidGrant(await bearer(bearerClaims(idp, { iss: undefined })), 'assertion has no iss (the service account id)');
+  });
+
+  test('missing assertion -> invalid_request; garbage -> invalid_grant', async () => {
+    let r = await post(idp.tokenEndpoint, bearerBody(undefined));
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json.error, 'invalid_request');
+    assert.equal(r.json.error_description, "missing required parameter 'assertion'");
+    r = await post(idp.tokenEndpoint, bearerBody(''));
+    assert.equal(r.json.error, 'invalid_request');
+    for (const junk of ['not-a-jwt', 'a.b.c', 'e30.e30.', `${jose.base64url.encode('{"alg":"none"}')}.${jose.base64url.encode('{}')}.`]) {
+      assertInvalidGrant(await post(idp.tokenEndpoint, bearerBody(junk)), /^assertion (is not a valid JWT|has no iss)/);
+    }
+  });
+
+  test('unknown scope -> invalid_scope', async () => {
+    const r = await bearer(bearerClaims(idp), { scope: 'api:read admin' });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json.error, 'invalid_scope');
+  });
+
+  test('only the service-account client may use the grant; client_id is required', async () => {
+    const assertion = await signJwt(bearerClaims(idp));
+    let r = await post(idp.tokenEndpoint, form([['grant_type', JWT_BEARER_GRANT], ['assertion', assertion], ['client_id', 'cc-post'], ['client_secret', 'post-secret-123']]));
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json.error, 'invalid_request');
+    assert.match(r.json.error_description, /not allowed/);
+    r = await post(idp.tokenEndpoint, form([['grant_type', JWT_BEARER_GRANT], ['assertion', assertion]]));
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json.error, 'invalid_request');
+    // neither attempt used up the jti
+    r = await post(idp.tokenEndpoint, bearerBody(assertion));
+    assert.equal(r.status, 200, r.text);
+  });
+
+  test('clockSkewSeconds shifts "now" for the checks: +3600 expires a fresh assertion, -3600 puts its iat in the future', async () => {
+    const later = await startIdp({ clockSkewSeconds: 3600 });
+    const earlier = await startIdp({ clockSkewSeconds: -3600 });
+    try {
+      assert.equal(later.clockSkewSeconds, 3600);
+      assertInvalidGrant(await bearer(bearerClaims(later), {}, later), 'assertion has expired (exp is not after now)');
+      // An assertion dated in the IdP's "now" is fine.
+      const shifted = nowSec() + 3600;
+      let r = await bearer(bearerClaims(later, { iat: shifted, exp: shifted + 180 }), {}, later);
+      assert.equal(r.status, 200, r.text);
+      assertInvalidGrant(await bearer(bearerClaims(earlier), {}, earlier), /^assertion exp is more than 15 minutes|^assertion iat is in the future/);
+      r = await bearer(bearerClaims(earlier, { iat: nowSec() - 3600, exp: nowSec() - 3600 + 180 }), {}, earlier);
+      assert.equal(r.status, 200, r.text);
+      // Each IdP has its own jti registry and its own token endpoint (aud).
+      assert.notEqual(later.tokenEndpoint, idp.tokenEndpoint);
+      assertInvalidGrant(await bearer(bearerClaims(idp), {}, later), /^assertion/);
+    } finally {
+      await later.close();
+      await earlier.close();
+    }
+  });
+});
+
+describe('private_key_jwt client authentication (oidc-provider\'s own)', () => {
+  function clientClaims(clientId, overrides = {}) {
+    const iat = nowSec();
+    return {
+      iss: clientId, sub: clientId, aud: idp.tokenEndpoint, iat, exp: iat + 60, jti: newJti(), ...overrides,
+    };
+  }
+
+  async function ccWithAssertion(clientId, claims, opts = {}, extra = []) {
+    const assertion = await signJwt(claims, opts);
+    const body = form([
+      ['grant_type', 'client_credentials'], ...extra, ['client_id', clientId],
+      ['client_assertion_type', CLIENT_ASSERTION_TYPE], ['client_assertion', assertion],
+    ]);
+    return post(idp.tokenEndpoint, body);
+  }
+
+  function assertInvalidClient(r) {
+    assert.equal(r.status, 401, r.text);
+    assert.equal(r.json.error, 'invalid_client', r.text);
+  }
+
+  test('pkjwt-client: aud = token endpoint -> token, introspection active', async () => {
+    const r = await ccWithAssertion('pkjwt-client', clientClaims('pkjwt-client'), {}, [['scope', 'api:read']]);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.scope, 'api:read');
+    const info = await introspect(r.json.access_token);
+    assert.equal(info.active, true);
+    assert.equal(info.client_id, 'pkjwt-client');
+  });
+
+  test('the audience rule: the issuer or the token endpoint URL, exactly; nothing else', async () => {
+    let r = await ccWithAssertion('pkjwt-client', clientClaims('pkjwt-client', { aud: idp.issuer }));
+    assert.equal(r.status, 200, r.text);
+    r = await ccWithAssertion('pkjwt-client', clientClaims('pkjwt-client', { aud: ['urn:other', idp.tokenEndpoint] }));
+    assert.equal(r.status, 200, r.text);
+    const { port } = idp;
+    for (const aud of [
+      `${idp.issuer}/`, 'http://127.0.0.1/token', `http://localhost:${port}/token`, `${idp.tokenEndpoint}/`,
+      `http://127.0.0.1:0${port}/token`, idp.introspectionEndpoint, ['urn:other'],
+    ]) {
+      assertInvalidClient(await ccWithAssertion('pkjwt-client', clientClaims('pkjwt-client', { aud })));
+    }
+  });
+
+  test('any asymmetric alg for pkjwt-client (PS256), x5t headers are ignored', async () => {
+    let r = await ccWithAssertion('pkjwt-client', clientClaims('pkjwt-client'), { alg: 'PS256' });
+    assert.equal(r.status, 200, r.text);
+    r = await ccWithAssertion('pkjwt-client', clientClaims('pkjwt-client'), { header: JSON.parse(fixture('rsa2048.cert.thumbprints.json')) });
+    assert.equal(r.status, 200, r.text);
+  });
+
+  test('pkjwt-ps256 accepts PS256 only', async () => {
+    let r = await ccWithAssertion('pkjwt-ps256', clientClaims('pkjwt-ps256'), { alg: 'PS256' });
+    assert.equal(r.status, 200, r.text);
+    r = await ccWithAssertion('pkjwt-ps256', clientClaims('pkjwt-ps256'), { alg: 'RS256' });
+    assertInvalidClient(r);
+  });
+
+  test('wrong key, iss != client, expired, missing jti, replayed -> invalid_client', async () => {
+    assertInvalidClient(await ccWithAssertion('pkjwt-client', clientClaims('pkjwt-client'), { keyFile: 'other2048.pkcs8.pem' }));
+    assertInvalidClient(await ccWithAssertion('pkjwt-client', clientClaims('pkjwt-client', { iss: 'cc-post' })));
+    const now = nowSec();
+    assertInvalidClient(await ccWithAssertion('pkjwt-client', clientClaims('pkjwt-client', { iat: now - 300, exp: now - 120 })));
+    assertInvalidClient(await ccWithAssertion('pkjwt-client', clientClaims('pkjwt-client', { jti: undefined })));
+
+    const claims = clientClaims('pkjwt-client');
+    assert.equal((await ccWithAssertion('pkjwt-client', claims)).status, 200);
+    assertInvalidClient(await ccWithAssertion('pkjwt-client', claims));
+  });
+
+  test('sub picks the client: sub != client_id -> invalid_request client_id mismatch', async () => {
+    const r = await ccWithAssertion('pkjwt-client', clientClaims('pkjwt-client', { sub: 'pkjwt-ps256' }));
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json.error, 'invalid_request');
+    assert.equal(r.json.error_description, 'client_id mismatch');
+  });
+
+  test('a client secret instead of an assertion -> invalid_client', async () => {
+    const r = await post(idp.tokenEndpoint, form([['grant_type', 'client_credentials'], ['client_id', 'pkjwt-client'], ['client_secret', 'x']]));
+    assertInvalidClient(r);
+  });
+
+  test('pkjwt-password: the password grant with private_key_jwt', async () => {
+    const assertion = await signJwt(clientClaims('pkjwt-password'));
+    const r = await post(idp.tokenEndpoint, form([
+      ['grant_type', 'password'], ['username', 'alice'], ['password', USERS.alice.password], ['scope', 'api:read'],
+      ['client_id', 'pkjwt-password'], ['client_assertion_type', CLIENT_ASSERTION_TYPE], ['client_assertion', assertion],
+    ]));
+    assert.equal(r.status, 200, r.text);
+    const info = await introspect(r.json.access_token);
+    assert.equal(info.active, true);
+    assert.equal(info.sub, 'alice');
+    assert.equal(info.client_id, 'pkjwt-password');
   });
 });
 

@@ -31,12 +31,39 @@
 //    The modified form body is handed to oidc-provider through its documented
 //    "already parsed request body" path (shared/selective_body.js).
 //
+// 3. The JWT bearer grant (RFC 7523 §2.1, grant_type
+//    urn:ietf:params:oauth:grant-type:jwt-bearer), modelled on PingOne Advanced
+//    Identity Cloud service accounts: the public client `service-account`
+//    (token_endpoint_auth_method none) posts client_id, grant_type, assertion
+//    and scope; the assertion is a JWT signed by a service account's key
+//    (SERVICE_ACCOUNTS). See jwtBearerGrant() below for the exact checks.
+//    `startIdp({ clockSkewSeconds })` shifts "now" for those checks only.
+//
+// private_key_jwt client authentication (clients pkjwt-client, pkjwt-ps256,
+// pkjwt-password) is oidc-provider's own code (lib/shared/client_auth.js and
+// lib/shared/jwt_client_auth.js). The audience it accepts in a client
+// assertion (oidc-provider 9.13, lib/helpers/oidc_context.js
+// clientJwtAuthExpectedAudience()) is any ONE of, compared as exact strings:
+//   - the issuer identifier, here http://127.0.0.1:PORT (no trailing slash);
+//   - urlFor('token') and urlFor(<current route>), both the token endpoint
+//     here, built as new URL('/token', ctx.href): from the request's Host
+//     header, so http://127.0.0.1:PORT/token (WHATWG URL serialisation: a
+//     default port such as :80 or :443 would be dropped, so an aud written
+//     with an explicit default port would NOT match).
+// An array aud passes if one element is in that set. It also requires iss =
+// sub = client_id (sub picks the client; client_id in the body, if sent, must
+// match), exp and jti (a jti is accepted once per client: ReplayDetection),
+// alg = token_endpoint_auth_signing_alg when the client registered one (else
+// any of RS256, PS256, ES256, Ed25519, EdDSA), and verifies with the client's
+// jwks with a clock tolerance of 15 s. It does not check iat or the lifetime.
+//
 // The same pre-route middleware records every request that reaches the token
 // endpoint (method, path, lowercased headers, raw body) in `requests`.
 
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as jose from 'jose';
 
@@ -65,6 +92,28 @@ if (!process.env.GRANTKIT_IDP_VERBOSE && !globalThis.__grantkitIdpWarnFilter) {
 // Imported after the filter is installed (static imports would run first).
 const { default: Provider, errors } = await import('oidc-provider');
 const { createMemoryAdapter } = await import('oidc-provider/lib/adapters/memory_adapter.js');
+
+const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
+const fixtureJson = (name) => Object.freeze(JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8')));
+
+export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+/** Limits of the JWT bearer grant's assertion checks (see jwtBearerGrant). */
+export const ASSERTION_RULES = Object.freeze({
+  algorithms: Object.freeze(['RS256', 'PS256']),
+  maxLifetimeSeconds: 15 * 60, // exp at most this far after now
+  iatSkewSeconds: 30, // iat may be at most this far in the future
+});
+
+/**
+ * Service accounts of the JWT bearer grant (PingOne AIC style): the account id
+ * is the assertion's iss and sub; publicJwk verifies its signature.
+ */
+export const SERVICE_ACCOUNTS = Object.freeze({
+  'svc-fixture': Object.freeze({ id: 'svc-fixture', publicJwk: fixtureJson('rsa2048.public.jwk.json') }),
+  'svc-other': Object.freeze({ id: 'svc-other', publicJwk: fixtureJson('other2048.public.jwk.json') }),
+});
 
 export const RESOURCE = 'urn:grantkit:api';
 export const API_SCOPES = Object.freeze(['api:read', 'api:write']);
@@ -110,6 +159,34 @@ export const CLIENTS = Object.freeze({
     token_endpoint_auth_method: 'none',
     grant_types: Object.freeze(['password']),
   }),
+  // The JWT bearer grant's public client (PingOne AIC's fixed client_id).
+  serviceAccount: Object.freeze({
+    client_id: 'service-account',
+    token_endpoint_auth_method: 'none',
+    grant_types: Object.freeze([JWT_BEARER_GRANT]),
+  }),
+  // private_key_jwt (RFC 7523 §2.2 / OIDC Core §9), verified by oidc-provider
+  // against the registered public key of tests/fixtures/rsa2048 (kid fixture-2048).
+  pkjwtClient: Object.freeze({
+    client_id: 'pkjwt-client',
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: Object.freeze({ keys: Object.freeze([fixtureJson('rsa2048.public.jwk.json')]) }),
+    grant_types: Object.freeze(['client_credentials']),
+  }),
+  // The same key, but only PS256 client assertions are accepted.
+  pkjwtPs256: Object.freeze({
+    client_id: 'pkjwt-ps256',
+    token_endpoint_auth_method: 'private_key_jwt',
+    token_endpoint_auth_signing_alg: 'PS256',
+    jwks: Object.freeze({ keys: Object.freeze([fixtureJson('rsa2048.public.jwk.json')]) }),
+    grant_types: Object.freeze(['client_credentials']),
+  }),
+  pkjwtPassword: Object.freeze({
+    client_id: 'pkjwt-password',
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: Object.freeze({ keys: Object.freeze([fixtureJson('rsa2048.public.jwk.json')]) }),
+    grant_types: Object.freeze(['password']),
+  }),
   introspector: Object.freeze({
     client_id: 'introspector',
     client_secret: 'introspector-secret',
@@ -151,6 +228,9 @@ const ROUTES = Object.freeze({
 const BODY_LIMIT = 56 * 1024; // the same limit oidc-provider applies
 
 function account(accountId) {
+  if (typeof accountId === 'string' && Object.hasOwn(SERVICE_ACCOUNTS, accountId)) {
+    return { accountId, async claims() { return { sub: accountId }; } };
+  }
   const user = Object.values(USERS).find((u) => u.claims.sub === accountId);
   if (!user) return undefined;
   return {
@@ -196,8 +276,11 @@ async function readRawBody(req) {
  *   revocationEndpoint: string, deviceAuthorizationEndpoint: string, jwksUri: string, port: number,
  *   requests: Array<{method: string, path: string, headers: Record<string,string|string[]>, body: string}>,
  *   publicJwk: object, provider: object, close(): Promise<void>}>}
+ * clockSkewSeconds shifts "now" for the JWT bearer grant's assertion checks only
+ * (+3600: the IdP believes it is an hour later, so a fresh 180 s assertion has expired).
  */
-export async function startIdp({ port = 0 } = {}) {
+export async function startIdp({ port = 0, clockSkewSeconds = 0 } = {}) {
+  if (!Number.isFinite(clockSkewSeconds)) throw new TypeError('clockSkewSeconds must be a finite number');
   let handler = (_req, res) => { res.statusCode = 503; res.end(); };
   const server = http.createServer((req, res) => handler(req, res));
   await new Promise((resolve, reject) => {
@@ -217,8 +300,7 @@ export async function startIdp({ port = 0 } = {}) {
   const configuration = {
     adapter: createMemoryAdapter(0), // in-memory, private to this instance
     clients: Object.values(CLIENTS).map((c) => ({
-      ...c,
-      grant_types: [...c.grant_types],
+      ...structuredClone(c),
       redirect_uris: [],
       response_types: [],
     })),
@@ -299,6 +381,16 @@ export async function startIdp({ port = 0 } = {}) {
 
   provider.registerGrantType('password', passwordGrant.bind(undefined, provider), ['username', 'password', 'scope', 'resource'], ['resource']);
 
+  const tokenEndpoint = `${issuer}${ROUTES.token}`;
+  // jti values of accepted assertions, per service account: Map<iss, Map<jti, exp>>.
+  const seenJti = new Map();
+  const jwtBearer = {
+    tokenEndpoint,
+    nowSeconds: () => Math.floor(Date.now() / 1000) + clockSkewSeconds,
+    seenJti,
+  };
+  provider.registerGrantType(JWT_BEARER_GRANT, jwtBearerGrant.bind(undefined, provider, jwtBearer), ['assertion', 'scope']);
+
   const requests = [];
 
   provider.use(async function preRoute(ctx, next) {
@@ -351,7 +443,8 @@ export async function startIdp({ port = 0 } = {}) {
   let closed;
   const idp = {
     issuer,
-    tokenEndpoint: `${issuer}${ROUTES.token}`,
+    tokenEndpoint,
+    clockSkewSeconds,
     introspectionEndpoint: `${issuer}${ROUTES.introspection}`,
     revocationEndpoint: `${issuer}${ROUTES.revocation}`,
     deviceAuthorizationEndpoint: `${issuer}${ROUTES.device_authorization}`,
@@ -472,6 +565,146 @@ async function passwordGrant(provider, ctx) {
     expires_in: at.expiration,
     id_token: idToken,
     refresh_token: refreshToken,
+    scope: at.scope,
+    token_type: at.tokenType,
+  }).filter(([, v]) => v !== undefined));
+}
+
+// oidc-provider's InvalidGrant always answers "grant request is invalid" (the
+// detail given to its constructor is only logged); these answers say which
+// check failed, as real servers do.
+function invalidGrant(description) {
+  const err = new errors.InvalidGrant(description);
+  err.error_description = description;
+  return err;
+}
+
+// RFC 7523 §2.1 / §3, as PingOne Advanced Identity Cloud applies it to service
+// accounts. Runs after oidc-provider has identified the client (auth method
+// none: client_id in the body) and checked it may use this grant. Every failed
+// check is 400 invalid_grant with a description saying which; a missing
+// assertion is invalid_request. Checks, in order:
+//   - the assertion is a compact JWS whose iss names a SERVICE_ACCOUNTS entry;
+//   - its signature verifies with that account's public key, alg RS256 or PS256;
+//   - sub === iss;
+//   - aud is a single string equal to the token endpoint URL exactly
+//     (http://127.0.0.1:PORT/token: no normalisation of any kind);
+//   - exp is present, after now, and at most 15 minutes after now;
+//   - iat, when present, is not more than 30 s in the future; nbf, when present, is not after now;
+//   - jti is a non-empty string not seen before for this account (replay).
+// "now" is the real clock plus startIdp's clockSkewSeconds. The access token
+// is the same kind of JWT as the other grants (resource RESOURCE), sub = the
+// account id. Nothing about the assertion is stored except its jti and exp.
+async function jwtBearerGrant(provider, state, ctx) {
+  const { client, params } = ctx.oidc;
+  const { assertion } = params;
+  if (typeof assertion !== 'string' || assertion === '') {
+    throw new errors.InvalidRequest("missing required parameter 'assertion'");
+  }
+
+  let unverified;
+  try {
+    if (assertion.split('.').length !== 3) throw new Error('not a compact JWS');
+    jose.decodeProtectedHeader(assertion);
+    unverified = jose.decodeJwt(assertion);
+  } catch {
+    throw invalidGrant('assertion is not a valid JWT');
+  }
+  const { iss } = unverified;
+  if (typeof iss !== 'string' || iss === '') {
+    throw invalidGrant('assertion has no iss (the service account id)');
+  }
+  if (!Object.hasOwn(SERVICE_ACCOUNTS, iss)) {
+    throw invalidGrant('iss is not a known service account');
+  }
+  const serviceAccount = SERVICE_ACCOUNTS[iss];
+
+  const now = state.nowSeconds();
+  let payload;
+  try {
+    const key = await jose.importJWK({ ...serviceAccount.publicJwk }, 'RS256');
+    const keyFor = async (header) => (header.alg === 'RS256' ? key : jose.importJWK({ ...serviceAccount.publicJwk }, header.alg));
+    ({ payload } = await jose.jwtVerify(assertion, keyFor, {
+      algorithms: [...ASSERTION_RULES.algorithms],
+      currentDate: new Date(now * 1000),
+      clockTolerance: 0,
+    }));
+  } catch (err) {
+    if (err?.code === 'ERR_JOSE_ALG_NOT_ALLOWED') {
+      throw invalidGrant(`assertion alg must be one of ${ASSERTION_RULES.algorithms.join(', ')}`);
+    }
+    if (err?.code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') {
+      throw invalidGrant(`assertion signature does not verify with the key of service account ${iss}`);
+    }
+    if (err?.code === 'ERR_JWT_EXPIRED') {
+      throw invalidGrant('assertion has expired (exp is not after now)');
+    }
+    if (err?.code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') {
+      throw invalidGrant(`assertion claim ${err.claim} is invalid (${err.reason})`);
+    }
+    throw invalidGrant('assertion is not a valid JWT');
+  }
+
+  if (payload.sub !== iss) {
+    throw invalidGrant('assertion sub must equal iss (the service account id)');
+  }
+  if (typeof payload.aud !== 'string') {
+    throw invalidGrant('assertion aud must be a single string: the token endpoint URL');
+  }
+  if (payload.aud !== state.tokenEndpoint) {
+    throw invalidGrant('assertion aud must be the token endpoint URL exactly');
+  }
+  if (payload.exp === undefined) {
+    throw invalidGrant('assertion has no exp');
+  }
+  if (payload.exp > now + ASSERTION_RULES.maxLifetimeSeconds) {
+    throw invalidGrant('assertion exp is more than 15 minutes in the future');
+  }
+  if (payload.iat !== undefined && payload.iat > now + ASSERTION_RULES.iatSkewSeconds) {
+    throw invalidGrant('assertion iat is in the future');
+  }
+  if (typeof payload.jti !== 'string' || payload.jti === '') {
+    throw invalidGrant('assertion has no jti');
+  }
+  let seen = state.seenJti.get(iss);
+  if (!seen) {
+    seen = new Map();
+    state.seenJti.set(iss, seen);
+  }
+  if (seen.has(payload.jti)) {
+    throw invalidGrant('jti already used');
+  }
+  seen.set(payload.jti, payload.exp);
+
+  const requested = [...new Set((params.scope ?? '').split(' ').filter(Boolean))];
+  const unknown = requested.filter((s) => !API_SCOPES.includes(s));
+  if (unknown.length) {
+    throw new errors.InvalidScope('requested scope is not allowed', unknown.join(' '));
+  }
+
+  const resourceServer = new provider.ResourceServer(RESOURCE, { ...RESOURCE_SERVER_INFO });
+  const acc = account(serviceAccount.id);
+  ctx.oidc.entity('Account', acc);
+
+  const grant = new provider.Grant({ accountId: acc.accountId, clientId: client.clientId });
+  grant.addResourceScope(RESOURCE, requested.join(' '));
+  const grantId = await grant.save();
+  ctx.oidc.entity('Grant', grant);
+
+  const at = new provider.AccessToken({
+    accountId: acc.accountId,
+    client,
+    grantId,
+    gty: JWT_BEARER_GRANT,
+  });
+  at.resourceServer = resourceServer;
+  at.scope = requested.join(' ') || undefined;
+  ctx.oidc.entity('AccessToken', at);
+  const accessToken = await at.save();
+
+  ctx.body = Object.fromEntries(Object.entries({
+    access_token: accessToken,
+    expires_in: at.expiration,
     scope: at.scope,
     token_type: at.tokenType,
   }).filter(([, v]) => v !== undefined));
