@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { CLIENT_ASSERTION_TYPE, JWT_BEARER_GRANT, startIdp } from '../idp/server.mjs';
+import { CLIENT_ASSERTION_TYPE, JWT_BEARER_GRANT, USERS, startIdp } from '../idp/server.mjs';
 import {
-  assertNoKeyMaterial, decodeJws, fixture, fixtureJson, fixturePath, form, formPairs, introspect, loadGrantkit, runCli,
-  show, startScriptedServer, json, verifyJws,
+  assertNoKeyMaterial, decodeJws, fixture, fixtureJson, fixturePath, form, formPairs, introspect, json, loadGrantkit, runCli,
+  show, startScriptedServer, verifyJws,
 } from './helpers.mjs';
 
 let idp;
@@ -190,6 +190,18 @@ describe('grantkit client-credentials --client-auth private_key_jwt', () => {
     const d = decodeJws(assertion);
     assert.deepEqual(d.header, { alg: 'PS256', typ: 'JWT', kid: 'fixture-2048', ...fixtureJson('rsa2048.cert.thumbprints.json') });
     await verifyJws(assertion, { alg: 'PS256', audience: idp.tokenEndpoint, issuer: 'pkjwt-client' });
+  });
+
+  test('password --client-auth private_key_jwt --private-key: exit 0, token for alice', async () => {
+    const r = await runCli([
+      'password', '--token-endpoint', idp.tokenEndpoint, '--client-id', 'pkjwt-password', '--client-auth', 'private_key_jwt',
+      '--private-key', fixturePath('rsa2048.pkcs1.pem'), '--username', 'alice', '--password-env', 'PW', '--scope', 'api:read',
+    ], { env: { PW: USERS.alice.password } });
+    await assertActiveToken(r, { sub: 'alice', clientId: 'pkjwt-password' });
+    const { body } = idp.requests.at(-1);
+    const pairs = formPairs(body);
+    assert.deepEqual(pairs.map(([k]) => k), ['grant_type', 'username', 'password', 'scope', 'client_id', 'client_assertion_type', 'client_assertion']);
+    await verifyJws(pairs[6][1], { audience: idp.tokenEndpoint, issuer: 'pkjwt-password', subject: 'pkjwt-password' });
   });
 
   test('the wrong private key -> exit 2 naming invalid_client', async () => {
