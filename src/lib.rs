@@ -34,6 +34,7 @@
 #![warn(missing_docs)]
 
 pub mod client_auth;
+pub mod cookie;
 pub mod crypto;
 pub mod endpoint;
 pub mod error;
