@@ -51,3 +51,16 @@ impl rsa::rand_core::RngCore for RngRef<'_> {
 }
 
 impl rsa::rand_core::CryptoRng for RngRef<'_> {}
+
+/// RSAES-PKCS1-v1_5 encryption (RFC 8017 §7.2.1) of `message` to `key`.
+/// Randomized: the padding takes fresh random bytes from `rng`. `None` when
+/// the message is longer than the key allows (its size in bytes minus 11).
+pub fn encrypt_pkcs1v15(
+    key: &crate::keys::PublicKey,
+    message: &[u8],
+    rng: &mut dyn CryptoRngCore,
+) -> Option<Vec<u8>> {
+    key.rsa()
+        .encrypt(&mut RngRef(rng), rsa::Pkcs1v15Encrypt, message)
+        .ok()
+}

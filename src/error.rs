@@ -89,6 +89,23 @@ pub enum Error {
         /// What the runtime reported.
         message: String,
     },
+    /// An error at one step of a multi-step flow (the ACP login's five
+    /// calls); the code is the inner error's.
+    InStep {
+        /// The step, from 1.
+        step: u8,
+        /// What the step does.
+        name: &'static str,
+        /// What went wrong there.
+        error: Box<Error>,
+    },
+    /// The ACP login could not go on.
+    Acp {
+        /// What went wrong.
+        problem: AcpProblem,
+        /// Details: the field, or the server's message (bounded, secret-free).
+        detail: String,
+    },
     /// A string given as a JWT is not one.
     InvalidJwt {
         /// What is wrong with it; never the token itself.
@@ -119,6 +136,8 @@ impl Error {
             Error::Aborted => "ABORTED",
             Error::InvalidKey(problem) => problem.code(),
             Error::Signing { .. } => "SIGNING_FAILED",
+            Error::InStep { error, .. } => error.code(),
+            Error::Acp { problem, .. } => problem.code(),
             Error::InvalidJwt { .. } => "INVALID_JWT",
             Error::FlowMisuse { .. } => "FLOW_MISUSE",
         }
@@ -132,6 +151,7 @@ impl Error {
             | Error::InvalidTokenResponse { status, .. }
             | Error::HttpError { status, .. }
             | Error::UnexpectedRedirect { status, .. } => Some(*status),
+            Error::InStep { error, .. } => error.status(),
             _ => None,
         }
     }
@@ -192,6 +212,8 @@ impl fmt::Display for Error {
             Error::Aborted => f.write_str("the request was aborted"),
             Error::InvalidKey(problem) => write!(f, "unusable private key: {problem}"),
             Error::Signing { message } => write!(f, "signing failed: {message}"),
+            Error::InStep { step, name, error } => write!(f, "step {step} ({name}): {error}"),
+            Error::Acp { problem, detail } => write!(f, "{}: {detail}", problem.describe()),
             Error::InvalidJwt { reason } => write!(f, "not a JWT: {reason}"),
             Error::FlowMisuse { reason } => write!(f, "flow driven out of order: {reason}"),
         }
@@ -253,6 +275,65 @@ impl fmt::Display for KeyProblem {
                 "the PEM is encrypted; decrypt it first, e.g. openssl pkey -in key.pem -out plain.pem",
             ),
             KeyProblem::Malformed { reason } => f.write_str(reason),
+        }
+    }
+}
+
+/// Why the ACP login stopped. Each has its own error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AcpProblem {
+    /// Step 5 answered `invalid authentication session`: the session cookie
+    /// of step 2 did not come back.
+    SessionLost,
+    /// Step 4 refused the user name or password.
+    InvalidCredentials,
+    /// The `state` in step 4's `redirect_url` is not step 1's.
+    StateMismatch,
+    /// A JSON reply lacks a documented field.
+    MissingField,
+    /// A step answered with an unexpected status.
+    UnexpectedResponse,
+    /// Step 3's public key is unusable.
+    BadPublicKey,
+    /// The password cannot be encrypted: it is too long for the key.
+    PasswordTooLong,
+    /// In a browser, the page is not same-origin with the platform, so the
+    /// session cookie cannot be carried.
+    CrossOrigin,
+}
+
+impl AcpProblem {
+    /// The stable code of this problem.
+    pub fn code(self) -> &'static str {
+        match self {
+            AcpProblem::SessionLost => "ACP_SESSION_LOST",
+            AcpProblem::InvalidCredentials => "ACP_INVALID_CREDENTIALS",
+            AcpProblem::StateMismatch => "ACP_STATE_MISMATCH",
+            AcpProblem::MissingField => "ACP_MISSING_FIELD",
+            AcpProblem::UnexpectedResponse => "ACP_UNEXPECTED_RESPONSE",
+            AcpProblem::BadPublicKey => "ACP_BAD_PUBLIC_KEY",
+            AcpProblem::PasswordTooLong => "ACP_PASSWORD_TOO_LONG",
+            AcpProblem::CrossOrigin => "ACP_CROSS_ORIGIN",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            AcpProblem::SessionLost => {
+                "the login session was lost (the session cookie did not come back)"
+            }
+            AcpProblem::InvalidCredentials => "the platform refused the user name or password",
+            AcpProblem::StateMismatch => "the state in the redirect does not match the login's",
+            AcpProblem::MissingField => "the reply lacks a documented field",
+            AcpProblem::UnexpectedResponse => "unexpected response",
+            AcpProblem::BadPublicKey => "the platform's public key is unusable",
+            AcpProblem::PasswordTooLong => {
+                "the password is too long to encrypt with the platform's key"
+            }
+            AcpProblem::CrossOrigin => {
+                "the ACP login needs the page to be same-origin with the platform"
+            }
         }
     }
 }

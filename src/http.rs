@@ -240,6 +240,24 @@ mod tests {
     }
 
     #[test]
+    fn form_urldecode_reverses_form_urlencode() {
+        assert_eq!(
+            form_urldecode("code=a%2Bb&state=x+y&bad=%zz&empty&=v"),
+            [
+                ("code".to_owned(), "a+b".to_owned()),
+                ("state".to_owned(), "x y".to_owned()),
+                ("bad".to_owned(), "%zz".to_owned()),
+                ("empty".to_owned(), String::new()),
+                (String::new(), "v".to_owned()),
+            ]
+        );
+        assert_eq!(
+            form_urldecode(&format!("p={}", form_urlencode(":+%&é"))),
+            [("p".to_owned(), ":+%&é".to_owned())]
+        );
+    }
+
+    #[test]
     fn debug_hides_credentials_and_bodies() {
         let request = HttpRequest {
             method: Method::Post,
@@ -262,4 +280,43 @@ mod tests {
         let response = HttpResponse::new(200, r#"{"access_token":"tok"}"#);
         assert!(!format!("{response:?}").contains("tok\""));
     }
+}
+
+/// Decodes `application/x-www-form-urlencoded` text (a query string) into
+/// name/value pairs: `+` is a space, `%XX` a byte; invalid escapes stay as
+/// they are (WHATWG URL §5.1).
+pub fn form_urldecode(input: &str) -> Vec<(String, String)> {
+    fn decode(text: &str) -> String {
+        let bytes = text.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len() => {
+                    match u8::from_str_radix(
+                        std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                        16,
+                    ) {
+                        Ok(byte) => {
+                            out.push(byte);
+                            i += 2;
+                        }
+                        Err(_) => out.push(b'%'),
+                    }
+                }
+                byte => out.push(byte),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    input
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((name, value)) => (decode(name), decode(value)),
+            None => (decode(pair), String::new()),
+        })
+        .collect()
 }

@@ -303,3 +303,34 @@ fn malformed(reason: &str) -> Error {
 fn truncate(text: &str) -> String {
     text.chars().take(40).collect()
 }
+
+/// An RSA public key for encryption: PEM SPKI (`BEGIN PUBLIC KEY`) or
+/// PKCS#1 (`BEGIN RSA PUBLIC KEY`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicKey(rsa::RsaPublicKey);
+
+impl PublicKey {
+    /// Reads a PEM public key.
+    pub fn from_pem(pem: &str) -> Result<Self, Error> {
+        use rsa::pkcs1::DecodeRsaPublicKey;
+        use rsa::pkcs8::DecodePublicKey;
+        let pem = pem.trim();
+        let key = match pem_label(pem) {
+            Some("PUBLIC KEY") => rsa::RsaPublicKey::from_public_key_pem(pem)
+                .map_err(|_| malformed("the SPKI public key does not decode (or is not RSA)"))?,
+            Some("RSA PUBLIC KEY") => rsa::RsaPublicKey::from_pkcs1_pem(pem)
+                .map_err(|_| malformed("the PKCS#1 public key does not decode"))?,
+            _ => {
+                return Err(malformed(
+                    "expected BEGIN PUBLIC KEY or BEGIN RSA PUBLIC KEY",
+                ))
+            }
+        };
+        check_bits(key.n().bits())?;
+        Ok(PublicKey(key))
+    }
+
+    pub(crate) fn rsa(&self) -> &rsa::RsaPublicKey {
+        &self.0
+    }
+}

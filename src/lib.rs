@@ -51,7 +51,7 @@ pub mod token;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use error::{Error, KeyProblem, ServerError};
+pub use error::{AcpProblem, Error, KeyProblem, ServerError};
 pub use http::{HttpRequest, HttpResponse, Method};
 pub use secret::Secret;
 pub use time::UnixTime;

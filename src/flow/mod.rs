@@ -12,11 +12,13 @@ use crate::time::UnixTime;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod acp;
 pub mod client_credentials;
 pub mod jwt_bearer;
 pub mod password;
 mod token_request;
 
+pub use acp::{AcpFlow, AcpLogin, AcpLoginSettings};
 pub use client_credentials::{ClientCredentials, ClientCredentialsSettings};
 pub use jwt_bearer::{JwtBearer, JwtBearerSettings};
 pub use password::{PasswordGrant, PasswordGrantSettings};
