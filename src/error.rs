@@ -103,6 +103,8 @@ pub enum Error {
     Acp {
         /// What went wrong.
         problem: AcpProblem,
+        /// HTTP status of the response behind it, if one was.
+        status: Option<u16>,
         /// Details: the field, or the server's message (bounded, secret-free).
         detail: String,
     },
@@ -152,6 +154,7 @@ impl Error {
             | Error::HttpError { status, .. }
             | Error::UnexpectedRedirect { status, .. } => Some(*status),
             Error::InStep { error, .. } => error.status(),
+            Error::Acp { status, .. } => *status,
             _ => None,
         }
     }
@@ -213,7 +216,7 @@ impl fmt::Display for Error {
             Error::InvalidKey(problem) => write!(f, "unusable private key: {problem}"),
             Error::Signing { message } => write!(f, "signing failed: {message}"),
             Error::InStep { step, name, error } => write!(f, "step {step} ({name}): {error}"),
-            Error::Acp { problem, detail } => write!(f, "{}: {detail}", problem.describe()),
+            Error::Acp { problem, detail, .. } => write!(f, "{}: {detail}", problem.describe()),
             Error::InvalidJwt { reason } => write!(f, "not a JWT: {reason}"),
             Error::FlowMisuse { reason } => write!(f, "flow driven out of order: {reason}"),
         }

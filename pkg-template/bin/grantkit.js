@@ -4,13 +4,14 @@
 // from argv (which other users of the machine can read in the process list).
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { ClientCredentials, PasswordGrant, JwtBearer, decodeJwt, keycloak, entra, pingAic } from "../index.node.js";
+import { ClientCredentials, PasswordGrant, JwtBearer, AcpLogin, decodeJwt, keycloak, entra, pingAic } from "../index.node.js";
 
 const USAGE = `Usage:
   grantkit client-credentials ENDPOINT --client-id ID CLIENT-SECRET [options]
   grantkit password ENDPOINT --client-id ID [CLIENT-SECRET] --username USER PASSWORD [options]
   grantkit jwt-bearer ENDPOINT --key PATH --issuer ISS [--subject SUB] [--audience AUD] [--client-id ID]
                       [--lifetime SECONDS] [--algorithm RS256|PS256] [options]
+  grantkit acp --platform-url URL --username USER PASSWORD [--idp local|ldap|oidc] [--json]
   grantkit decode [--token-env NAME | --token-file PATH]   (default: the token on standard input)
 
 ENDPOINT is one of:
@@ -91,6 +92,19 @@ const COMMANDS = {
       algorithm: { type: "string" },
     },
     run: jwtBearer,
+  },
+  acp: {
+    options: {
+      "platform-url": { type: "string" },
+      username: { type: "string" },
+      ...secretSource("password"),
+      idp: { type: "string" },
+      timeout: { type: "string" },
+      "allow-insecure-http": { type: "boolean" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    run: acp,
   },
   decode: { options: { ...secretSource("token"), help: { type: "boolean", short: "h" } }, run: decode },
 };
@@ -198,6 +212,22 @@ function readKeyFile(path, flag) {
   } catch (e) {
     throw new UsageError(`cannot read ${flag}: ${e.code ?? e.message}`);
   }
+}
+
+async function acp(v) {
+  const options = {
+    platformUrl: required(v, "platform-url"),
+    username: required(v, "username"),
+    password: await secret(v, "password", { required: true }),
+  };
+  if (v.idp !== undefined) options.idp = v.idp;
+  if (v.timeout !== undefined) {
+    if (!/^[1-9][0-9]*$/.test(v.timeout)) throw new UsageError("--timeout takes a whole number of milliseconds");
+    options.timeoutMs = Number(v.timeout);
+  }
+  if (v["allow-insecure-http"]) options.allowInsecureHttp = true;
+  print(await new AcpLogin(options).getToken(), v.json);
+  return 0;
 }
 
 async function decode(v) {

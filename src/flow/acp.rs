@@ -204,6 +204,7 @@ impl AcpFlow {
             };
             return Err(Error::Acp {
                 problem,
+                status: Some(response.status),
                 detail: format!("HTTP {}: {}", response.status, message()),
             });
         }
@@ -256,6 +257,7 @@ impl AcpFlow {
                 if returned_state != state {
                     return Err(Error::Acp {
                         problem: AcpProblem::StateMismatch,
+                        status: None,
                         detail: "the redirect_url carries another state than step 1 issued".into(),
                     });
                 }
@@ -292,6 +294,7 @@ impl AcpFlow {
         let ciphertext =
             encrypt_pkcs1v15(key, plaintext.as_bytes(), &mut *self.rng).ok_or(Error::Acp {
                 problem: AcpProblem::PasswordTooLong,
+                status: None,
                 detail: format!("{} bytes to encrypt", plaintext.len()),
             })?;
         let body = serde_json::json!({
@@ -372,6 +375,7 @@ impl Flow for AcpFlow {
 fn missing(what: &str) -> Error {
     Error::Acp {
         problem: AcpProblem::MissingField,
+        status: None,
         detail: what.to_owned(),
     }
 }
@@ -387,6 +391,7 @@ fn text(reply: &Map<String, Value>, name: &str) -> Result<String, Error> {
 fn public_key(reply: &Map<String, Value>) -> Result<PublicKey, Error> {
     let bad = |detail: &str| Error::Acp {
         problem: AcpProblem::BadPublicKey,
+        status: None,
         detail: detail.to_owned(),
     };
     if let Some(pem) = reply.get("pubkey").and_then(Value::as_str) {

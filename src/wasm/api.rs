@@ -8,8 +8,8 @@ use super::signer::{Signer, SignerChoice};
 use crate::client_auth::{ClientAuthMethod, ClientCredential};
 use crate::error::Error;
 use crate::flow::{
-    ClientCredentials, ClientCredentialsSettings, JwtBearer, JwtBearerSettings, PasswordGrant,
-    PasswordGrantSettings,
+    AcpLogin, AcpLoginSettings, ClientCredentials, ClientCredentialsSettings, JwtBearer,
+    JwtBearerSettings, PasswordGrant, PasswordGrantSettings,
 };
 use crate::keys::{Algorithm, PrivateKey};
 use crate::provider::{self, Provider};
@@ -122,6 +122,16 @@ export interface JwtBearerOptions extends TransportOptions {
   provider?: ProviderName;
 }
 
+export interface AcpLoginOptions extends TransportOptions {
+  /** The platform origin, e.g. "https://acp.example.com". */
+  platformUrl: string;
+  username: string;
+  /** Sent only RSA-encrypted with the platform's key. */
+  password: string;
+  /** The connector: "local" (default), "ldap" or "oidc". */
+  idp?: "local" | "ldap" | "oidc";
+}
+
 export interface GetTokenOptions {
   /** Aborts the request; the promise then rejects with code "ABORTED". */
   signal?: AbortSignal;
@@ -132,7 +142,9 @@ export type GrantkitErrorCode =
   | "INVALID_CONFIG" | "OAUTH_ERROR" | "RESPONSE_NOT_JSON" | "INVALID_TOKEN_RESPONSE"
   | "UNSUPPORTED_TOKEN_TYPE" | "HTTP_ERROR" | "UNEXPECTED_REDIRECT" | "RESPONSE_TOO_LARGE"
   | "NETWORK_ERROR" | "TIMEOUT" | "ABORTED" | "INVALID_JWT" | "FLOW_MISUSE"
-  | "KEY_PUBLIC_ONLY" | "KEY_TOO_SMALL" | "KEY_NOT_RSA" | "KEY_ENCRYPTED" | "KEY_MALFORMED" | "SIGNING_FAILED";
+  | "KEY_PUBLIC_ONLY" | "KEY_TOO_SMALL" | "KEY_NOT_RSA" | "KEY_ENCRYPTED" | "KEY_MALFORMED" | "SIGNING_FAILED"
+  | "ACP_SESSION_LOST" | "ACP_INVALID_CREDENTIALS" | "ACP_STATE_MISMATCH" | "ACP_MISSING_FIELD"
+  | "ACP_UNEXPECTED_RESPONSE" | "ACP_BAD_PUBLIC_KEY" | "ACP_PASSWORD_TOO_LONG" | "ACP_CROSS_ORIGIN";
 
 /** Every error grantkit throws or rejects with: a real Error named "GrantkitError". */
 export interface GrantkitError extends Error {
@@ -148,6 +160,8 @@ export interface GrantkitError extends Error {
   body?: Record<string, unknown>;
   /** INVALID_CONFIG: the option at fault. */
   field?: string;
+  /** AcpLogin: which of the five calls failed (1-5). */
+  step?: number;
 }
 
 export interface DecodedJwt { header: Record<string, unknown>; claims: Record<string, unknown>; }
@@ -165,6 +179,7 @@ fn transport(options: &Options) -> Result<Transport, Error> {
         fetch: options.function("fetch")?,
         timeout_ms: options.millis("timeoutMs")?.unwrap_or(DEFAULT_TIMEOUT_MS),
         signer: Signer::new(signer),
+        include_credentials: false,
     })
 }
 
@@ -535,6 +550,81 @@ impl JsJwtBearer {
                 .to_owned();
             Ok(assertion.into())
         })
+    }
+}
+
+/// Logs in to Alauda ACP (Dex-based) with the console's five-call session
+/// login and returns its tokens. In Node, Deno, Bun and workerd the session
+/// cookie is kept by grantkit; in a browser the page must be same-origin
+/// with the platform (the browser keeps the cookie).
+#[wasm_bindgen(js_name = AcpLogin)]
+pub struct JsAcpLogin {
+    login: Rc<AcpLogin>,
+    transport: Rc<Transport>,
+}
+
+#[wasm_bindgen(js_class = AcpLogin)]
+impl JsAcpLogin {
+    /// Checks the options; a bad option throws a GrantkitError with code
+    /// INVALID_CONFIG, and a browser page that is not same-origin with the
+    /// platform throws ACP_CROSS_ORIGIN, before any request is sent.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "AcpLoginOptions")] options: JsValue,
+    ) -> Result<JsAcpLogin, JsValue> {
+        Self::from_options(&options).map_err(|e| to_js_error(&e))
+    }
+
+    fn from_options(value: &JsValue) -> Result<Self, Error> {
+        let own = ["platformUrl", "username", "password", "idp"];
+        let known: Vec<&str> = own
+            .iter()
+            .chain(TRANSPORT_OPTIONS.iter())
+            .copied()
+            .collect();
+        let options = Options::new(value, "AcpLogin", &known)?;
+        let login = AcpLogin::new(AcpLoginSettings {
+            platform_url: options.required_string("platformUrl")?,
+            username: options.required_string("username")?,
+            password: Secret::new(options.required_string("password")?),
+            idp: options.string("idp")?.unwrap_or_else(|| "local".into()),
+            allow_insecure_http: options.bool("allowInsecureHttp")?,
+        })?;
+        let mut transport = transport(&options)?;
+        if let Some(origin) = super::driver::browser_origin() {
+            // Browsers hide Set-Cookie from scripts and forbid setting
+            // Cookie: only the browser's own cookie store can carry the
+            // session, and only to the page's origin.
+            if origin != login.platform_url() {
+                return Err(Error::Acp {
+                    problem: crate::error::AcpProblem::CrossOrigin,
+                    status: None,
+                    detail: format!(
+                        "this page is {origin}, the platform is {}; serve the page from the platform, or run the login in Node, Deno, Bun or a worker runtime",
+                        login.platform_url()
+                    ),
+                });
+            }
+            transport.include_credentials = true;
+        }
+        Ok(JsAcpLogin {
+            login: Rc::new(login),
+            transport: Rc::new(transport),
+        })
+    }
+
+    /// Logs in and resolves to the tokens; rejects with a GrantkitError
+    /// whose `.step` says which of the five calls failed.
+    #[wasm_bindgen(js_name = getToken, unchecked_return_type = "Promise<TokenSet>")]
+    pub fn get_token(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "GetTokenOptions | undefined")] options: JsValue,
+    ) -> Promise {
+        token_promise(
+            self.transport.clone(),
+            self.login.start(Box::new(OsRng)),
+            options,
+        )
     }
 }
 

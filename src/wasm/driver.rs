@@ -38,6 +38,10 @@ pub(crate) struct Transport {
     pub fetch: Option<Function>,
     pub timeout_ms: u64,
     pub signer: Signer,
+    /// Send the browser's cookies (`credentials: "include"`): the ACP login
+    /// in a browser, where scripts can neither read `Set-Cookie` nor send
+    /// `Cookie`.
+    pub include_credentials: bool,
 }
 
 impl Transport {
@@ -126,6 +130,9 @@ impl Transport {
         init.set_method(request.method.as_str());
         init.set_headers(&headers);
         init.set_redirect(RequestRedirect::Manual);
+        if self.include_credentials {
+            init.set_credentials(web_sys::RequestCredentials::Include);
+        }
         init.set_signal(Some(signal));
         if let Some(body) = &request.body {
             match std::str::from_utf8(body) {
@@ -321,6 +328,15 @@ fn network(error: JsValue) -> Error {
     Error::Network {
         message: message.chars().take(300).collect(),
     }
+}
+
+/// The origin of the page or worker, in a browser (`location.origin`);
+/// `None` in Node, Deno, Bun and workerd, which expose `Set-Cookie`.
+pub(crate) fn browser_origin() -> Option<String> {
+    let location = get(&js_sys::global(), "location");
+    get(&location, "origin")
+        .as_string()
+        .filter(|origin| origin != "null")
 }
 
 /// Now, from the JavaScript clock, in whole seconds.

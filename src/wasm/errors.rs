@@ -15,6 +15,13 @@ pub(crate) fn to_js_error(error: &Error) -> JsValue {
     if let Some(status) = error.status() {
         set(&js, "status", &JsValue::from(status));
     }
+    let error = match error {
+        Error::InStep { step, error, .. } => {
+            set(&js, "step", &JsValue::from(*step));
+            error.as_ref()
+        }
+        other => other,
+    };
     match error {
         Error::OAuth(server) => {
             set(&js, "error", &JsValue::from_str(&server.error));

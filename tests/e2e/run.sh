@@ -40,4 +40,4 @@ if [[ ! -f "$pkg_dir/package.json" ]]; then
 fi
 
 export GRANTKIT_PKG_DIR="$pkg_dir"
-exec node --test "$@" tests/e2e/*.test.mjs tests/idp/*.test.mjs
+exec node --test "$@" tests/e2e/*.test.mjs tests/idp/*.test.mjs tests/acp/*.test.mjs

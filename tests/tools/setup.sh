@@ -23,6 +23,9 @@ if ! cmp -s tests/package-lock.json "$stamp" 2>/dev/null; then
   cp tests/package-lock.json "$stamp"
 fi
 
+# The reference ACP server decrypts with Python's cryptography, independently of grantkit.
+python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install --quiet cryptography
+
 if [ "${1:-}" = browser ] && ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
