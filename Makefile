@@ -42,6 +42,7 @@ test-e2e: build
 # Benchmarks: ratios against peers in one process, never timed assertions.
 bench: build
 	node tests/bench/sign.mjs
+	node tests/bench/encrypt.mjs
 
 clean:
 	rm -rf pkg target/npm tests/e2e/.tmp

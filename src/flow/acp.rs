@@ -285,21 +285,10 @@ impl AcpFlow {
     /// Step 4: the password, encrypted with the platform's key together
     /// with the single-use `ts`.
     fn credentials(&mut self, key: &PublicKey, ts: Value, req: &str) -> Result<HttpRequest, Error> {
-        // JSON {"ts": <ts as received>, "password": <plaintext>}, in that order.
-        let plaintext = zeroize::Zeroizing::new(format!(
-            "{{\"ts\":{},\"password\":{}}}",
-            ts,
-            Value::from(self.login.password.expose())
-        ));
-        let ciphertext =
-            encrypt_pkcs1v15(key, plaintext.as_bytes(), &mut *self.rng).ok_or(Error::Acp {
-                problem: AcpProblem::PasswordTooLong,
-                status: None,
-                detail: format!("{} bytes to encrypt", plaintext.len()),
-            })?;
+        let password = encrypt_password(key, &ts, &self.login.password, &mut *self.rng)?;
         let body = serde_json::json!({
             "account": self.login.username,
-            "password": STANDARD.encode(ciphertext),
+            "password": password,
         });
         Ok(HttpRequest {
             method: Method::Post,
@@ -370,6 +359,27 @@ impl Flow for AcpFlow {
             .map_err(|e| Self::in_step(step, e))?;
         Ok(())
     }
+}
+
+/// The `password` of step 4: standard base64 of the RSA-PKCS#1-v1.5
+/// encryption, with the platform's key, of the JSON
+/// `{"ts": <ts as received>, "password": <plaintext>}` (members in that order).
+pub fn encrypt_password(
+    key: &PublicKey,
+    ts: &Value,
+    password: &Secret,
+    rng: &mut dyn CryptoRngCore,
+) -> Result<String, Error> {
+    let plaintext = zeroize::Zeroizing::new(format!(
+        "{{\"ts\":{ts},\"password\":{}}}",
+        Value::from(password.expose())
+    ));
+    let ciphertext = encrypt_pkcs1v15(key, plaintext.as_bytes(), rng).ok_or(Error::Acp {
+        problem: AcpProblem::PasswordTooLong,
+        status: None,
+        detail: format!("{} bytes to encrypt", plaintext.len()),
+    })?;
+    Ok(STANDARD.encode(ciphertext))
 }
 
 fn missing(what: &str) -> Error {

@@ -628,6 +628,33 @@ impl JsAcpLogin {
     }
 }
 
+/// The encrypted password exactly as the ACP login's step 4 sends it:
+/// standard base64 of RSA-PKCS#1-v1.5(publicKey, `{"ts":..,"password":..}`).
+/// For diagnostics; `AcpLogin` does this itself. `ts` goes in as given
+/// (string or number).
+#[wasm_bindgen(js_name = encryptAcpPassword)]
+pub fn encrypt_acp_password(
+    #[wasm_bindgen(
+        unchecked_param_type = "{ publicKey: string; ts: string | number; password: string }"
+    )]
+    options: JsValue,
+) -> Result<String, JsValue> {
+    let run = || -> Result<String, Error> {
+        let options = Options::new(
+            &options,
+            "encryptAcpPassword",
+            &["publicKey", "ts", "password"],
+        )?;
+        let key = crate::keys::PublicKey::from_pem(&options.required_string("publicKey")?)?;
+        let ts = options
+            .string_or_number("ts")?
+            .ok_or_else(|| Error::config("ts", "is required"))?;
+        let password = Secret::new(options.required_string("password")?);
+        crate::flow::acp::encrypt_password(&key, &ts, &password, &mut OsRng)
+    };
+    run().map_err(|e| to_js_error(&e))
+}
+
 /// Decodes a JWT's header and claims for diagnostics. Nothing is verified:
 /// the result says what the token claims, not that it is true.
 #[wasm_bindgen(js_name = decodeJwt, unchecked_return_type = "DecodedJwt")]

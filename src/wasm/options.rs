@@ -83,6 +83,25 @@ impl Options {
         }
     }
 
+    /// A string or a finite number, as JSON.
+    pub fn string_or_number(&self, name: &str) -> Result<Option<serde_json::Value>, Error> {
+        match self.value(name) {
+            None => Ok(None),
+            Some(v) => match (v.as_string(), v.as_f64()) {
+                (Some(s), _) => Ok(Some(serde_json::Value::String(s))),
+                (None, Some(n))
+                    if n.fract() == 0.0 && (0.0..9_007_199_254_740_992.0).contains(&n) =>
+                {
+                    Ok(Some(serde_json::Value::from(n as u64)))
+                }
+                (None, Some(n)) => serde_json::Number::from_f64(n)
+                    .map(|n| Some(serde_json::Value::Number(n)))
+                    .ok_or_else(|| Error::config(name, "must be a string or a finite number")),
+                _ => Err(Error::config(name, "must be a string or a number")),
+            },
+        }
+    }
+
     /// A whole number, at least 1.
     pub fn positive_integer(&self, name: &str) -> Result<Option<u64>, Error> {
         match self.value(name) {
