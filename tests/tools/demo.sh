@@ -7,8 +7,10 @@ cd "$(dirname "$0")/../.."
 
 workdir=$(mktemp -d)
 idp_pid=
+acp_pid=
 cleanup() {
   [ -n "$idp_pid" ] && kill "$idp_pid" 2>/dev/null && wait "$idp_pid" 2>/dev/null
+  [ -n "$acp_pid" ] && kill "$acp_pid" 2>/dev/null && wait "$acp_pid" 2>/dev/null
   rm -rf "$workdir"
 }
 trap cleanup EXIT
@@ -74,5 +76,22 @@ token=$(grantkit client-credentials --token-endpoint "$token_endpoint" --client-
   --certificate tests/fixtures/rsa2048.cert.pem --algorithm PS256 --scope api:read)
 show "client credentials (private_key_jwt), access token" "$token"
 
+# ACP session login against the bundled reference ACP server (five calls in
+# one cookie session; the password goes RSA-encrypted with a single-use ts).
+node tests/acp/server.mjs --port 0 --ready-file "$workdir/acp.json" > "$workdir/acp.log" 2>&1 &
+acp_pid=$!
+for _ in $(seq 100); do
+  [ -s "$workdir/acp.json" ] && break
+  kill -0 "$acp_pid" 2>/dev/null || { cat "$workdir/acp.log"; exit 1; }
+  sleep 0.1
+done
+[ -s "$workdir/acp.json" ] || { echo "the reference ACP server did not start"; cat "$workdir/acp.log"; exit 1; }
+platform_url=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).platformUrl)' "$workdir/acp.json")
 echo
-echo "demo finished: 5 flows, 6 tokens decoded"
+echo "reference ACP server: $platform_url"
+export DEMO_ACP_PASSWORD='Adm1n-pass!'
+token=$(grantkit acp --platform-url "$platform_url" --username admin --password-env DEMO_ACP_PASSWORD)
+show "ACP session login (admin), access token" "$token"
+
+echo
+echo "demo finished: 6 flows, 7 tokens decoded"
