@@ -320,3 +320,23 @@ fn openssl_decrypts_the_password_to_exactly_ts_and_password() {
         r#"{"ts":"42","password":"s3cret pw"}"#
     );
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_400_about_the_password_is_invalid_credentials_and_step_5_fields_are_named() {
+    let refused = json(400, r#"{"message":"Invalid Password"}"#);
+    let (_, result) = run("pw", vec![step1(), step2(), step3("1".into()), refused]);
+    assert_eq!(error_at(result).1, "ACP_INVALID_CREDENTIALS");
+    let no_token = json(200, r#"{"token_type":"Bearer","expire_at":1}"#);
+    let (_, result) = run(
+        "pw",
+        vec![step1(), step2(), step3("1".into()), step4(STATE), no_token],
+    );
+    assert_eq!(
+        error_at(result),
+        (
+            5,
+            "ACP_MISSING_FIELD",
+            "step 5 (token callback): the reply lacks a documented field: access_token".into()
+        )
+    );
+}

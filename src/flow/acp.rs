@@ -195,8 +195,13 @@ impl AcpFlow {
         let value = parse_json(response, &self.redactor)?;
         let message = || server_message(&value, &self.redactor);
         if !response.is_success() {
+            let about_credentials = || {
+                let text = message().to_ascii_lowercase();
+                text.contains("password") || text.contains("username")
+            };
             let problem = match (step, response.status) {
                 (4, 401 | 403) => AcpProblem::InvalidCredentials,
+                (4, _) if about_credentials() => AcpProblem::InvalidCredentials,
                 (5, 400) if message().contains("invalid authentication session") => {
                     AcpProblem::SessionLost
                 }
@@ -470,6 +475,14 @@ fn acp_tokens(
     now: UnixTime,
     redactor: &Redactor,
 ) -> Result<TokenSet, Error> {
+    // A missing field is reported as for every other step.
+    if let Ok(Value::Object(reply)) = serde_json::from_slice::<Value>(&response.body) {
+        for field in ["access_token", "token_type"] {
+            if !reply.get(field).is_some_and(Value::is_string) {
+                return Err(missing(field));
+            }
+        }
+    }
     let mut tokens = parse_token_response(response, now, redactor)?;
     let absolute = |name: &str| tokens.raw.get(name).and_then(Value::as_u64);
     if let Some(expire_at) = absolute("expire_at") {
