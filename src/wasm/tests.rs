@@ -378,3 +378,69 @@ mod signing {
         }
     }
 }
+
+mod acp_in_browsers {
+    use super::super::api::JsAcpLogin;
+    use super::super::driver::browser_origin;
+    use super::*;
+
+    /// A fetch that records `credentials` and answers step 1 with a reply
+    /// that stops the login (missing field): enough to see the transport.
+    #[wasm_bindgen(inline_js = r#"
+    export function credentialsFetch() {
+      const fetch = async (url, init) => {
+        fetch.credentials.push(init.credentials ?? "same-origin");
+        return new Response("{}", { status: 200 });
+      };
+      fetch.credentials = [];
+      return fetch;
+    }
+    "#)]
+    extern "C" {
+        #[wasm_bindgen(js_name = credentialsFetch)]
+        fn credentials_fetch() -> Function;
+    }
+
+    fn options(platform_url: &str, fetch: &Function) -> JsValue {
+        let json =
+            format!(r#"{{"platformUrl":"{platform_url}","username":"admin","password":"pw"}}"#);
+        super::options(&json, fetch)
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_browser_page_must_be_same_origin_and_then_includes_credentials() {
+        let fetch = credentials_fetch();
+        let elsewhere = JsAcpLogin::new(options("https://acp.example.com", &fetch));
+        match browser_origin() {
+            // A browser (Chromium run): refused before any request.
+            Some(origin) => {
+                let error = match elsewhere {
+                    Ok(_) => panic!("a cross-origin login was accepted in a browser"),
+                    Err(e) => e,
+                };
+                assert_grantkit_error(&error, "ACP_CROSS_ORIGIN");
+                assert!(text(&error, "message").contains(&origin));
+                // Same origin: the browser's cookie store carries the session.
+                let login =
+                    JsAcpLogin::new(options(&origin, &fetch)).unwrap_or_else(|e| panic!("{e:?}"));
+                let error = rejection(login.get_token(JsValue::UNDEFINED)).await;
+                assert_grantkit_error(&error, "ACP_MISSING_FIELD");
+                assert_eq!(get(&error, "step").as_f64(), Some(1.0));
+                assert_eq!(
+                    JSON::stringify(&get(&fetch, "credentials")).unwrap(),
+                    r#"["include"]"#
+                );
+            }
+            // Node (no location): grantkit keeps the cookie; credentials untouched.
+            None => {
+                let login = elsewhere.unwrap_or_else(|e| panic!("{e:?}"));
+                let error = rejection(login.get_token(JsValue::UNDEFINED)).await;
+                assert_grantkit_error(&error, "ACP_MISSING_FIELD");
+                assert_eq!(
+                    JSON::stringify(&get(&fetch, "credentials")).unwrap(),
+                    r#"["same-origin"]"#
+                );
+            }
+        }
+    }
+}
