@@ -15,15 +15,26 @@ cleanup() {
 }
 trap cleanup EXIT
 
-node tests/idp/server.mjs --port 0 --ready-file "$workdir/idp.json" > "$workdir/idp.log" 2>&1 &
-idp_pid=$!
-for _ in $(seq 100); do
-  [ -s "$workdir/idp.json" ] && break
-  kill -0 "$idp_pid" 2>/dev/null || { cat "$workdir/idp.log"; exit 1; }
-  sleep 0.1
-done
-[ -s "$workdir/idp.json" ] || { echo "the identity provider did not start"; cat "$workdir/idp.log"; exit 1; }
-token_endpoint=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).tokenEndpoint)' "$workdir/idp.json")
+# Starts a local server (its script prints a ready file of JSON) and sets
+# server_pid; `ready_field NAME FIELD` then reads a field of that file.
+start_server() {
+  local name=$1 script=$2
+  node "$script" --port 0 --ready-file "$workdir/$name.json" > "$workdir/$name.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 100); do
+    [ -s "$workdir/$name.json" ] && return 0
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "$name did not start"; cat "$workdir/$name.log"; exit 1
+}
+ready_field() {
+  node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1]))[process.argv[2]])' "$workdir/$1.json" "$2"
+}
+
+start_server idp tests/idp/server.mjs
+idp_pid=$server_pid
+token_endpoint=$(ready_field idp tokenEndpoint)
 echo "local identity provider: $token_endpoint"
 
 grantkit() { node pkg/bin/grantkit.js "$@"; }
@@ -78,15 +89,9 @@ show "client credentials (private_key_jwt), access token" "$token"
 
 # ACP session login against the bundled reference ACP server (five calls in
 # one cookie session; the password goes RSA-encrypted with a single-use ts).
-node tests/acp/server.mjs --port 0 --ready-file "$workdir/acp.json" > "$workdir/acp.log" 2>&1 &
-acp_pid=$!
-for _ in $(seq 100); do
-  [ -s "$workdir/acp.json" ] && break
-  kill -0 "$acp_pid" 2>/dev/null || { cat "$workdir/acp.log"; exit 1; }
-  sleep 0.1
-done
-[ -s "$workdir/acp.json" ] || { echo "the reference ACP server did not start"; cat "$workdir/acp.log"; exit 1; }
-platform_url=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).platformUrl)' "$workdir/acp.json")
+start_server acp tests/acp/server.mjs
+acp_pid=$server_pid
+platform_url=$(ready_field acp platformUrl)
 echo
 echo "reference ACP server: $platform_url"
 export DEMO_ACP_PASSWORD='Adm1n-pass!'
