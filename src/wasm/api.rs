@@ -2,7 +2,7 @@
 //! become the package's TypeScript documentation.
 
 use super::driver::{Transport, DEFAULT_TIMEOUT_MS};
-use super::errors::{to_js_error, to_js_json};
+use super::errors::{js_object, to_js_error, to_js_json};
 use super::options::Options;
 use super::signer::{Signer, SignerChoice};
 use crate::client_auth::{ClientAuthMethod, ClientCredential};
@@ -15,7 +15,7 @@ use crate::keys::{Algorithm, PrivateKey};
 use crate::provider::{self, Provider};
 use crate::secret::Secret;
 use crate::token::TokenSet;
-use js_sys::{Object, Promise, Reflect};
+use js_sys::Promise;
 use rand_core::OsRng;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -256,11 +256,17 @@ fn credential_option(options: &Options, secret_required: bool) -> Result<ClientC
     }
 }
 
-/// The options of a class whose client authenticates (secret or key).
-fn known(own: &[&'static str]) -> Vec<&'static str> {
+/// The option names a class accepts: its own, the transport's, and the
+/// client-authentication ones for classes whose client has a secret or key.
+fn known(own: &[&'static str], client_auth: bool) -> Vec<&'static str> {
+    let client_auth: &[&str] = if client_auth {
+        &CLIENT_AUTH_OPTIONS
+    } else {
+        &[]
+    };
     own.iter()
         .chain(TRANSPORT_OPTIONS.iter())
-        .chain(CLIENT_AUTH_OPTIONS.iter())
+        .chain(client_auth)
         .copied()
         .collect()
 }
@@ -295,29 +301,27 @@ where
 }
 
 fn token_set_to_js(tokens: &TokenSet) -> JsValue {
-    let object = Object::new();
-    let set = |name: &str, value: JsValue| {
-        let _ = Reflect::set(&object, &JsValue::from_str(name), &value);
-    };
-    set("access_token", tokens.access_token.expose().into());
-    set("token_type", tokens.token_type.as_str().into());
+    let mut members: Vec<(&str, JsValue)> = vec![
+        ("access_token", tokens.access_token.expose().into()),
+        ("token_type", tokens.token_type.as_str().into()),
+    ];
     if let Some(secs) = tokens.expires_in {
-        set("expires_in", JsValue::from_f64(secs as f64));
+        members.push(("expires_in", JsValue::from_f64(secs as f64)));
     }
     if let Some(at) = tokens.expires_at {
-        set("expires_at", JsValue::from_f64(at.as_secs() as f64));
+        members.push(("expires_at", JsValue::from_f64(at.as_secs() as f64)));
     }
     if let Some(token) = &tokens.refresh_token {
-        set("refresh_token", token.expose().into());
+        members.push(("refresh_token", token.expose().into()));
     }
     if let Some(token) = &tokens.id_token {
-        set("id_token", token.expose().into());
+        members.push(("id_token", token.expose().into()));
     }
     if let Some(scope) = &tokens.scope {
-        set("scope", scope.as_str().into());
+        members.push(("scope", scope.as_str().into()));
     }
-    set("raw", to_js_json(&tokens.raw));
-    object.into()
+    members.push(("raw", to_js_json(&tokens.raw)));
+    js_object(&members)
 }
 
 /// Gets tokens with the client credentials grant (RFC 6749 §4.4).
@@ -342,13 +346,16 @@ impl JsClientCredentials {
         let options = Options::new(
             value,
             "ClientCredentials",
-            &known(&[
-                "tokenEndpoint",
-                "clientId",
-                "scope",
-                "extraParams",
-                "provider",
-            ]),
+            &known(
+                &[
+                    "tokenEndpoint",
+                    "clientId",
+                    "scope",
+                    "extraParams",
+                    "provider",
+                ],
+                true,
+            ),
         )?;
         let settings = ClientCredentialsSettings {
             token_endpoint: options.required_string("tokenEndpoint")?,
@@ -402,15 +409,18 @@ impl JsPasswordGrant {
         let options = Options::new(
             value,
             "PasswordGrant",
-            &known(&[
-                "tokenEndpoint",
-                "clientId",
-                "username",
-                "password",
-                "scope",
-                "extraParams",
-                "provider",
-            ]),
+            &known(
+                &[
+                    "tokenEndpoint",
+                    "clientId",
+                    "username",
+                    "password",
+                    "scope",
+                    "extraParams",
+                    "provider",
+                ],
+                true,
+            ),
         )?;
         let settings = PasswordGrantSettings {
             token_endpoint: options.required_string("tokenEndpoint")?,
@@ -480,12 +490,7 @@ impl JsJwtBearer {
             "extraParams",
             "provider",
         ];
-        let known: Vec<&str> = own
-            .iter()
-            .chain(TRANSPORT_OPTIONS.iter())
-            .copied()
-            .collect();
-        let options = Options::new(value, "JwtBearer", &known)?;
+        let options = Options::new(value, "JwtBearer", &known(&own, false))?;
         let key =
             key_option(&options, "key")?.ok_or_else(|| Error::config("key", "is required"))?;
         let claims = match options.text_or_object("claims")? {
@@ -577,12 +582,7 @@ impl JsAcpLogin {
 
     fn from_options(value: &JsValue) -> Result<Self, Error> {
         let own = ["platformUrl", "username", "password", "idp"];
-        let known: Vec<&str> = own
-            .iter()
-            .chain(TRANSPORT_OPTIONS.iter())
-            .copied()
-            .collect();
-        let options = Options::new(value, "AcpLogin", &known)?;
+        let options = Options::new(value, "AcpLogin", &known(&own, false))?;
         let login = AcpLogin::new(AcpLoginSettings {
             platform_url: options.required_string("platformUrl")?,
             username: options.required_string("username")?,
@@ -660,18 +660,18 @@ pub fn encrypt_acp_password(
 #[wasm_bindgen(js_name = decodeJwt, unchecked_return_type = "DecodedJwt")]
 pub fn decode_jwt(token: &str) -> Result<JsValue, JsValue> {
     let decoded = crate::jwt::decode_unverified(token).map_err(|e| to_js_error(&e))?;
-    let object = Object::new();
-    let _ = Reflect::set(&object, &"header".into(), &to_js_json(&decoded.header));
-    let _ = Reflect::set(&object, &"claims".into(), &to_js_json(&decoded.claims));
-    Ok(object.into())
+    Ok(js_object(&[
+        ("header", to_js_json(&decoded.header)),
+        ("claims", to_js_json(&decoded.claims)),
+    ]))
 }
 
 fn preset(provider: Provider, token_endpoint: Result<String, Error>) -> Result<JsValue, JsValue> {
     let token_endpoint = token_endpoint.map_err(|e| to_js_error(&e))?;
-    let object = Object::new();
-    let _ = Reflect::set(&object, &"provider".into(), &provider.name().into());
-    let _ = Reflect::set(&object, &"tokenEndpoint".into(), &token_endpoint.into());
-    Ok(object.into())
+    Ok(js_object(&[
+        ("provider", provider.name().into()),
+        ("tokenEndpoint", token_endpoint.into()),
+    ]))
 }
 
 fn preset_options(value: &JsValue, what: &str, fields: &[&str]) -> Result<Vec<String>, JsValue> {
@@ -746,8 +746,8 @@ pub fn acp(
 ) -> Result<JsValue, JsValue> {
     let v = preset_options(&options, "acp", &["platformUrl"])?;
     let url = provider::acp_platform_url(&v[0]).map_err(|e| to_js_error(&e))?;
-    let object = Object::new();
-    let _ = Reflect::set(&object, &"provider".into(), &Provider::Acp.name().into());
-    let _ = Reflect::set(&object, &"platformUrl".into(), &url.into());
-    Ok(object.into())
+    Ok(js_object(&[
+        ("provider", Provider::Acp.name().into()),
+        ("platformUrl", url.into()),
+    ]))
 }

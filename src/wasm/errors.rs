@@ -46,6 +46,15 @@ pub(crate) fn to_js_json<T: Serialize + ?Sized>(value: &T) -> JsValue {
         .unwrap_or_else(|_| Object::new().into())
 }
 
+/// A plain object with these members, in order.
+pub(crate) fn js_object(members: &[(&str, JsValue)]) -> JsValue {
+    let object = Object::new();
+    for (name, value) in members {
+        set(&object, name, value);
+    }
+    object.into()
+}
+
 fn set(target: &JsValue, name: &str, value: &JsValue) {
     let _ = Reflect::set(target, &JsValue::from_str(name), value);
 }
