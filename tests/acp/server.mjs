@@ -49,6 +49,8 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
+import { isMain, runStandalone } from '../tools/standalone.mjs';
+
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 export const CLIENT_ID = 'alauda-auth';
@@ -476,71 +478,6 @@ export async function startAcp({
 // ---------------------------------------------------------------------------
 // Standalone.
 
-const USAGE = 'usage: node tests/acp/server.mjs [--port N] [--ready-file PATH]\n';
-
-function parseArgs(argv) {
-  const out = { port: 0, readyFile: undefined };
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i];
-    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = () => {
-      if (inline !== undefined) return inline;
-      i += 1;
-      if (i >= argv.length) throw new Error(`${name} needs a value`);
-      return argv[i];
-    };
-    if (name === '--port') {
-      const v = value();
-      if (!/^\d+$/.test(v) || Number(v) > 65535) throw new Error(`invalid --port ${v}`);
-      out.port = Number(v);
-    } else if (name === '--ready-file') {
-      out.readyFile = value();
-    } else if (name === '--help' || name === '-h') {
-      out.help = true;
-    } else {
-      throw new Error(`unknown argument ${arg}`);
-    }
-  }
-  return out;
-}
-
-async function main() {
-  let args;
-  try {
-    args = parseArgs(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`acp: ${e.message}\n${USAGE}`);
-    process.exit(2);
-  }
-  if (args.help) {
-    process.stdout.write(USAGE);
-    return;
-  }
-  let acp;
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    if (acp) await acp.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  try {
-    acp = await startAcp({ port: args.port });
-  } catch (e) {
-    process.stderr.write(`acp: ${e.message}\n`);
-    process.exit(1);
-  }
-  if (stopping) {
-    await acp.close();
-    process.exit(0);
-  }
-  const line = JSON.stringify(acp);
-  if (args.readyFile) fs.writeFileSync(args.readyFile, `${line}\n`);
-  process.stdout.write(`${line}\n`);
-}
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === fs.realpathSync(process.argv[1])) {
-  await main();
+if (isMain(import.meta.url)) {
+  await runStandalone({ name: 'acp', script: 'tests/acp/server.mjs', start: startAcp });
 }

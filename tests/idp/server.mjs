@@ -67,6 +67,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as jose from 'jose';
 
+import { isMain, runStandalone } from '../tools/standalone.mjs';
+
 // oidc-provider prints a few development-mode warnings through console.warn
 // (unsupported Node.js release line at import time, the in-memory adapter,
 // devInteractions, the upstream-parsed body used by the middleware below).
@@ -710,71 +712,9 @@ async function jwtBearerGrant(provider, state, ctx) {
   }).filter(([, v]) => v !== undefined));
 }
 
-function parseArgs(argv) {
-  const out = { port: 0, readyFile: undefined };
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i];
-    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = () => {
-      if (inline !== undefined) return inline;
-      i += 1;
-      if (i >= argv.length) throw new Error(`${name} needs a value`);
-      return argv[i];
-    };
-    if (name === '--port') {
-      const v = value();
-      if (!/^\d+$/.test(v) || Number(v) > 65535) throw new Error(`invalid --port ${v}`);
-      out.port = Number(v);
-    } else if (name === '--ready-file') {
-      out.readyFile = value();
-    } else if (name === '--help' || name === '-h') {
-      out.help = true;
-    } else {
-      throw new Error(`unknown argument ${arg}`);
-    }
-  }
-  return out;
-}
-
-async function main() {
-  let args;
-  try {
-    args = parseArgs(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`idp: ${e.message}\nusage: node tests/idp/server.mjs [--port N] [--ready-file PATH]\n`);
-    process.exit(2);
-  }
-  if (args.help) {
-    process.stdout.write('usage: node tests/idp/server.mjs [--port N] [--ready-file PATH]\n');
-    return;
-  }
+if (isMain(import.meta.url)) {
   // Keep stdout for the one JSON line: oidc-provider notices go to stderr.
   console.info = (...a) => console.error(...a);
   console.log = (...a) => console.error(...a);
-
-  // Handlers first, so a signal that arrives right after the ready line is
-  // printed (or during start-up) still ends the process cleanly with exit 0.
-  let idp;
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    if (idp) await idp.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-
-  idp = await startIdp({ port: args.port });
-  if (stopping) {
-    await idp.close();
-    process.exit(0);
-  }
-  const line = JSON.stringify(idp);
-  if (args.readyFile) fs.writeFileSync(args.readyFile, `${line}\n`);
-  process.stdout.write(`${line}\n`);
-}
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === fs.realpathSync(process.argv[1])) {
-  await main();
+  await runStandalone({ name: 'idp', script: 'tests/idp/server.mjs', start: startIdp });
 }
