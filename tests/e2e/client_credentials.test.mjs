@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { CLIENTS, RESOURCE, startIdp } from '../idp/server.mjs';
 import {
-  assertGrantkitError, assertNoSecrets, basicHeader, form, formEncode, introspect, loadGrantkit, rejection, thrown,
+  assertGrantkitError, assertNoSecrets, basicHeader, form, formEncode, introspect, lastRequest, loadGrantkit, rejection, thrown,
 } from './helpers.mjs';
 
 let gk;
@@ -17,11 +17,6 @@ before(async () => {
   idp = await startIdp();
 });
 after(async () => { await idp?.close(); });
-
-function lastRequest() {
-  assert.ok(idp.requests.length > 0, 'the IdP recorded no request');
-  return idp.requests.at(-1);
-}
 
 function assertExpiry(ts, beforeMs, afterMs) {
   assert.equal(typeof ts.expires_in, 'number');
@@ -44,7 +39,7 @@ describe('ClientCredentials against the local IdP', () => {
     const t1 = Date.now();
 
     assert.equal(idp.requests.length, n + 1, 'exactly one request');
-    const req = lastRequest();
+    const req = lastRequest(idp);
     assert.equal(req.method, 'POST');
     assert.equal(req.path, '/token');
     assert.equal(req.headers['content-type'], 'application/x-www-form-urlencoded');
@@ -83,7 +78,7 @@ describe('ClientCredentials against the local IdP', () => {
     const t0 = Date.now();
     const ts = await cc.getToken();
     const t1 = Date.now();
-    const req = lastRequest();
+    const req = lastRequest(idp);
     assert.equal(req.method, 'POST');
     assert.equal(req.headers['content-type'], 'application/x-www-form-urlencoded');
     assert.equal(req.headers.accept, 'application/json');
@@ -107,7 +102,7 @@ describe('ClientCredentials against the local IdP', () => {
     const b = await cc.getToken({});
     assert.equal(idp.requests.length, n + 2);
     assert.notEqual(a.access_token, b.access_token);
-    assert.equal(lastRequest().body, 'grant_type=client_credentials&client_id=cc-post&client_secret=post-secret-123');
+    assert.equal(lastRequest(idp).body, 'grant_type=client_credentials&client_id=cc-post&client_secret=post-secret-123');
   });
 
   test('wrong secret (basic) -> OAUTH_ERROR invalid_client 401, secret nowhere in the error', async () => {
@@ -118,7 +113,7 @@ describe('ClientCredentials against the local IdP', () => {
     assert.equal(err.error_description, 'client authentication failed');
     assert.deepEqual(err.body, { error: 'invalid_client', error_description: 'client authentication failed' });
     assert.match(err.message, /invalid_client/);
-    assert.equal(lastRequest().headers.authorization, basicHeader('cc-basic', secret));
+    assert.equal(lastRequest(idp).headers.authorization, basicHeader('cc-basic', secret));
     assertNoSecrets(err, [secret]);
   });
 

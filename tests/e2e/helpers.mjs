@@ -63,6 +63,12 @@ export function form(pairs) {
   return pairs.map(([k, v]) => `${formEncode(k)}=${formEncode(v)}`).join('&');
 }
 
+/** The last token-endpoint request the local IdP recorded. */
+export function lastRequest(idp) {
+  assert.ok(idp.requests.length > 0, 'the IdP recorded no request');
+  return idp.requests.at(-1);
+}
+
 /** RFC 6749 §2.3.1 Basic header: base64(form(id) ":" form(secret)). */
 export function basicHeader(id, secret) {
   return `Basic ${Buffer.from(`${formEncode(id)}:${formEncode(secret)}`, 'utf8').toString('base64')}`;

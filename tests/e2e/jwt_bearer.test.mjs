@@ -9,8 +9,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { JWT_BEARER_GRANT, RESOURCE, startIdp } from '../idp/server.mjs';
 import {
-  assertGrantkitError, assertJti, assertNoKeyMaterial, bodyText, decodeJws, errorText, fixture, fixtureJson, form,
-  formPairs, introspect, loadGrantkit, rejection, thrown, tokenFetchStub, verifyJws,
+  assertGrantkitError, assertJti, assertNoKeyMaterial, bodyText, decodeJws, errorText, fixture, fixtureJson, form, formPairs, introspect, lastRequest, loadGrantkit, rejection, thrown, tokenFetchStub, verifyJws,
 } from './helpers.mjs';
 
 let gk;
@@ -46,11 +45,6 @@ function bearer(extra = {}) {
   };
   for (const [k, v] of Object.entries(options)) if (v === undefined) delete options[k];
   return new gk.JwtBearer(options);
-}
-
-function lastRequest() {
-  assert.ok(idp.requests.length > 0, 'the IdP recorded no request');
-  return idp.requests.at(-1);
 }
 
 /** The assertion of a recorded JWT bearer request; asserts the exact body. */
@@ -129,7 +123,7 @@ describe('JwtBearer against the local IdP', () => {
       assert.equal(info.aud, RESOURCE);
       assert.equal(info.scope, 'api:read');
 
-      const req = lastRequest();
+      const req = lastRequest(idp);
       assert.equal(req.method, 'POST');
       assert.equal(req.path, '/token');
       assert.equal(req.headers['content-type'], 'application/x-www-form-urlencoded');
@@ -151,9 +145,9 @@ describe('JwtBearer against the local IdP', () => {
     const jb = bearer();
     const n = idp.requests.length;
     const a = await jb.getToken();
-    const jwsA = assertionOf(lastRequest());
+    const jwsA = assertionOf(lastRequest(idp));
     const b = await jb.getToken();
-    const jwsB = assertionOf(lastRequest());
+    const jwsB = assertionOf(lastRequest(idp));
     assert.equal(idp.requests.length, n + 2);
     assert.notEqual(a.access_token, b.access_token);
     assert.notEqual(jwsA, jwsB);
@@ -187,7 +181,7 @@ describe('JwtBearer against the local IdP', () => {
     const ts = await jb.getToken();
     const t1 = Date.now();
     assert.equal(ts.scope, 'api:read api:write');
-    const jws = assertionOf(lastRequest(), { scope: 'api:read api:write', extra: [['foo', 'a b'], ['bar', '1'], ['bar', '2']] });
+    const jws = assertionOf(lastRequest(idp), { scope: 'api:read api:write', extra: [['foo', 'a b'], ['bar', '1'], ['bar', '2']] });
     assertAssertionShape(jws, {
       kid: 'fixture-2048', lifetime: 300, nbf: true, extraClaims: { tenant: 't-1', roles: ['x', 'y'] }, t0, t1,
     });
@@ -197,19 +191,19 @@ describe('JwtBearer against the local IdP', () => {
   test('no clientId and a generic endpoint: no client_id is sent (the IdP then refuses: it needs one)', async () => {
     const jb = bearer({ clientId: undefined });
     const err = await rejection(jb.getToken());
-    assertionOf(lastRequest(), { clientId: null });
+    assertionOf(lastRequest(idp), { clientId: null });
     assertGrantkitError(err, 'OAUTH_ERROR', { status: 400, error: 'invalid_request' });
   });
 
   test('subject and audience options are sent as given (the IdP refuses both)', async () => {
     let err = await rejection(bearer({ subject: 'someone-else' }).getToken());
-    let d = decodeJws(assertionOf(lastRequest()));
+    let d = decodeJws(assertionOf(lastRequest(idp)));
     assert.equal(d.claims.iss, ISS);
     assert.equal(d.claims.sub, 'someone-else');
     assertGrantkitError(err, 'OAUTH_ERROR', { status: 400, error: 'invalid_grant', error_description: 'assertion sub must equal iss (the service account id)' });
 
     err = await rejection(bearer({ audience: idp.issuer }).getToken());
-    d = decodeJws(assertionOf(lastRequest()));
+    d = decodeJws(assertionOf(lastRequest(idp)));
     assert.equal(d.claims.aud, idp.issuer);
     assertGrantkitError(err, 'OAUTH_ERROR', { status: 400, error: 'invalid_grant', error_description: 'assertion aud must be the token endpoint URL exactly' });
   });
@@ -264,7 +258,7 @@ describe('signers and algorithms', () => {
         saltLength: 32,
       }, d.signature), 'PS256 = RSASSA-PSS, SHA-256, MGF1-SHA-256, salt length 32');
       const ts = await jb.getToken();
-      const sent = decodeJws(assertionOf(lastRequest()));
+      const sent = decodeJws(assertionOf(lastRequest(idp)));
       assert.equal(sent.header.alg, 'PS256');
       assert.equal((await introspect(idp, ts.access_token)).sub, ISS);
     });
@@ -309,7 +303,7 @@ describe('the IdP refuses', () => {
       status: 400, error: 'invalid_grant', error_description: 'jti already used',
     });
     assert.match(err.message, /invalid_grant/);
-    assert.equal(lastRequest().body, firstBody, 'the second request was the replay');
+    assert.equal(lastRequest(idp).body, firstBody, 'the second request was the replay');
   });
 
   test('an expired assertion (IdP clock one hour ahead) -> invalid_grant', async () => {
@@ -332,7 +326,7 @@ describe('the IdP refuses', () => {
     assertGrantkitError(err, 'OAUTH_ERROR', {
       status: 400, error: 'invalid_grant', error_description: 'assertion exp is more than 15 minutes in the future',
     });
-    const d = decodeJws(assertionOf(lastRequest()));
+    const d = decodeJws(assertionOf(lastRequest(idp)));
     assert.equal(d.claims.exp - d.claims.iat, 3600);
   });
 

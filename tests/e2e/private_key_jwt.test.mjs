@@ -8,8 +8,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { CLIENT_ASSERTION_TYPE, RESOURCE, USERS, startIdp } from '../idp/server.mjs';
 import {
-  assertGrantkitError, assertJti, assertNoKeyMaterial, decodeJws, errorText, fixture, fixtureJson, form, formPairs,
-  introspect, loadGrantkit, rejection, thrown, verifyJws,
+  assertGrantkitError, assertJti, assertNoKeyMaterial, decodeJws, errorText, fixture, fixtureJson, form, formPairs, introspect, lastRequest, loadGrantkit, rejection, thrown, verifyJws,
 } from './helpers.mjs';
 
 let gk;
@@ -25,11 +24,6 @@ const THUMBPRINTS = fixtureJson('rsa2048.cert.thumbprints.json');
 
 /** other2048 as a private JWK (Node's export), for the certificate mismatch. */
 const otherJwk = () => ({ ...createPrivateKey(fixture('other2048.pkcs8.pem')).export({ format: 'jwk' }), kid: 'other-2048' });
-
-function lastRequest() {
-  assert.ok(idp.requests.length > 0, 'the IdP recorded no request');
-  return idp.requests.at(-1);
-}
 
 function cc(extra = {}) {
   const options = {
@@ -100,23 +94,23 @@ describe('ClientCredentials with private_key_jwt', () => {
       assert.equal(info.active, true);
       assert.equal(info.client_id, 'pkjwt-client');
       assert.equal(info.aud, RESOURCE);
-      const jws = clientAssertionOf(lastRequest(), [['grant_type', 'client_credentials'], ['scope', 'api:read']], 'pkjwt-client');
+      const jws = clientAssertionOf(lastRequest(idp), [['grant_type', 'client_credentials'], ['scope', 'api:read']], 'pkjwt-client');
       await assertClientAssertion(jws, 'pkjwt-client', { kid, t0, t1 });
     });
   }
 
   test('extraParams come after scope, before the client authentication parameters', async () => {
     await cc({ scope: ['api:read', 'api:write'], extraParams: { resource: RESOURCE } }).getToken();
-    const jws = clientAssertionOf(lastRequest(), [['grant_type', 'client_credentials'], ['scope', 'api:read api:write'], ['resource', RESOURCE]], 'pkjwt-client');
+    const jws = clientAssertionOf(lastRequest(idp), [['grant_type', 'client_credentials'], ['scope', 'api:read api:write'], ['resource', RESOURCE]], 'pkjwt-client');
     await assertClientAssertion(jws, 'pkjwt-client');
   });
 
   test('a fresh jti for every request (oidc-provider accepts each client assertion once)', async () => {
     const c = cc();
     await c.getToken();
-    const a = decodeJws(clientAssertionOf(lastRequest(), [['grant_type', 'client_credentials'], ['scope', 'api:read']], 'pkjwt-client'));
+    const a = decodeJws(clientAssertionOf(lastRequest(idp), [['grant_type', 'client_credentials'], ['scope', 'api:read']], 'pkjwt-client'));
     await c.getToken();
-    const b = decodeJws(clientAssertionOf(lastRequest(), [['grant_type', 'client_credentials'], ['scope', 'api:read']], 'pkjwt-client'));
+    const b = decodeJws(clientAssertionOf(lastRequest(idp), [['grant_type', 'client_credentials'], ['scope', 'api:read']], 'pkjwt-client'));
     assert.notEqual(a.claims.jti, b.claims.jti);
   });
 
@@ -124,7 +118,7 @@ describe('ClientCredentials with private_key_jwt', () => {
     for (const privateKey of [fixture('rsa2048.pkcs8.pem'), fixtureJson('rsa2048.jwk.json')]) {
       const ts = await cc({ privateKey, certificate: fixture('rsa2048.cert.pem') }).getToken();
       assert.equal((await introspect(idp, ts.access_token)).active, true);
-      const jws = clientAssertionOf(lastRequest(), [['grant_type', 'client_credentials'], ['scope', 'api:read']], 'pkjwt-client');
+      const jws = clientAssertionOf(lastRequest(idp), [['grant_type', 'client_credentials'], ['scope', 'api:read']], 'pkjwt-client');
       const d = await assertClientAssertion(jws, 'pkjwt-client', { kid: typeof privateKey === 'string' ? undefined : 'fixture-2048', x5t: true });
       assert.equal(d.header.x5t, 'DVFwEYwUzWVbjQwmcz1V3zbVzpU');
       assert.equal(d.header['x5t#S256'], 'Z6DpL1D4__oEmq27zJ7VOyCAoSo0GkgsymNfpfooSTg');
@@ -136,7 +130,7 @@ describe('ClientCredentials with private_key_jwt', () => {
       for (const algorithm of ['RS256', 'PS256']) {
         const ts = await cc({ signer, algorithm }).getToken();
         assert.equal((await introspect(idp, ts.access_token)).client_id, 'pkjwt-client', `${signer} ${algorithm}`);
-        const jws = clientAssertionOf(lastRequest(), [['grant_type', 'client_credentials'], ['scope', 'api:read']], 'pkjwt-client');
+        const jws = clientAssertionOf(lastRequest(idp), [['grant_type', 'client_credentials'], ['scope', 'api:read']], 'pkjwt-client');
         await assertClientAssertion(jws, 'pkjwt-client', { alg: algorithm });
       }
     }
@@ -145,7 +139,7 @@ describe('ClientCredentials with private_key_jwt', () => {
   test('pkjwt-ps256 (registered for PS256 only): algorithm PS256 -> token; the RS256 default -> invalid_client', async () => {
     const ts = await cc({ clientId: 'pkjwt-ps256', algorithm: 'PS256' }).getToken();
     assert.equal((await introspect(idp, ts.access_token)).client_id, 'pkjwt-ps256');
-    await assertClientAssertion(clientAssertionOf(lastRequest(), [['grant_type', 'client_credentials'], ['scope', 'api:read']], 'pkjwt-ps256'), 'pkjwt-ps256', { alg: 'PS256' });
+    await assertClientAssertion(clientAssertionOf(lastRequest(idp), [['grant_type', 'client_credentials'], ['scope', 'api:read']], 'pkjwt-ps256'), 'pkjwt-ps256', { alg: 'PS256' });
 
     const err = await rejection(cc({ clientId: 'pkjwt-ps256' }).getToken());
     assertGrantkitError(err, 'OAUTH_ERROR', { status: 401, error: 'invalid_client' });
@@ -156,7 +150,7 @@ describe('ClientCredentials with private_key_jwt', () => {
     assertGrantkitError(err, 'OAUTH_ERROR', { status: 401, error: 'invalid_client' });
     assert.match(err.message, /invalid_client/);
     assertNoKeyMaterial(errorText(err), fixture('other2048.pkcs8.pem'), 'the error');
-    const jws = clientAssertionOf(lastRequest(), [['grant_type', 'client_credentials'], ['scope', 'api:read']], 'pkjwt-client');
+    const jws = clientAssertionOf(lastRequest(idp), [['grant_type', 'client_credentials'], ['scope', 'api:read']], 'pkjwt-client');
     await assert.rejects(verifyJws(jws, {}), 'not signed with rsa2048');
     await verifyJws(jws, { publicJwk: 'other2048.public.jwk.json', audience: idp.tokenEndpoint });
   });
@@ -185,7 +179,7 @@ describe('PasswordGrant with private_key_jwt', () => {
     assert.equal(info.active, true);
     assert.equal(info.sub, 'alice');
     assert.equal(info.client_id, 'pkjwt-password');
-    const jws = clientAssertionOf(lastRequest(), [
+    const jws = clientAssertionOf(lastRequest(idp), [
       ['grant_type', 'password'], ['username', 'alice'], ['password', USERS.alice.password], ['scope', 'api:read'],
     ], 'pkjwt-password');
     await assertClientAssertion(jws, 'pkjwt-password', { kid: 'fixture-2048', t0, t1 });
@@ -205,7 +199,7 @@ describe('PasswordGrant with private_key_jwt', () => {
     });
     const ts = await pg.getToken();
     assert.equal((await introspect(idp, ts.access_token)).sub, 'bob');
-    const jws = clientAssertionOf(lastRequest(), [['grant_type', 'password'], ['username', 'bob'], ['password', USERS.bob.password]], 'pkjwt-password');
+    const jws = clientAssertionOf(lastRequest(idp), [['grant_type', 'password'], ['username', 'bob'], ['password', USERS.bob.password]], 'pkjwt-password');
     await assertClientAssertion(jws, 'pkjwt-password', { alg: 'PS256', x5t: true });
   });
 });

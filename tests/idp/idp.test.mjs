@@ -12,31 +12,11 @@ import * as jose from 'jose';
 import {
   ASSERTION_RULES, CLIENT_ASSERTION_TYPE, CLIENTS, JWT_BEARER_GRANT, RESOURCE, SERVICE_ACCOUNTS, USERS, startIdp,
 } from './server.mjs';
+import { basicHeader as basic, form, formEncode } from '../e2e/helpers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtures = path.join(here, '..', 'fixtures');
 const fixture = (name) => fs.readFileSync(path.join(fixtures, name), 'utf8');
-
-// application/x-www-form-urlencoded serialisation of one value (WHATWG URL
-// standard, as URLSearchParams does it), written out independently here.
-function formEncode(value) {
-  let out = '';
-  for (const byte of Buffer.from(String(value), 'utf8')) {
-    const c = String.fromCharCode(byte);
-    if (/[A-Za-z0-9*\-._]/.test(c)) out += c;
-    else if (c === ' ') out += '+';
-    else out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return out;
-}
-
-function basic(id, secret) {
-  return `Basic ${Buffer.from(`${formEncode(id)}:${formEncode(secret)}`, 'utf8').toString('base64')}`;
-}
-
-function form(pairs) {
-  return pairs.map(([k, v]) => `${formEncode(k)}=${formEncode(v)}`).join('&');
-}
 
 let idp;
 
