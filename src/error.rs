@@ -108,6 +108,33 @@ pub enum Error {
         /// Details: the field, or the server's message (bounded, secret-free).
         detail: String,
     },
+    /// The device authorization grant (RFC 8628) ended without tokens.
+    Device {
+        /// Why.
+        problem: DeviceProblem,
+        /// The server's error response behind it (`access_denied`,
+        /// `expired_token`), if one was.
+        server: Option<Box<ServerError>>,
+        /// Details for people: bounded, secret-free.
+        detail: String,
+    },
+    /// The `onPrompt` callback of the device flow threw or rejected.
+    PromptFailed {
+        /// The callback's error message, bounded.
+        message: String,
+    },
+    /// `authorizedFetch` was asked to send a token to an origin outside the
+    /// configured allow-list.
+    OriginNotAllowed {
+        /// The origin of the refused URL (never its path or query).
+        origin: String,
+    },
+    /// The token store's `get` or `set` failed. Reported to `onStoreError`;
+    /// a store failure never fails `getToken`.
+    StoreFailed {
+        /// What the store reported, bounded.
+        message: String,
+    },
     /// A string given as a JWT is not one.
     InvalidJwt {
         /// What is wrong with it; never the token itself.
@@ -140,6 +167,10 @@ impl Error {
             Error::Signing { .. } => "SIGNING_FAILED",
             Error::InStep { error, .. } => error.code(),
             Error::Acp { problem, .. } => problem.code(),
+            Error::Device { problem, .. } => problem.code(),
+            Error::PromptFailed { .. } => "PROMPT_FAILED",
+            Error::OriginNotAllowed { .. } => "ORIGIN_NOT_ALLOWED",
+            Error::StoreFailed { .. } => "STORE_FAILED",
             Error::InvalidJwt { .. } => "INVALID_JWT",
             Error::FlowMisuse { .. } => "FLOW_MISUSE",
         }
@@ -155,6 +186,7 @@ impl Error {
             | Error::UnexpectedRedirect { status, .. } => Some(*status),
             Error::InStep { error, .. } => error.status(),
             Error::Acp { status, .. } => *status,
+            Error::Device { server, .. } => server.as_ref().map(|s| s.status),
             _ => None,
         }
     }
@@ -217,6 +249,28 @@ impl fmt::Display for Error {
             Error::Signing { message } => write!(f, "signing failed: {message}"),
             Error::InStep { step, name, error } => write!(f, "step {step} ({name}): {error}"),
             Error::Acp { problem, detail, .. } => write!(f, "{}: {detail}", problem.describe()),
+            Error::Device {
+                problem,
+                server,
+                detail,
+            } => {
+                write!(f, "{}", problem.describe())?;
+                if let Some(server) = server {
+                    write!(f, " ({server})")?;
+                }
+                if !detail.is_empty() {
+                    write!(f, ": {detail}")?;
+                }
+                Ok(())
+            }
+            Error::PromptFailed { message } => {
+                write!(f, "the onPrompt callback failed: {message}")
+            }
+            Error::OriginNotAllowed { origin } => write!(
+                f,
+                "{origin} is not in allowedOrigins; the token is only sent to the origins configured there"
+            ),
+            Error::StoreFailed { message } => write!(f, "the token store failed: {message}"),
             Error::InvalidJwt { reason } => write!(f, "not a JWT: {reason}"),
             Error::FlowMisuse { reason } => write!(f, "flow driven out of order: {reason}"),
         }
@@ -337,6 +391,46 @@ impl AcpProblem {
             AcpProblem::CrossOrigin => {
                 "the ACP login needs the page to be same-origin with the platform"
             }
+        }
+    }
+}
+
+/// Why the device authorization grant stopped. Each has its own error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeviceProblem {
+    /// The user declined: the server answered `access_denied`
+    /// (RFC 8628 §3.5).
+    AccessDenied,
+    /// The server answered `expired_token`: the device code expired before
+    /// the user approved it (RFC 8628 §3.5).
+    ExpiredToken,
+    /// The device code's `expires_in` passed while polling; grantkit stopped
+    /// without asking the server again.
+    CodeExpired,
+    /// The device authorization response breaks RFC 8628 §3.2.
+    InvalidResponse,
+}
+
+impl DeviceProblem {
+    /// The stable code of this problem.
+    pub fn code(self) -> &'static str {
+        match self {
+            DeviceProblem::AccessDenied => "DEVICE_ACCESS_DENIED",
+            DeviceProblem::ExpiredToken => "DEVICE_EXPIRED_TOKEN",
+            DeviceProblem::CodeExpired => "DEVICE_CODE_EXPIRED",
+            DeviceProblem::InvalidResponse => "DEVICE_INVALID_RESPONSE",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            DeviceProblem::AccessDenied => "the user denied the device authorization",
+            DeviceProblem::ExpiredToken => "the device code expired before it was approved",
+            DeviceProblem::CodeExpired => {
+                "the device code expired before it was approved; polling stopped"
+            }
+            DeviceProblem::InvalidResponse => "invalid device authorization response",
         }
     }
 }

@@ -45,13 +45,14 @@ pub mod keys;
 pub mod provider;
 pub mod redact;
 pub mod secret;
+pub mod source;
 pub mod time;
 pub mod token;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use error::{AcpProblem, Error, KeyProblem, ServerError};
+pub use error::{AcpProblem, DeviceProblem, Error, KeyProblem, ServerError};
 pub use http::{HttpRequest, HttpResponse, Method};
 pub use secret::Secret;
 pub use time::UnixTime;

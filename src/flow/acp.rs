@@ -493,3 +493,31 @@ fn acp_tokens(
     }
     Ok(tokens)
 }
+
+impl crate::source::Grant for AcpLogin {
+    fn kind(&self) -> crate::source::GrantKind {
+        crate::source::GrantKind::Acp
+    }
+
+    fn start(&self, rng: Box<dyn CryptoRngCore>) -> Box<dyn Flow<Output = TokenSet>> {
+        Box::new(AcpLogin::start(self, rng))
+    }
+
+    /// ACP's refresh token belongs to the platform's Dex; how the console
+    /// refreshes is not documented, so the login runs again instead.
+    fn refresh(
+        &self,
+        _refresh_token: &Secret,
+        _rng: &mut dyn CryptoRngCore,
+    ) -> Option<super::TokenGrant> {
+        None
+    }
+
+    fn identity(&self) -> Vec<String> {
+        vec![
+            self.platform.clone(),
+            self.username.clone(),
+            self.idp.clone(),
+        ]
+    }
+}

@@ -78,7 +78,8 @@ impl ClientCredentials {
         Ok(ClientCredentials {
             request: TokenRequest {
                 endpoint: token_endpoint,
-                grant_type: "client_credentials",
+                assertion_audience: None,
+                grant_type: Some("client_credentials"),
                 grant_params: Vec::new(),
                 scope,
                 extra: ExtraParams::new(settings.extra_params)?,
@@ -91,5 +92,30 @@ impl ClientCredentials {
     /// assertion (`private_key_jwt`); it is not used with a secret.
     pub fn start(&self, rng: &mut dyn CryptoRngCore) -> TokenGrant {
         TokenGrant::new(self.request.clone(), None, rng)
+    }
+}
+
+impl crate::source::Grant for ClientCredentials {
+    fn kind(&self) -> crate::source::GrantKind {
+        crate::source::GrantKind::ClientCredentials
+    }
+
+    fn start(
+        &self,
+        mut rng: Box<dyn CryptoRngCore>,
+    ) -> Box<dyn super::Flow<Output = crate::token::TokenSet>> {
+        Box::new(self.start(&mut *rng))
+    }
+
+    fn refresh(&self, refresh_token: &Secret, rng: &mut dyn CryptoRngCore) -> Option<TokenGrant> {
+        Some(TokenGrant::new(
+            self.request.refresh(refresh_token),
+            None,
+            rng,
+        ))
+    }
+
+    fn identity(&self) -> Vec<String> {
+        self.request.identity()
     }
 }

@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::jwt::{AssertionClaims, JwsHeader, REGISTERED_CLAIMS};
 use crate::keys::{Algorithm, PrivateKey};
 use crate::provider::Provider;
+use crate::secret::Secret;
 use rsa::rand_core::CryptoRngCore;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -152,7 +153,8 @@ impl JwtBearer {
         Ok(JwtBearer {
             request: TokenRequest {
                 endpoint: token_endpoint,
-                grant_type: JWT_BEARER_GRANT,
+                assertion_audience: None,
+                grant_type: Some(JWT_BEARER_GRANT),
                 grant_params: Vec::new(),
                 scope: Scope::parse(&settings.scope)?,
                 extra: ExtraParams::new(settings.extra_params)?,
@@ -169,5 +171,36 @@ impl JwtBearer {
     pub fn start(&self, rng: &mut dyn CryptoRngCore) -> TokenGrant {
         let assertion = (self.key.clone(), self.header.clone(), self.claims.clone());
         TokenGrant::new(self.request.clone(), Some(assertion), rng)
+    }
+}
+
+impl crate::source::Grant for JwtBearer {
+    fn kind(&self) -> crate::source::GrantKind {
+        crate::source::GrantKind::JwtBearer
+    }
+
+    fn start(
+        &self,
+        mut rng: Box<dyn CryptoRngCore>,
+    ) -> Box<dyn super::Flow<Output = crate::token::TokenSet>> {
+        Box::new(self.start(&mut *rng))
+    }
+
+    fn refresh(&self, refresh_token: &Secret, rng: &mut dyn CryptoRngCore) -> Option<TokenGrant> {
+        Some(TokenGrant::new(
+            self.request.refresh(refresh_token),
+            None,
+            rng,
+        ))
+    }
+
+    fn identity(&self) -> Vec<String> {
+        let mut parts = self.request.identity();
+        parts.extend([
+            self.claims.issuer.clone(),
+            self.claims.subject.clone(),
+            self.claims.audience.clone(),
+        ]);
+        parts
     }
 }

@@ -14,12 +14,14 @@ use std::time::Duration;
 
 pub mod acp;
 pub mod client_credentials;
+pub mod device;
 pub mod jwt_bearer;
 pub mod password;
 mod token_request;
 
 pub use acp::{AcpFlow, AcpLogin, AcpLoginSettings};
 pub use client_credentials::{ClientCredentials, ClientCredentialsSettings};
+pub use device::{DeviceAuthorization, DeviceAuthorizationSettings, DeviceFlow};
 pub use jwt_bearer::{JwtBearer, JwtBearerSettings};
 pub use password::{PasswordGrant, PasswordGrantSettings};
 pub use token_request::{ExtraParams, Scope, TokenGrant};
@@ -86,5 +88,37 @@ pub trait Flow {
         Err(Error::FlowMisuse {
             reason: "this flow never asks for a signature",
         })
+    }
+}
+
+impl<F: Flow + ?Sized> Flow for Box<F> {
+    type Output = F::Output;
+
+    fn poll(&mut self, now: UnixTime) -> Result<Action<Self::Output>, Error> {
+        (**self).poll(now)
+    }
+
+    fn handle_response(&mut self, response: HttpResponse, now: UnixTime) -> Result<(), Error> {
+        (**self).handle_response(response, now)
+    }
+
+    fn handle_signature(&mut self, signature: Vec<u8>) -> Result<(), Error> {
+        (**self).handle_signature(signature)
+    }
+}
+
+impl<F: Flow + ?Sized> Flow for &mut F {
+    type Output = F::Output;
+
+    fn poll(&mut self, now: UnixTime) -> Result<Action<Self::Output>, Error> {
+        (**self).poll(now)
+    }
+
+    fn handle_response(&mut self, response: HttpResponse, now: UnixTime) -> Result<(), Error> {
+        (**self).handle_response(response, now)
+    }
+
+    fn handle_signature(&mut self, signature: Vec<u8>) -> Result<(), Error> {
+        (**self).handle_signature(signature)
     }
 }

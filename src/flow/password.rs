@@ -89,7 +89,8 @@ impl PasswordGrant {
         Ok(PasswordGrant {
             request: TokenRequest {
                 endpoint: token_endpoint,
-                grant_type: "password",
+                assertion_audience: None,
+                grant_type: Some("password"),
                 grant_params: vec![
                     ("username", ParamValue::Plain(settings.username)),
                     ("password", ParamValue::Secret(settings.password)),
@@ -105,5 +106,30 @@ impl PasswordGrant {
     /// assertion (`private_key_jwt`); it is not used otherwise.
     pub fn start(&self, rng: &mut dyn CryptoRngCore) -> TokenGrant {
         TokenGrant::new(self.request.clone(), None, rng)
+    }
+}
+
+impl crate::source::Grant for PasswordGrant {
+    fn kind(&self) -> crate::source::GrantKind {
+        crate::source::GrantKind::Password
+    }
+
+    fn start(
+        &self,
+        mut rng: Box<dyn CryptoRngCore>,
+    ) -> Box<dyn super::Flow<Output = crate::token::TokenSet>> {
+        Box::new(self.start(&mut *rng))
+    }
+
+    fn refresh(&self, refresh_token: &Secret, rng: &mut dyn CryptoRngCore) -> Option<TokenGrant> {
+        Some(TokenGrant::new(
+            self.request.refresh(refresh_token),
+            None,
+            rng,
+        ))
+    }
+
+    fn identity(&self) -> Vec<String> {
+        self.request.identity()
     }
 }

@@ -12,6 +12,7 @@ use crate::secret::Secret;
 use crate::time::UnixTime;
 use crate::token::{parse_token_response, TokenSet};
 use rsa::rand_core::CryptoRngCore;
+use std::fmt;
 use std::sync::Arc;
 
 /// A list of scope values (RFC 6749 §3.3), sent space-separated.
@@ -131,10 +132,16 @@ impl ParamValue {
 /// A token request before it is sent: `grant_type`, the grant's
 /// parameters, `scope`, the extra parameters, then the client's credentials
 /// (RFC 6749 §2.3). A JWT-bearer grant's `assertion` follows `grant_type`.
+/// The device authorization request (RFC 8628 §3.1) has the same shape
+/// without a `grant_type`.
 #[derive(Clone, Debug)]
 pub(crate) struct TokenRequest {
     pub endpoint: String,
-    pub grant_type: &'static str,
+    /// The `aud` of a client assertion when it is not `endpoint`: the device
+    /// authorization request names the token endpoint, which every server
+    /// accepts (RFC 7523 §3).
+    pub assertion_audience: Option<String>,
+    pub grant_type: Option<&'static str>,
     pub grant_params: Vec<(&'static str, ParamValue)>,
     pub scope: Scope,
     pub extra: ExtraParams,
@@ -151,6 +158,45 @@ impl TokenRequest {
         Redactor::new(self.client.secret().into_iter().chain(grant_secrets))
     }
 
+    /// The refresh request for tokens this request obtained (RFC 6749 §6):
+    /// the same endpoint, client authentication, scope and extra parameters
+    /// (RFC 8707 `resource` may be repeated), with the refresh token as the
+    /// grant. "The requested scope MUST NOT include any scope not originally
+    /// granted": the original request's scope is sent again, which Entra
+    /// requires and others accept.
+    pub(crate) fn refresh(&self, refresh_token: &Secret) -> TokenRequest {
+        TokenRequest {
+            endpoint: self.endpoint.clone(),
+            assertion_audience: None,
+            grant_type: Some("refresh_token"),
+            grant_params: vec![("refresh_token", ParamValue::Secret(refresh_token.clone()))],
+            scope: self.scope.clone(),
+            extra: self.extra.clone(),
+            client: self.client.clone(),
+        }
+    }
+
+    /// What tells this request's configuration apart, without secrets: the
+    /// endpoint, grant type, client id, scope, extra parameters and the
+    /// grant's plain parameters (a user name).
+    pub(crate) fn identity(&self) -> Vec<String> {
+        let mut parts = vec![
+            self.endpoint.clone(),
+            self.grant_type.unwrap_or_default().to_owned(),
+            self.client.client_id().to_owned(),
+            self.scope.values().join(" "),
+        ];
+        for (name, value) in &self.grant_params {
+            if let ParamValue::Plain(value) = value {
+                parts.push(format!("{name}={value}"));
+            }
+        }
+        for (name, value) in &self.extra.0 {
+            parts.push(format!("{name}={value}"));
+        }
+        parts
+    }
+
     /// The assertion this request needs signed, if any.
     fn pending_assertion(
         &self,
@@ -161,7 +207,8 @@ impl TokenRequest {
             Some(assertion) => (AssertionUse::Grant, assertion),
             None => (
                 AssertionUse::ClientAuth,
-                self.client.assertion(&self.endpoint)?,
+                self.client
+                    .assertion(self.assertion_audience.as_ref().unwrap_or(&self.endpoint))?,
             ),
         };
         let jti = new_jti(rng);
@@ -178,7 +225,9 @@ impl TokenRequest {
 
     fn to_http(&self, assertion: Option<(AssertionUse, &str)>) -> HttpRequest {
         let mut form = FormBody::new();
-        form.append("grant_type", self.grant_type);
+        if let Some(grant_type) = self.grant_type {
+            form.append("grant_type", grant_type);
+        }
         let (grant_assertion, client_assertion) = match assertion {
             Some((AssertionUse::Grant, jws)) => (Some(jws), None),
             Some((AssertionUse::ClientAuth, jws)) => (None, Some(jws)),
@@ -213,17 +262,28 @@ impl TokenRequest {
     }
 }
 
-/// One request to a token endpoint and its answer, with an assertion signed
-/// first where the grant or the client authentication needs one: the flow
-/// of every grant that needs a single round trip.
-#[derive(Debug)]
-pub struct TokenGrant {
-    state: State,
+/// Reads the answer of a [`TokenGrant`]'s request.
+pub(crate) type ParseResponse<T> = fn(&HttpResponse, UnixTime, &Redactor) -> Result<T, Error>;
+
+/// One request to a token endpoint (or another endpoint that takes the same
+/// client authentication) and its answer, with an assertion signed first
+/// where the grant or the client authentication needs one: the flow of every
+/// grant that needs a single round trip.
+pub struct TokenGrant<T = TokenSet> {
+    state: State<T>,
     redactor: Redactor,
+    parse: ParseResponse<T>,
 }
 
-#[derive(Debug)]
-enum State {
+impl<T> fmt::Debug for TokenGrant<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenGrant")
+            .field("state", &self.state.name())
+            .finish_non_exhaustive()
+    }
+}
+
+enum State<T> {
     Start(
         Box<TokenRequest>,
         Option<Box<(AssertionUse, PendingAssertion)>>,
@@ -235,8 +295,21 @@ enum State {
     },
     Ready(HttpRequest),
     ExpectToken,
-    Issued(TokenSet),
+    Issued(T),
     Finished,
+}
+
+impl<T> State<T> {
+    fn name(&self) -> &'static str {
+        match self {
+            State::Start(..) => "Start",
+            State::ExpectSignature { .. } => "ExpectSignature",
+            State::Ready(_) => "Ready",
+            State::ExpectToken => "ExpectToken",
+            State::Issued(_) => "Issued",
+            State::Finished => "Finished",
+        }
+    }
 }
 
 impl TokenGrant {
@@ -247,20 +320,33 @@ impl TokenGrant {
         grant_assertion: Option<(Arc<PrivateKey>, JwsHeader, AssertionClaims)>,
         rng: &mut dyn CryptoRngCore,
     ) -> Self {
+        TokenGrant::with_parser(request, grant_assertion, rng, parse_token_response)
+    }
+}
+
+impl<T> TokenGrant<T> {
+    /// A flow for `request` whose answer `parse` reads.
+    pub(crate) fn with_parser(
+        request: TokenRequest,
+        grant_assertion: Option<(Arc<PrivateKey>, JwsHeader, AssertionClaims)>,
+        rng: &mut dyn CryptoRngCore,
+        parse: ParseResponse<T>,
+    ) -> Self {
         let pending = request
             .pending_assertion(grant_assertion, rng)
             .map(Box::new);
         TokenGrant {
             redactor: request.redactor(),
             state: State::Start(Box::new(request), pending),
+            parse,
         }
     }
 }
 
-impl Flow for TokenGrant {
-    type Output = TokenSet;
+impl<T> Flow for TokenGrant<T> {
+    type Output = T;
 
-    fn poll(&mut self, now: UnixTime) -> Result<Action<TokenSet>, Error> {
+    fn poll(&mut self, now: UnixTime) -> Result<Action<T>, Error> {
         match std::mem::replace(&mut self.state, State::Finished) {
             State::Start(request, None) => {
                 self.state = State::ExpectToken;
@@ -322,7 +408,7 @@ impl Flow for TokenGrant {
     fn handle_response(&mut self, response: HttpResponse, now: UnixTime) -> Result<(), Error> {
         match std::mem::replace(&mut self.state, State::Finished) {
             State::ExpectToken => {
-                let tokens = parse_token_response(&response, now, &self.redactor)?;
+                let tokens = (self.parse)(&response, now, &self.redactor)?;
                 self.state = State::Issued(tokens);
                 Ok(())
             }

@@ -99,3 +99,107 @@ impl RngCore for TestRng {
 }
 
 impl CryptoRng for TestRng {}
+
+/// What a timed driver did, in order.
+#[derive(Debug)]
+pub enum Event {
+    /// A request went out at this time (seconds after the start).
+    Sent(u64, HttpRequest),
+    /// The flow asked to wait this many seconds.
+    Waited(u64),
+    /// The flow asked to show this prompt.
+    Prompted(grantkit::flow::DevicePrompt),
+}
+
+/// How a timed run ended.
+#[derive(Debug)]
+pub enum Outcome<T> {
+    Done(T),
+    Failed(Error),
+    /// The driver stopped after `abort_after_waits` waits, as an aborted
+    /// driver does.
+    Aborted,
+}
+
+/// Runs `flow` with a simulated clock that starts at [`NOW`]: each
+/// `Action::Wait` moves the clock on by its duration. Signs with OsRng.
+pub fn drive_timed<F: Flow>(
+    flow: &mut F,
+    responses: Vec<HttpResponse>,
+    abort_after_waits: Option<usize>,
+) -> (Vec<Event>, Outcome<F::Output>)
+where
+    F::Output: std::fmt::Debug,
+{
+    let mut responses = responses.into_iter();
+    let mut events = Vec::new();
+    let mut now = NOW;
+    let mut waits = 0;
+    loop {
+        let action = match flow.poll(now) {
+            Ok(action) => action,
+            Err(e) => return (events, Outcome::Failed(e)),
+        };
+        match action {
+            Action::Send(request) => {
+                events.push(Event::Sent(now.as_secs() - NOW.as_secs(), request));
+                let response = responses
+                    .next()
+                    .expect("the flow sent more requests than the script answers");
+                if let Err(e) = flow.handle_response(response, now) {
+                    return (events, Outcome::Failed(e));
+                }
+            }
+            Action::Sign(request) => {
+                let signature = grantkit::crypto::sign(
+                    &request.key,
+                    request.alg,
+                    &request.message,
+                    &mut rsa::rand_core::OsRng,
+                );
+                if let Err(e) = flow.handle_signature(signature) {
+                    return (events, Outcome::Failed(e));
+                }
+            }
+            Action::Wait(duration) => {
+                events.push(Event::Waited(duration.as_secs()));
+                waits += 1;
+                if abort_after_waits == Some(waits) {
+                    return (events, Outcome::Aborted);
+                }
+                now = now.plus_secs(duration.as_secs());
+            }
+            Action::Prompt(prompt) => events.push(Event::Prompted(prompt)),
+            Action::Done(output) => {
+                assert!(
+                    responses.next().is_none(),
+                    "the flow finished before the script did"
+                );
+                return (events, Outcome::Done(output));
+            }
+            other => panic!("unexpected action {other:?}"),
+        }
+    }
+}
+
+/// The requests among `events`, with the time each went out.
+pub fn sent(events: &[Event]) -> Vec<(u64, &HttpRequest)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Sent(at, request) => Some((*at, request)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The waits among `events`.
+pub fn waits(events: &[Event]) -> Vec<u64> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Waited(secs) => Some(*secs),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,449 @@
+//! The device authorization grant (RFC 8628): ask for a user code, show it,
+//! then poll the token endpoint until the user has approved it elsewhere.
+
+use super::token_request::{ExtraParams, ParamValue, Scope, TokenGrant, TokenRequest};
+use super::{Action, DevicePrompt, Flow};
+use crate::client_auth::{ClientAuth, ClientCredential};
+use crate::endpoint::check_endpoint;
+use crate::error::{DeviceProblem, Error};
+use crate::http::HttpResponse;
+use crate::redact::Redactor;
+use crate::secret::Secret;
+use crate::time::UnixTime;
+use crate::token::{parse_json, TokenSet};
+use rsa::rand_core::CryptoRngCore;
+use serde_json::Value;
+use std::fmt;
+use std::time::Duration;
+
+/// RFC 8628 §3.4: the grant type of the polling requests.
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// RFC 8628 §3.2: "If no value is provided, clients MUST use 5 as the
+/// default" polling interval, in seconds.
+const DEFAULT_INTERVAL_SECS: u64 = 5;
+
+/// RFC 8628 §3.5: on `slow_down` "the interval MUST be increased by 5
+/// seconds for this and all subsequent requests".
+const SLOW_DOWN_STEP_SECS: u64 = 5;
+
+/// What a device-flow client is configured with.
+#[derive(Clone, Debug)]
+pub struct DeviceAuthorizationSettings {
+    /// The device authorization endpoint (RFC 8628 §3.1).
+    pub device_authorization_endpoint: String,
+    /// The token endpoint that is polled.
+    pub token_endpoint: String,
+    /// The client id.
+    pub client_id: String,
+    /// The client secret or key; [`ClientCredential::None`] for a public
+    /// client, the usual case on devices.
+    pub credential: ClientCredential,
+    /// Scope values (`openid offline_access` for an ID and a refresh token).
+    pub scope: Vec<String>,
+    /// Extra form parameters for the device authorization request.
+    pub extra_params: Vec<(String, String)>,
+    /// Allow plain `http` to hosts other than loopback.
+    pub allow_insecure_http: bool,
+}
+
+impl DeviceAuthorizationSettings {
+    /// Settings for a public client and every default.
+    pub fn new(device_authorization_endpoint: &str, token_endpoint: &str, client_id: &str) -> Self {
+        DeviceAuthorizationSettings {
+            device_authorization_endpoint: device_authorization_endpoint.to_owned(),
+            token_endpoint: token_endpoint.to_owned(),
+            client_id: client_id.to_owned(),
+            credential: ClientCredential::None,
+            scope: Vec::new(),
+            extra_params: Vec::new(),
+            allow_insecure_http: false,
+        }
+    }
+}
+
+/// A checked device-flow configuration; each [`DeviceAuthorization::start`]
+/// gives a fresh flow.
+#[derive(Clone, Debug)]
+pub struct DeviceAuthorization {
+    /// The device authorization request: `client_id`, `scope` and the
+    /// client's credentials, no `grant_type`.
+    authorize: TokenRequest,
+    /// The polling request without its `device_code`.
+    poll: TokenRequest,
+}
+
+impl DeviceAuthorization {
+    /// Checks the settings; every error here is raised before any request.
+    pub fn new(settings: DeviceAuthorizationSettings) -> Result<Self, Error> {
+        let device_endpoint = check_endpoint(
+            "deviceAuthorizationEndpoint",
+            &settings.device_authorization_endpoint,
+            settings.allow_insecure_http,
+        )?;
+        let token_endpoint = check_endpoint(
+            "tokenEndpoint",
+            &settings.token_endpoint,
+            settings.allow_insecure_http,
+        )?;
+        let client = ClientAuth::new(settings.client_id, settings.credential)?;
+        let scope = Scope::parse(&settings.scope)?;
+        let poll = TokenRequest {
+            endpoint: token_endpoint.clone(),
+            assertion_audience: None,
+            grant_type: Some(DEVICE_CODE_GRANT),
+            grant_params: Vec::new(),
+            // The scope was asked for with the device code: RFC 8628 §3.4
+            // names no scope parameter.
+            scope: Scope::default(),
+            extra: ExtraParams::default(),
+            client: client.clone(),
+        };
+        Ok(DeviceAuthorization {
+            authorize: TokenRequest {
+                endpoint: device_endpoint,
+                assertion_audience: Some(token_endpoint),
+                grant_type: None,
+                grant_params: Vec::new(),
+                scope,
+                extra: ExtraParams::new(settings.extra_params)?,
+                client,
+            },
+            poll,
+        })
+    }
+
+    /// A flow that asks for a user code, prompts, and polls until the user
+    /// decides or the code expires. `rng` gives the `jti` of each client
+    /// assertion (`private_key_jwt`: one per request).
+    pub fn start(&self, mut rng: Box<dyn CryptoRngCore>) -> DeviceFlow {
+        let request = TokenGrant::with_parser(
+            self.authorize.clone(),
+            None,
+            &mut *rng,
+            parse_device_authorization,
+        );
+        DeviceFlow {
+            config: self.clone(),
+            rng,
+            state: State::ExpectDeviceCode(request),
+        }
+    }
+
+    /// The token endpoint that is polled.
+    pub fn token_endpoint(&self) -> &str {
+        &self.poll.endpoint
+    }
+}
+
+/// The device authorization response (RFC 8628 §3.2).
+#[derive(Clone, PartialEq, Eq)]
+pub struct DeviceCode {
+    /// The device verification code: a credential, never shown.
+    pub device_code: Secret,
+    /// What the user is shown.
+    pub prompt: DevicePrompt,
+    /// Seconds between polls.
+    pub interval: u64,
+}
+
+impl fmt::Debug for DeviceCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeviceCode")
+            .field("device_code", &self.device_code)
+            .field("prompt", &self.prompt)
+            .field("interval", &self.interval)
+            .finish()
+    }
+}
+
+/// Reads a device authorization response.
+fn parse_device_authorization(
+    response: &HttpResponse,
+    _now: UnixTime,
+    redactor: &Redactor,
+) -> Result<DeviceCode, Error> {
+    let invalid = |detail: String| Error::Device {
+        problem: DeviceProblem::InvalidResponse,
+        server: None,
+        detail: format!("HTTP {}: {detail}", response.status),
+    };
+    let body = match parse_json(response, redactor)? {
+        Value::Object(body) if response.is_success() => body,
+        _ if !response.is_success() => {
+            return Err(Error::HttpError {
+                status: response.status,
+                excerpt: redactor.excerpt(&response.body),
+            })
+        }
+        _ => return Err(invalid("the response is JSON but not an object".into())),
+    };
+    // Shown to a person and put in links: bounded, no control characters.
+    let text = |name: &str| -> Result<Option<String>, Error> {
+        match body.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s))
+                if !s.is_empty() && s.len() <= 2048 && !s.chars().any(char::is_control) =>
+            {
+                Ok(Some(s.clone()))
+            }
+            Some(_) => Err(invalid(format!(
+                "{name} is not a non-empty string of printable characters"
+            ))),
+        }
+    };
+    let required = |name: &str, value: Option<String>| {
+        value.ok_or_else(|| invalid(format!("{name} is missing (RFC 8628 §3.2)")))
+    };
+    let device_code = match body.get("device_code") {
+        Some(Value::String(code)) if !code.is_empty() => Secret::new(code.as_str()),
+        _ => {
+            return Err(invalid(
+                "device_code is missing or not a non-empty string (RFC 8628 §3.2)".into(),
+            ))
+        }
+    };
+    let user_code = required("user_code", text("user_code")?)?;
+    // Google sends `verification_url`, the name of an earlier draft.
+    let verification_uri = match text("verification_uri")? {
+        Some(uri) => uri,
+        None => required("verification_uri", text("verification_url")?)?,
+    };
+    let verification_uri_complete = text("verification_uri_complete")?;
+    let whole = |name: &str| match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64()),
+        Some(Value::String(s)) if s.trim().parse::<u64>().is_ok() => Ok(s.trim().parse().ok()),
+        Some(_) => Err(invalid(format!(
+            "{name} is not a non-negative whole number"
+        ))),
+    };
+    let expires_in = whole("expires_in")?
+        .ok_or_else(|| invalid("expires_in is missing (RFC 8628 §3.2)".into()))?;
+    // A zero interval would poll in a tight loop: at least one second.
+    let interval = whole("interval")?.unwrap_or(DEFAULT_INTERVAL_SECS).max(1);
+    Ok(DeviceCode {
+        device_code,
+        prompt: DevicePrompt {
+            user_code,
+            verification_uri,
+            verification_uri_complete,
+            expires_in,
+        },
+        interval,
+    })
+}
+
+/// One run of the device flow.
+pub struct DeviceFlow {
+    config: DeviceAuthorization,
+    rng: Box<dyn CryptoRngCore>,
+    state: State,
+}
+
+impl fmt::Debug for DeviceFlow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeviceFlow")
+            .field("state", &self.state.name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a device code stands while it is polled.
+struct Polling {
+    device_code: Secret,
+    interval: u64,
+    /// The device code's end: the response's time plus `expires_in`.
+    deadline: UnixTime,
+    /// No poll before this (RFC 8628 §3.5: wait `interval` between
+    /// requests).
+    next_poll: UnixTime,
+}
+
+enum State {
+    /// Asking for a device code.
+    ExpectDeviceCode(TokenGrant<DeviceCode>),
+    /// Between polls (the first one after the prompt).
+    Waiting(Polling),
+    /// A poll is out.
+    ExpectToken(TokenGrant, Polling),
+    Finished,
+}
+
+impl State {
+    fn name(&self) -> &'static str {
+        match self {
+            State::ExpectDeviceCode(_) => "ExpectDeviceCode",
+            State::Waiting(_) => "Waiting",
+            State::ExpectToken(..) => "ExpectToken",
+            State::Finished => "Finished",
+        }
+    }
+}
+
+impl DeviceFlow {
+    fn poll_request(&mut self, polling: &Polling) -> TokenGrant {
+        let mut request = self.config.poll.clone();
+        request.grant_params = vec![(
+            "device_code",
+            ParamValue::Secret(polling.device_code.clone()),
+        )];
+        TokenGrant::new(request, None, &mut *self.rng)
+    }
+}
+
+impl Flow for DeviceFlow {
+    type Output = TokenSet;
+
+    fn poll(&mut self, now: UnixTime) -> Result<Action<TokenSet>, Error> {
+        match std::mem::replace(&mut self.state, State::Finished) {
+            State::ExpectDeviceCode(mut request) => match request.poll(now)? {
+                Action::Done(code) => {
+                    let polling = Polling {
+                        deadline: now.plus_secs(code.prompt.expires_in),
+                        next_poll: now.plus_secs(code.interval),
+                        device_code: code.device_code,
+                        interval: code.interval,
+                    };
+                    self.state = State::Waiting(polling);
+                    Ok(Action::Prompt(code.prompt))
+                }
+                action => {
+                    self.state = State::ExpectDeviceCode(request);
+                    Ok(relay(action))
+                }
+            },
+            State::Waiting(polling) => {
+                if now >= polling.deadline {
+                    return Err(Error::Device {
+                        problem: DeviceProblem::CodeExpired,
+                        server: None,
+                        detail: format!(
+                            "the code was valid until Unix time {}",
+                            polling.deadline.as_secs()
+                        ),
+                    });
+                }
+                if now < polling.next_poll {
+                    // Never sleep past the code's end: then stop at once.
+                    let until = polling.next_poll.min(polling.deadline);
+                    let wait = until.as_secs() - now.as_secs();
+                    self.state = State::Waiting(polling);
+                    return Ok(Action::Wait(Duration::from_secs(wait)));
+                }
+                let mut request = self.poll_request(&polling);
+                let action = request.poll(now)?;
+                self.state = State::ExpectToken(request, polling);
+                Ok(relay(action))
+            }
+            State::ExpectToken(mut request, polling) => {
+                let action = request.poll(now)?;
+                if let Action::Done(tokens) = action {
+                    return Ok(Action::Done(tokens));
+                }
+                self.state = State::ExpectToken(request, polling);
+                Ok(relay(action))
+            }
+            State::Finished => Err(Error::FlowMisuse {
+                reason: "polled after the flow finished",
+            }),
+        }
+    }
+
+    fn handle_signature(&mut self, signature: Vec<u8>) -> Result<(), Error> {
+        match &mut self.state {
+            State::ExpectDeviceCode(request) => request.handle_signature(signature),
+            State::ExpectToken(request, _) => request.handle_signature(signature),
+            _ => {
+                self.state = State::Finished;
+                Err(Error::FlowMisuse {
+                    reason: "a signature arrived when none was awaited",
+                })
+            }
+        }
+        .inspect_err(|_| self.state = State::Finished)
+    }
+
+    fn handle_response(&mut self, response: HttpResponse, now: UnixTime) -> Result<(), Error> {
+        match std::mem::replace(&mut self.state, State::Finished) {
+            State::ExpectDeviceCode(mut request) => {
+                request.handle_response(response, now)?;
+                self.state = State::ExpectDeviceCode(request);
+                Ok(())
+            }
+            State::ExpectToken(mut request, mut polling) => {
+                let error = match request.handle_response(response, now) {
+                    Ok(()) => {
+                        self.state = State::ExpectToken(request, polling);
+                        return Ok(());
+                    }
+                    Err(Error::OAuth(server)) => server,
+                    Err(other) => return Err(other),
+                };
+                // RFC 8628 §3.5: the polling errors.
+                match error.error.as_str() {
+                    "authorization_pending" => {}
+                    "slow_down" => polling.interval += SLOW_DOWN_STEP_SECS,
+                    "access_denied" => {
+                        return Err(Error::Device {
+                            problem: DeviceProblem::AccessDenied,
+                            server: Some(error),
+                            detail: String::new(),
+                        })
+                    }
+                    "expired_token" => {
+                        return Err(Error::Device {
+                            problem: DeviceProblem::ExpiredToken,
+                            server: Some(error),
+                            detail: String::new(),
+                        })
+                    }
+                    _ => return Err(Error::OAuth(error)),
+                }
+                polling.next_poll = now.plus_secs(polling.interval);
+                self.state = State::Waiting(polling);
+                Ok(())
+            }
+            _ => Err(Error::FlowMisuse {
+                reason: "a response arrived when none was awaited",
+            }),
+        }
+    }
+}
+
+/// An inner request's action, for the outer flow (never `Done`).
+fn relay<T, U>(action: Action<T>) -> Action<U> {
+    match action {
+        Action::Send(request) => Action::Send(request),
+        Action::Sign(request) => Action::Sign(request),
+        Action::Wait(duration) => Action::Wait(duration),
+        Action::Prompt(prompt) => Action::Prompt(prompt),
+        Action::Done(_) => unreachable!("Done is handled by the caller"),
+    }
+}
+
+impl crate::source::Grant for DeviceAuthorization {
+    fn kind(&self) -> crate::source::GrantKind {
+        crate::source::GrantKind::Device
+    }
+
+    fn start(
+        &self,
+        rng: Box<dyn CryptoRngCore>,
+    ) -> Box<dyn super::Flow<Output = crate::token::TokenSet>> {
+        Box::new(self.start(rng))
+    }
+
+    fn refresh(&self, refresh_token: &Secret, rng: &mut dyn CryptoRngCore) -> Option<TokenGrant> {
+        // The refresh asks for the scope of the device code again.
+        let mut request = self.poll.refresh(refresh_token);
+        request.scope = self.authorize.scope.clone();
+        Some(TokenGrant::new(request, None, rng))
+    }
+
+    fn identity(&self) -> Vec<String> {
+        let mut parts = self.authorize.identity();
+        parts.push(self.poll.endpoint.clone());
+        parts
+    }
+}

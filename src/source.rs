@@ -1,0 +1,464 @@
+//! Keeping a token fresh: the cache, the expiry margin, the refresh grant
+//! (RFC 6749 §6) and the fall back to the original flow.
+//!
+//! [`TokenSource`] decides; it never waits or sends. The driver asks it for
+//! a fresh token ([`TokenSource::fresh`]); when there is none it runs the
+//! flow of [`TokenSource::acquire`] (a refresh when a refresh token is at
+//! hand, the original grant otherwise) and hands the outcome back with
+//! [`TokenSource::accept`] or [`TokenSource::failed`]. Sharing one request
+//! among concurrent callers is the driver's part.
+
+use crate::error::Error;
+use crate::flow::{Action, Flow, TokenGrant};
+use crate::http::HttpResponse;
+use crate::jwt::decode_unverified;
+use crate::secret::Secret;
+use crate::time::UnixTime;
+use crate::token::TokenSet;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rsa::rand_core::CryptoRngCore;
+use rsa::sha2::{Digest, Sha256};
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// Which grant a source runs; some API headers depend on it
+/// (`x-api-caller-id` goes with tokens from client credentials).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GrantKind {
+    /// Client credentials (RFC 6749 §4.4).
+    ClientCredentials,
+    /// Resource owner password credentials (RFC 6749 §4.3).
+    Password,
+    /// JWT bearer assertion (RFC 7523 §2.1).
+    JwtBearer,
+    /// Device authorization (RFC 8628).
+    Device,
+    /// The ACP session login.
+    Acp,
+}
+
+impl GrantKind {
+    /// The flow's name, as the CLI spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            GrantKind::ClientCredentials => "client-credentials",
+            GrantKind::Password => "password",
+            GrantKind::JwtBearer => "jwt-bearer",
+            GrantKind::Device => "device",
+            GrantKind::Acp => "acp",
+        }
+    }
+}
+
+/// A configured grant a [`TokenSource`] can start, and refresh where the
+/// provider documents how.
+pub trait Grant {
+    /// Which grant this is.
+    fn kind(&self) -> GrantKind;
+
+    /// A fresh run of the grant.
+    fn start(&self, rng: Box<dyn CryptoRngCore>) -> Box<dyn Flow<Output = TokenSet>>;
+
+    /// The refresh request for `refresh_token` (RFC 6749 §6), or `None`
+    /// where grantkit does not know the provider's refresh endpoint (ACP).
+    fn refresh(&self, refresh_token: &Secret, rng: &mut dyn CryptoRngCore) -> Option<TokenGrant>;
+
+    /// What tells this configuration apart from others, without any secret:
+    /// endpoints, client id, scope, user name. It names the tokens in a
+    /// shared store.
+    fn identity(&self) -> Vec<String>;
+}
+
+impl<G: Grant + ?Sized> Grant for std::rc::Rc<G> {
+    fn kind(&self) -> GrantKind {
+        (**self).kind()
+    }
+    fn start(&self, rng: Box<dyn CryptoRngCore>) -> Box<dyn Flow<Output = TokenSet>> {
+        (**self).start(rng)
+    }
+    fn refresh(&self, refresh_token: &Secret, rng: &mut dyn CryptoRngCore) -> Option<TokenGrant> {
+        (**self).refresh(refresh_token, rng)
+    }
+    fn identity(&self) -> Vec<String> {
+        (**self).identity()
+    }
+}
+
+/// The default least margin before expiry, in seconds.
+pub const DEFAULT_MIN_MARGIN_SECS: u64 = 30;
+
+/// When a cached token is replaced.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExpiryPolicy {
+    /// Seconds before expiry at which a token is replaced. `None`: the
+    /// larger of 30 s and 10 % of the token's lifetime, but never more than
+    /// half the lifetime (so a 40 s token is still reused for 20 s).
+    pub margin_secs: Option<u64>,
+    /// How far the server's clock may be ahead of ours: a token is treated
+    /// as expiring this much earlier.
+    pub clock_skew_secs: u64,
+}
+
+impl ExpiryPolicy {
+    /// The margin for a token that lives `lifetime` seconds.
+    pub fn margin(&self, lifetime: Option<u64>) -> u64 {
+        if let Some(margin) = self.margin_secs {
+            return margin;
+        }
+        match lifetime {
+            Some(lifetime) => DEFAULT_MIN_MARGIN_SECS
+                .max(lifetime.div_ceil(10))
+                .min(lifetime / 2),
+            None => DEFAULT_MIN_MARGIN_SECS,
+        }
+    }
+
+    /// From when on `tokens` are replaced; `None` when their expiry is
+    /// unknown (they are then kept until invalidated).
+    pub fn replace_at(&self, tokens: &TokenSet) -> Option<UnixTime> {
+        let (expires_at, lifetime) = expiry(tokens)?;
+        let early = self.margin(lifetime).saturating_add(self.clock_skew_secs);
+        Some(UnixTime::from_secs(
+            expires_at.as_secs().saturating_sub(early),
+        ))
+    }
+
+    /// Whether `tokens` may still be handed out at `now`.
+    pub fn is_fresh(&self, tokens: &TokenSet, now: UnixTime) -> bool {
+        self.replace_at(tokens).is_none_or(|at| now < at)
+    }
+}
+
+/// When tokens expire, and their lifetime: from `expires_in` (the usual
+/// case, or ACP's `expire_at`), else from the access token's own `exp` and
+/// `iat` when it is a JWT (the server's clock: see `clock_skew_secs`).
+fn expiry(tokens: &TokenSet) -> Option<(UnixTime, Option<u64>)> {
+    if let Some(expires_at) = tokens.expires_at {
+        return Some((expires_at, tokens.expires_in));
+    }
+    let claims = decode_unverified(tokens.access_token.expose()).ok()?.claims;
+    let exp = claims.get("exp")?.as_u64()?;
+    let lifetime = claims
+        .get("iat")
+        .and_then(Value::as_u64)
+        .map(|iat| exp.saturating_sub(iat));
+    Some((UnixTime::from_secs(exp), lifetime))
+}
+
+/// The tokens of one configuration and the decisions about them.
+pub struct TokenSource {
+    grant: Box<dyn Grant>,
+    policy: ExpiryPolicy,
+    current: Option<TokenSet>,
+    /// `invalidate()` was called: the access token is not handed out again,
+    /// but its refresh token may still be used.
+    stale: bool,
+}
+
+impl fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSource")
+            .field("grant", &self.grant.kind())
+            .field("policy", &self.policy)
+            .field("current", &self.current)
+            .field("stale", &self.stale)
+            .finish()
+    }
+}
+
+impl TokenSource {
+    /// A source with an empty cache.
+    pub fn new(grant: Box<dyn Grant>, policy: ExpiryPolicy) -> Self {
+        TokenSource {
+            grant,
+            policy,
+            current: None,
+            stale: false,
+        }
+    }
+
+    /// The grant.
+    pub fn grant(&self) -> &dyn Grant {
+        &*self.grant
+    }
+
+    /// The expiry policy.
+    pub fn policy(&self) -> &ExpiryPolicy {
+        &self.policy
+    }
+
+    /// The cached tokens, if they may still be handed out at `now`.
+    pub fn fresh(&self, now: UnixTime) -> Option<&TokenSet> {
+        self.current
+            .as_ref()
+            .filter(|tokens| !self.stale && self.policy.is_fresh(tokens, now))
+    }
+
+    /// The flow that gets the next tokens: the refresh grant when a refresh
+    /// token is at hand and the grant knows how, else the grant itself.
+    pub fn acquire(&self, mut rng: Box<dyn CryptoRngCore>) -> Acquire {
+        let refresh_token = self.current.as_ref().and_then(|t| t.refresh_token.as_ref());
+        let refresh = refresh_token.and_then(|rt| self.grant.refresh(rt, &mut *rng));
+        let fallback = self.grant.start(rng);
+        let state = match refresh {
+            Some(refresh) => AcquireState::Refreshing(refresh, fallback),
+            None => AcquireState::Starting(fallback),
+        };
+        Acquire {
+            state,
+            refresh_rejected: false,
+        }
+    }
+
+    /// Caches what an [`Acquire`] produced and returns it. RFC 6749 §6:
+    /// "The authorization server MAY issue a new refresh token, in which
+    /// case the client MUST discard the old refresh token and replace it
+    /// with the new refresh token"; when it issues none, the old one stays.
+    pub fn accept(&mut self, acquired: Acquired) -> &TokenSet {
+        let mut tokens = acquired.tokens;
+        if acquired.refreshed && tokens.refresh_token.is_none() {
+            tokens.refresh_token = self.current.take().and_then(|old| old.refresh_token);
+        }
+        self.stale = false;
+        self.current.insert(tokens)
+    }
+
+    /// Caches tokens found in a shared store.
+    pub fn adopt(&mut self, tokens: TokenSet) -> &TokenSet {
+        self.stale = false;
+        self.current.insert(tokens)
+    }
+
+    /// Takes note of a failed [`Acquire`]: the cache is left as it was (a
+    /// network error must not cost the refresh token), except that a
+    /// refresh token the server refused is dropped.
+    pub fn failed(&mut self, acquire: &Acquire) {
+        if acquire.refresh_rejected {
+            if let Some(tokens) = &mut self.current {
+                tokens.refresh_token = None;
+            }
+        }
+    }
+
+    /// The next call gets new tokens (by refresh when it can).
+    pub fn invalidate(&mut self) {
+        self.stale = true;
+    }
+
+    /// Invalidates only if `access_token` is still the cached one: when
+    /// many calls see a 401 for the same token, one new token serves all.
+    pub fn invalidate_token(&mut self, access_token: &str) -> bool {
+        let current = self
+            .current
+            .as_ref()
+            .is_some_and(|t| t.access_token.expose() == access_token);
+        if current {
+            self.stale = true;
+        }
+        current
+    }
+
+    /// The name of these tokens in a shared store: a hash of the grant's
+    /// secret-free identity, so the key reveals neither secrets nor user
+    /// names.
+    pub fn store_key(&self) -> String {
+        let mut hash = Sha256::new();
+        hash.update(self.grant.kind().name());
+        for part in self.grant.identity() {
+            hash.update([0]);
+            hash.update(part.as_bytes());
+        }
+        format!("grantkit:v1:{}", URL_SAFE_NO_PAD.encode(hash.finalize()))
+    }
+}
+
+/// Tokens a source obtained.
+#[derive(Debug)]
+pub struct Acquired {
+    /// The tokens.
+    pub tokens: TokenSet,
+    /// They came from the refresh grant.
+    pub refreshed: bool,
+}
+
+/// Gets the next tokens: refreshes, and on `invalid_grant` runs the original
+/// grant instead (RFC 6749 §5.2: "the provided authorization grant ... or
+/// refresh token is invalid, expired, revoked").
+pub struct Acquire {
+    state: AcquireState,
+    refresh_rejected: bool,
+}
+
+enum AcquireState {
+    Refreshing(TokenGrant, Box<dyn Flow<Output = TokenSet>>),
+    Starting(Box<dyn Flow<Output = TokenSet>>),
+    Finished,
+}
+
+impl fmt::Debug for Acquire {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state {
+            AcquireState::Refreshing(..) => "Refreshing",
+            AcquireState::Starting(_) => "Starting",
+            AcquireState::Finished => "Finished",
+        };
+        f.debug_struct("Acquire")
+            .field("state", &state)
+            .field("refresh_rejected", &self.refresh_rejected)
+            .finish()
+    }
+}
+
+impl Acquire {
+    /// Whether the server refused the refresh token.
+    pub fn refresh_rejected(&self) -> bool {
+        self.refresh_rejected
+    }
+
+    /// Whether this run starts with the refresh grant.
+    pub fn refreshes(&self) -> bool {
+        matches!(self.state, AcquireState::Refreshing(..))
+    }
+}
+
+impl Flow for Acquire {
+    type Output = Acquired;
+
+    fn poll(&mut self, now: UnixTime) -> Result<Action<Acquired>, Error> {
+        let (action, refreshed) = match &mut self.state {
+            AcquireState::Refreshing(refresh, _) => (refresh.poll(now), true),
+            AcquireState::Starting(flow) => (flow.poll(now), false),
+            AcquireState::Finished => {
+                return Err(Error::FlowMisuse {
+                    reason: "polled after the flow finished",
+                })
+            }
+        };
+        Ok(
+            match action.inspect_err(|_| self.state = AcquireState::Finished)? {
+                Action::Done(tokens) => {
+                    self.state = AcquireState::Finished;
+                    Action::Done(Acquired { tokens, refreshed })
+                }
+                Action::Send(request) => Action::Send(request),
+                Action::Sign(request) => Action::Sign(request),
+                Action::Wait(duration) => Action::Wait(duration),
+                Action::Prompt(prompt) => Action::Prompt(prompt),
+            },
+        )
+    }
+
+    fn handle_response(&mut self, response: HttpResponse, now: UnixTime) -> Result<(), Error> {
+        let result = match &mut self.state {
+            AcquireState::Refreshing(refresh, _) => refresh.handle_response(response, now),
+            AcquireState::Starting(flow) => flow.handle_response(response, now),
+            AcquireState::Finished => Err(Error::FlowMisuse {
+                reason: "a response arrived when none was awaited",
+            }),
+        };
+        match result {
+            Err(Error::OAuth(server)) if server.error == "invalid_grant" && self.refreshes() => {
+                let AcquireState::Refreshing(_, fallback) =
+                    std::mem::replace(&mut self.state, AcquireState::Finished)
+                else {
+                    unreachable!("refreshes() checked the state")
+                };
+                self.refresh_rejected = true;
+                self.state = AcquireState::Starting(fallback);
+                Ok(())
+            }
+            Err(error) => {
+                self.state = AcquireState::Finished;
+                Err(error)
+            }
+            Ok(()) => Ok(()),
+        }
+    }
+
+    fn handle_signature(&mut self, signature: Vec<u8>) -> Result<(), Error> {
+        let result = match &mut self.state {
+            AcquireState::Refreshing(refresh, _) => refresh.handle_signature(signature),
+            AcquireState::Starting(flow) => flow.handle_signature(signature),
+            AcquireState::Finished => Err(Error::FlowMisuse {
+                reason: "a signature arrived when none was awaited",
+            }),
+        };
+        result.inspect_err(|_| self.state = AcquireState::Finished)
+    }
+}
+
+/// Tokens as kept in a shared store: JSON with the RFC 6749 names and the
+/// absolute expiry.
+pub fn encode_stored(tokens: &TokenSet) -> String {
+    let mut object = Map::new();
+    object.insert("v".into(), 1.into());
+    object.insert(
+        "access_token".into(),
+        tokens.access_token.expose().to_owned().into(),
+    );
+    object.insert("token_type".into(), tokens.token_type.clone().into());
+    if let Some(secs) = tokens.expires_in {
+        object.insert("expires_in".into(), secs.into());
+    }
+    if let Some(at) = tokens.expires_at {
+        object.insert("expires_at".into(), at.as_secs().into());
+    }
+    if let Some(token) = &tokens.refresh_token {
+        object.insert("refresh_token".into(), token.expose().to_owned().into());
+    }
+    if let Some(token) = &tokens.id_token {
+        object.insert("id_token".into(), token.expose().to_owned().into());
+    }
+    if let Some(scope) = &tokens.scope {
+        object.insert("scope".into(), scope.clone().into());
+    }
+    object.insert("raw".into(), Value::Object(tokens.raw.clone()));
+    Value::Object(object).to_string()
+}
+
+/// Reads what [`encode_stored`] wrote; anything else (another version, a
+/// broken or foreign value) is `None`, a cache miss.
+pub fn decode_stored(text: &str) -> Option<TokenSet> {
+    let Value::Object(object) = serde_json::from_str(text).ok()? else {
+        return None;
+    };
+    if object.get("v")?.as_u64()? != 1 {
+        return None;
+    }
+    let string = |name: &str| match object.get(name) {
+        None => Some(None),
+        Some(Value::String(s)) => Some(Some(s.clone())),
+        Some(_) => None,
+    };
+    let number = |name: &str| match object.get(name) {
+        None => Some(None),
+        Some(value) => value.as_u64().map(Some),
+    };
+    let access_token = string("access_token")?.filter(|t| !t.is_empty())?;
+    if string("token_type")?.as_deref() != Some("Bearer") {
+        return None;
+    }
+    let raw = match object.get("raw") {
+        Some(Value::Object(raw)) => raw.clone(),
+        _ => return None,
+    };
+    Some(TokenSet {
+        access_token: Secret::new(access_token),
+        token_type: "Bearer".into(),
+        expires_in: number("expires_in")?,
+        expires_at: number("expires_at")?.map(UnixTime::from_secs),
+        refresh_token: string("refresh_token")?.map(Secret::new),
+        id_token: string("id_token")?.map(Secret::new),
+        scope: string("scope")?,
+        raw,
+    })
+}
+
+/// Seconds a store should keep `tokens`: until they expire. `None` when
+/// their expiry is unknown.
+pub fn store_ttl(tokens: &TokenSet, now: UnixTime) -> Option<u64> {
+    let (expires_at, _) = expiry(tokens)?;
+    Some(expires_at.as_secs().saturating_sub(now.as_secs()))
+}

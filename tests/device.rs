@@ -1,0 +1,426 @@
+//! The device authorization grant (RFC 8628) driven with a simulated clock:
+//! the exact requests, when each goes out, and every polling branch.
+
+mod common;
+
+use common::{drive_timed, headers, json, sent, waits, Event, Outcome, TestRng};
+use grantkit::client_auth::{ClientAuthMethod, ClientCredential};
+use grantkit::flow::{DeviceAuthorization, DeviceAuthorizationSettings, DevicePrompt, Flow};
+use grantkit::keys::PrivateKey;
+use grantkit::{Error, Method, Secret};
+use std::sync::Arc;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+const DEVICE_ENDPOINT: &str = "https://idp.example.com/device/auth";
+const TOKEN_ENDPOINT: &str = "https://idp.example.com/token";
+const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
+const ACCEPT: (&str, &str) = ("Accept", "application/json");
+const POLL_BODY: &str = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=dc-SECRET-1&client_id=tv-app";
+const TOKENS: &str = r#"{"access_token":"at-1","token_type":"Bearer","expires_in":300,"refresh_token":"rt-1","id_token":"id-1","scope":"openid offline_access"}"#;
+
+fn settings() -> DeviceAuthorizationSettings {
+    let mut settings = DeviceAuthorizationSettings::new(DEVICE_ENDPOINT, TOKEN_ENDPOINT, "tv-app");
+    settings.scope = vec!["openid".into(), "offline_access".into()];
+    settings
+}
+
+fn device_response(extra: &str) -> grantkit::HttpResponse {
+    json(
+        200,
+        &format!(
+            r#"{{"device_code":"dc-SECRET-1","user_code":"WDJB-MJHT","verification_uri":"https://idp.example.com/device","verification_uri_complete":"https://idp.example.com/device?user_code=WDJB-MJHT","expires_in":600{extra}}}"#
+        ),
+    )
+}
+
+fn error(code: &str) -> grantkit::HttpResponse {
+    json(400, &format!(r#"{{"error":"{code}"}}"#))
+}
+
+fn start(settings: DeviceAuthorizationSettings) -> grantkit::flow::DeviceFlow {
+    DeviceAuthorization::new(settings)
+        .unwrap()
+        .start(Box::new(TestRng::default()))
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn asks_for_a_code_prompts_then_polls_through_pending_and_slow_down() {
+    let mut flow = start(settings());
+    let (events, outcome) = drive_timed(
+        &mut flow,
+        vec![
+            device_response(""),
+            error("authorization_pending"),
+            error("slow_down"),
+            error("slow_down"),
+            error("authorization_pending"),
+            json(200, TOKENS),
+        ],
+        None,
+    );
+
+    let requests = sent(&events);
+    let device = requests[0].1;
+    assert_eq!(device.method, Method::Post);
+    assert_eq!(device.url, DEVICE_ENDPOINT);
+    assert_eq!(headers(device), [FORM, ACCEPT]);
+    // RFC 8628 §3.1: client_id and scope, no grant_type.
+    assert_eq!(
+        device.body_text(),
+        "scope=openid+offline_access&client_id=tv-app"
+    );
+    // No interval in the response: 5 s (RFC 8628 §3.2); each slow_down adds
+    // 5 s for this and every later poll (§3.5).
+    assert_eq!(
+        requests.iter().map(|(at, _)| *at).collect::<Vec<_>>(),
+        [0, 5, 10, 20, 35, 50]
+    );
+    assert_eq!(waits(&events), [5, 5, 10, 15, 15]);
+    for (_, poll) in &requests[1..] {
+        assert_eq!(poll.url, TOKEN_ENDPOINT);
+        assert_eq!(headers(poll), [FORM, ACCEPT]);
+        assert_eq!(poll.body_text(), POLL_BODY);
+    }
+    // The prompt comes once, right after the device authorization response.
+    assert!(matches!(events[1], Event::Prompted(_)));
+    let prompts: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Prompted(p) => Some(p.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        prompts,
+        [DevicePrompt {
+            user_code: "WDJB-MJHT".into(),
+            verification_uri: "https://idp.example.com/device".into(),
+            verification_uri_complete: Some(
+                "https://idp.example.com/device?user_code=WDJB-MJHT".into()
+            ),
+            expires_in: 600,
+        }]
+    );
+    let Outcome::Done(tokens) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(tokens.access_token.expose(), "at-1");
+    assert_eq!(tokens.refresh_token.as_ref().unwrap().expose(), "rt-1");
+    assert_eq!(tokens.id_token.as_ref().unwrap().expose(), "id-1");
+    assert_eq!(
+        tokens.expires_at,
+        Some(common::NOW.plus_secs(50).plus_secs(300))
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_servers_interval_is_used_and_a_zero_interval_becomes_one_second() {
+    let (events, _) = drive_timed(
+        &mut start(settings()),
+        vec![
+            device_response(r#","interval":2"#),
+            error("authorization_pending"),
+            json(200, TOKENS),
+        ],
+        None,
+    );
+    assert_eq!(waits(&events), [2, 2]);
+
+    let (events, _) = drive_timed(
+        &mut start(settings()),
+        vec![device_response(r#","interval":0"#), json(200, TOKENS)],
+        None,
+    );
+    assert_eq!(waits(&events), [1]);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn access_denied_stops_with_its_own_code() {
+    let (events, outcome) = drive_timed(
+        &mut start(settings()),
+        vec![
+            device_response(""),
+            error("authorization_pending"),
+            json(
+                400,
+                r#"{"error":"access_denied","error_description":"End-User aborted interaction"}"#,
+            ),
+        ],
+        None,
+    );
+    let Outcome::Failed(error) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(error.code(), "DEVICE_ACCESS_DENIED");
+    assert_eq!(error.status(), Some(400));
+    let Error::Device {
+        server: Some(server),
+        ..
+    } = &error
+    else {
+        panic!("{error:?}")
+    };
+    assert_eq!(server.error, "access_denied");
+    assert_eq!(
+        server.error_description.as_deref(),
+        Some("End-User aborted interaction")
+    );
+    assert_eq!(sent(&events).len(), 3);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn expired_token_from_the_server_stops_with_its_own_code() {
+    let (events, outcome) = drive_timed(
+        &mut start(settings()),
+        vec![device_response(""), error("expired_token")],
+        None,
+    );
+    let Outcome::Failed(error) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(error.code(), "DEVICE_EXPIRED_TOKEN");
+    assert_eq!(error.status(), Some(400));
+    assert_eq!(sent(&events).len(), 2);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_codes_own_expiry_stops_polling_without_another_request() {
+    let mut settings = settings();
+    settings.scope.clear();
+    let (events, outcome) = drive_timed(
+        &mut start(settings),
+        vec![
+            json(
+                200,
+                r#"{"device_code":"dc-SECRET-1","user_code":"U","verification_uri":"https://idp.example.com/device","expires_in":12,"interval":5}"#,
+            ),
+            error("authorization_pending"),
+            error("authorization_pending"),
+        ],
+        None,
+    );
+    let Outcome::Failed(error) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(error.code(), "DEVICE_CODE_EXPIRED");
+    assert_eq!(error.status(), None);
+    // Polls at 5 and 10; the last wait ends at the code's end (12), not at
+    // 15, and then nothing more is sent.
+    assert_eq!(
+        sent(&events).iter().map(|(at, _)| *at).collect::<Vec<_>>(),
+        [0, 5, 10]
+    );
+    assert_eq!(waits(&events), [5, 5, 2]);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_driver_that_stops_during_a_wait_leaves_nothing_in_flight() {
+    let mut flow = start(settings());
+    let (events, outcome) = drive_timed(
+        &mut flow,
+        vec![device_response(""), error("authorization_pending")],
+        Some(2),
+    );
+    assert!(matches!(outcome, Outcome::Aborted));
+    // The abort came during the second wait: two requests, nothing after.
+    assert_eq!(sent(&events).len(), 2);
+    assert_eq!(waits(&events), [5, 5]);
+    // A response arriving now (a late one) is refused, not taken as tokens.
+    let late = flow.handle_response(json(200, TOKENS), common::NOW);
+    assert_eq!(late.unwrap_err().code(), "FLOW_MISUSE");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn other_oauth_errors_while_polling_are_reported_as_they_are() {
+    let (_, outcome) = drive_timed(
+        &mut start(settings()),
+        vec![
+            device_response(""),
+            json(401, r#"{"error":"invalid_client"}"#),
+        ],
+        None,
+    );
+    let Outcome::Failed(error) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(error.code(), "OAUTH_ERROR");
+    assert_eq!(error.status(), Some(401));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_confidential_client_authenticates_both_requests() {
+    let mut settings = settings();
+    settings.credential = ClientCredential::Secret {
+        secret: Secret::new("tv-secret"),
+        method: ClientAuthMethod::Basic,
+    };
+    let (events, outcome) = drive_timed(
+        &mut start(settings),
+        vec![device_response(""), json(200, TOKENS)],
+        None,
+    );
+    assert!(matches!(outcome, Outcome::Done(_)));
+    // base64("tv-app:tv-secret")
+    let basic = ("Authorization", "Basic dHYtYXBwOnR2LXNlY3JldA==");
+    for (_, request) in sent(&events) {
+        assert_eq!(headers(request), [FORM, ACCEPT, basic]);
+        assert!(!request.body_text().contains("client_id"));
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn private_key_jwt_signs_a_fresh_assertion_for_every_request() {
+    let key = PrivateKey::parse(include_str!("fixtures/rsa2048.pkcs8.pem")).unwrap();
+    let mut settings = settings();
+    settings.credential = ClientCredential::PrivateKeyJwt {
+        key: Arc::new(key),
+        algorithm: None,
+        certificate_pem: None,
+    };
+    let mut flow = DeviceAuthorization::new(settings)
+        .unwrap()
+        .start(Box::new(rsa::rand_core::OsRng));
+    let (events, outcome) = drive_timed(
+        &mut flow,
+        vec![
+            device_response(""),
+            error("authorization_pending"),
+            json(200, TOKENS),
+        ],
+        None,
+    );
+    assert!(matches!(outcome, Outcome::Done(_)));
+    let mut jtis = Vec::new();
+    for (_, request) in sent(&events) {
+        let form = grantkit::http::form_urldecode(request.body_text());
+        let assertion = &form
+            .iter()
+            .find(|(n, _)| n == "client_assertion")
+            .expect("a client assertion")
+            .1;
+        let claims = grantkit::jwt::decode_unverified(assertion).unwrap().claims;
+        // RFC 7523 §3: the token endpoint is the audience, for the device
+        // authorization request too.
+        assert_eq!(claims["aud"], TOKEN_ENDPOINT);
+        assert_eq!(claims["iss"], "tv-app");
+        jtis.push(claims["jti"].as_str().unwrap().to_owned());
+    }
+    jtis.sort();
+    jtis.dedup();
+    assert_eq!(jtis.len(), 3, "one jti per request");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn broken_device_authorization_responses_get_their_own_code() {
+    let cases = [
+        (
+            r#"{"user_code":"U","verification_uri":"https://x/d","expires_in":600}"#,
+            "device_code",
+        ),
+        (
+            r#"{"device_code":"dc","verification_uri":"https://x/d","expires_in":600}"#,
+            "user_code",
+        ),
+        (
+            r#"{"device_code":"dc","user_code":"U","expires_in":600}"#,
+            "verification_uri",
+        ),
+        (
+            r#"{"device_code":"dc","user_code":"U","verification_uri":"https://x/d"}"#,
+            "expires_in",
+        ),
+        (
+            r#"{"device_code":"dc","user_code":"U\u001b[2J","verification_uri":"https://x/d","expires_in":600}"#,
+            "user_code",
+        ),
+        (
+            r#"{"device_code":"dc","user_code":"U","verification_uri":"https://x/d","expires_in":-1}"#,
+            "expires_in",
+        ),
+        (r#"[1]"#, "not an object"),
+    ];
+    for (body, what) in cases {
+        let (events, outcome) = drive_timed(&mut start(settings()), vec![json(200, body)], None);
+        let Outcome::Failed(error) = outcome else {
+            panic!("{body}: {outcome:?}")
+        };
+        assert_eq!(error.code(), "DEVICE_INVALID_RESPONSE", "{body}");
+        assert!(error.to_string().contains(what), "{body}: {error}");
+        assert_eq!(sent(&events).len(), 1);
+    }
+    // Google's older member name is accepted.
+    let (_, outcome) = drive_timed(
+        &mut start(settings()),
+        vec![
+            json(
+                200,
+                r#"{"device_code":"dc","user_code":"U","verification_url":"https://x/d","expires_in":"600"}"#,
+            ),
+            json(200, TOKENS),
+        ],
+        None,
+    );
+    assert!(matches!(outcome, Outcome::Done(_)));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn an_error_at_the_device_endpoint_is_an_oauth_error() {
+    let (_, outcome) = drive_timed(
+        &mut start(settings()),
+        vec![json(
+            400,
+            r#"{"error":"invalid_scope","error_description":"offline_access is not allowed"}"#,
+        )],
+        None,
+    );
+    let Outcome::Failed(error) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(error.code(), "OAUTH_ERROR");
+    assert_eq!(error.status(), Some(400));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_device_code_never_appears_in_debug_output_or_errors() {
+    let mut flow = start(settings());
+    let (_, outcome) = drive_timed(
+        &mut flow,
+        vec![
+            device_response(""),
+            json(
+                400,
+                r#"{"error":"slow_down","error_description":"dc-SECRET-1"}"#,
+            ),
+            json(500, "upstream said dc-SECRET-1"),
+        ],
+        None,
+    );
+    let Outcome::Failed(error) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(error.code(), "RESPONSE_NOT_JSON");
+    assert!(error.to_string().contains("upstream said"), "{error}");
+    for text in [
+        format!("{error}"),
+        format!("{error:?}"),
+        format!("{flow:?}"),
+    ] {
+        assert!(!text.contains("dc-SECRET-1"), "{text}");
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn endpoints_are_checked_before_any_request() {
+    let mut bad = settings();
+    bad.device_authorization_endpoint = "http://idp.example.com/device/auth".into();
+    let error = DeviceAuthorization::new(bad).unwrap_err();
+    assert_eq!(error.code(), "INVALID_CONFIG");
+    assert!(
+        matches!(error, Error::InvalidConfig { ref field, .. } if field == "deviceAuthorizationEndpoint")
+    );
+
+    let mut bad = settings();
+    bad.token_endpoint = "ftp://idp.example.com/token".into();
+    let error = DeviceAuthorization::new(bad).unwrap_err();
+    assert!(matches!(error, Error::InvalidConfig { ref field, .. } if field == "tokenEndpoint"));
+}
