@@ -203,7 +203,7 @@ impl TokenSource {
         let refresh = refresh_token.and_then(|rt| self.grant.refresh(rt, &mut *rng));
         let fallback = self.grant.start(rng);
         let state = match refresh {
-            Some(refresh) => AcquireState::Refreshing(refresh, fallback),
+            Some(refresh) => AcquireState::Refreshing(Box::new(refresh), fallback),
             None => AcquireState::Starting(fallback),
         };
         Acquire {
@@ -292,7 +292,7 @@ pub struct Acquire {
 }
 
 enum AcquireState {
-    Refreshing(TokenGrant, Box<dyn Flow<Output = TokenSet>>),
+    Refreshing(Box<TokenGrant>, Box<dyn Flow<Output = TokenSet>>),
     Starting(Box<dyn Flow<Output = TokenSet>>),
     Finished,
 }
