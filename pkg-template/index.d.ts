@@ -1,6 +1,6 @@
 // Types of the package; the declarations and their docs are generated from
 // the Rust sources by wasm-bindgen (grantkit.d.ts).
-export { ClientCredentials, PasswordGrant, JwtBearer, AcpLogin, decodeJwt, encryptAcpPassword, keycloak, entra, pingAic, acp, generic } from "./grantkit.js";
+export { ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin, TokenSource, decodeJwt, encryptAcpPassword, keycloak, entra, pingAic, acp, generic } from "./grantkit.js";
 export type {
   TokenSet,
   TransportOptions,
@@ -13,6 +13,12 @@ export type {
   PrivateKeyJwtOptions,
   JwtBearerOptions,
   AcpLoginOptions,
+  DeviceAuthorizationOptions,
+  DeviceAuthorizationSecretOptions,
+  DevicePrompt,
+  TokenFlow,
+  TokenStore,
+  TokenSourceOptions,
   GetTokenOptions,
   GrantkitErrorCode,
   GrantkitError,

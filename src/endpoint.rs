@@ -87,6 +87,35 @@ pub(crate) fn encode_path_segment(segment: &str) -> String {
     out
 }
 
+/// Reads an origin for an allow-list (`https://api.example.com`) into the
+/// form a URL's `origin` has: scheme and host lower-cased, the default port
+/// dropped. A path other than `/`, a query or a fragment is refused: an
+/// origin is not a URL prefix. Plain `http` only as [`check_endpoint`]
+/// allows it, since a bearer token would travel in clear text.
+pub fn parse_origin(field: &str, text: &str, allow_insecure_http: bool) -> Result<String, Error> {
+    let checked = check_endpoint(field, text, allow_insecure_http)?;
+    let fail = |reason: &str| {
+        Err(Error::config(
+            field,
+            format!("{reason} (got {:?})", shorten(text)),
+        ))
+    };
+    if !checked.is_ascii() {
+        return fail("write the host in its ASCII (punycode) form");
+    }
+    let (scheme, rest) = checked.split_once("://").unwrap_or_default();
+    let scheme = scheme.to_ascii_lowercase();
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    if !tail.is_empty() && tail != "/" {
+        return fail("an origin is scheme, host and port, without a path or query");
+    }
+    let authority = authority.to_ascii_lowercase();
+    let default_port = if scheme == "https" { ":443" } else { ":80" };
+    let authority = authority.strip_suffix(default_port).unwrap_or(&authority);
+    Ok(format!("{scheme}://{authority}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

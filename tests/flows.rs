@@ -369,3 +369,38 @@ fn a_short_secret_never_corrupts_a_registered_error_code() {
     };
     assert_eq!(error.error, "[redacted]");
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn allowed_origins_are_read_into_the_form_of_a_urls_origin() {
+    use grantkit::endpoint::parse_origin;
+    assert_eq!(
+        parse_origin("o", "https://API.Example.com", false).unwrap(),
+        "https://api.example.com"
+    );
+    assert_eq!(
+        parse_origin("o", "https://api.example.com:443/", false).unwrap(),
+        "https://api.example.com"
+    );
+    assert_eq!(
+        parse_origin("o", "https://api.example.com:8443", false).unwrap(),
+        "https://api.example.com:8443"
+    );
+    assert_eq!(
+        parse_origin("o", "http://127.0.0.1:80", false).unwrap(),
+        "http://127.0.0.1"
+    );
+    for bad in [
+        "https://api.example.com/v1",
+        "https://api.example.com?x=1",
+        "http://api.example.com",
+        "api.example.com",
+        "https://bücher.example",
+    ] {
+        let error = parse_origin("allowedOrigins", bad, false).unwrap_err();
+        assert_eq!(error.code(), "INVALID_CONFIG", "{bad}");
+    }
+    assert_eq!(
+        parse_origin("o", "http://api.internal", true).unwrap(),
+        "http://api.internal"
+    );
+}

@@ -8,8 +8,9 @@ use super::signer::{Signer, SignerChoice};
 use crate::client_auth::{ClientAuthMethod, ClientCredential};
 use crate::error::Error;
 use crate::flow::{
-    AcpLogin, AcpLoginSettings, ClientCredentials, ClientCredentialsSettings, JwtBearer,
-    JwtBearerSettings, PasswordGrant, PasswordGrantSettings,
+    AcpLogin, AcpLoginSettings, ClientCredentials, ClientCredentialsSettings, DeviceAuthorization,
+    DeviceAuthorizationSettings, JwtBearer, JwtBearerSettings, PasswordGrant,
+    PasswordGrantSettings,
 };
 use crate::keys::{Algorithm, PrivateKey};
 use crate::provider::{self, Provider};
@@ -132,6 +133,34 @@ export interface AcpLoginOptions extends TransportOptions {
   idp?: "local" | "ldap" | "oidc";
 }
 
+export type DeviceAuthorizationOptions = DeviceAuthorizationSecretOptions | (Omit<DeviceAuthorizationSecretOptions, "clientSecret" | "clientAuth"> & PrivateKeyJwtOptions);
+
+export interface DeviceAuthorizationSecretOptions extends TransportOptions {
+  /** RFC 8628 §3.1 device authorization endpoint. */
+  deviceAuthorizationEndpoint: string;
+  tokenEndpoint: string;
+  clientId: string;
+  /** Absent for a public client (the usual case on devices). */
+  clientSecret?: string;
+  clientAuth?: "basic" | "post";
+  /** "openid offline_access" adds an ID token and a refresh token. */
+  scope?: string | string[];
+  /** More form parameters for the device authorization request. */
+  extraParams?: Record<string, string | string[]>;
+  /** Shows the user where to go and what to type. Called once per getToken, before polling starts; a returned promise is awaited. */
+  onPrompt: (prompt: DevicePrompt) => void | Promise<void>;
+}
+
+/** What the user must be shown (RFC 8628 §3.2). */
+export interface DevicePrompt {
+  user_code: string;
+  verification_uri: string;
+  /** The URI with the code in it, when the server sent one (good for a QR code). */
+  verification_uri_complete?: string;
+  /** Seconds until the code expires. */
+  expires_in: number;
+}
+
 export interface GetTokenOptions {
   /** Aborts the request; the promise then rejects with code "ABORTED". */
   signal?: AbortSignal;
@@ -144,7 +173,9 @@ export type GrantkitErrorCode =
   | "NETWORK_ERROR" | "TIMEOUT" | "ABORTED" | "INVALID_JWT" | "FLOW_MISUSE"
   | "KEY_PUBLIC_ONLY" | "KEY_TOO_SMALL" | "KEY_NOT_RSA" | "KEY_ENCRYPTED" | "KEY_MALFORMED" | "SIGNING_FAILED"
   | "ACP_SESSION_LOST" | "ACP_INVALID_CREDENTIALS" | "ACP_STATE_MISMATCH" | "ACP_MISSING_FIELD"
-  | "ACP_UNEXPECTED_RESPONSE" | "ACP_BAD_PUBLIC_KEY" | "ACP_PASSWORD_TOO_LONG" | "ACP_CROSS_ORIGIN";
+  | "ACP_UNEXPECTED_RESPONSE" | "ACP_BAD_PUBLIC_KEY" | "ACP_PASSWORD_TOO_LONG" | "ACP_CROSS_ORIGIN"
+  | "DEVICE_ACCESS_DENIED" | "DEVICE_EXPIRED_TOKEN" | "DEVICE_CODE_EXPIRED" | "DEVICE_INVALID_RESPONSE"
+  | "PROMPT_FAILED" | "ORIGIN_NOT_ALLOWED" | "STORE_FAILED";
 
 /** Every error grantkit throws or rejects with: a real Error named "GrantkitError". */
 export interface GrantkitError extends Error {
@@ -180,6 +211,7 @@ fn transport(options: &Options) -> Result<Transport, Error> {
         timeout_ms: options.millis("timeoutMs")?.unwrap_or(DEFAULT_TIMEOUT_MS),
         signer: Signer::new(signer),
         include_credentials: false,
+        on_prompt: None,
     })
 }
 
@@ -279,6 +311,14 @@ fn provider_option(options: &Options) -> Result<Option<Provider>, Error> {
         .transpose()
 }
 
+/// What a TokenSource takes from a flow object: the grant and its
+/// transport. Internal; made by each class's `__grantkitHandle()`.
+#[wasm_bindgen(skip_typescript)]
+pub struct GrantHandle {
+    pub(crate) grant: Rc<dyn crate::source::Grant>,
+    pub(crate) transport: Rc<Transport>,
+}
+
 /// Runs one flow and turns the outcome into a Promise of a TokenSet.
 fn token_promise<F>(transport: Rc<Transport>, flow: F, options: JsValue) -> Promise
 where
@@ -300,7 +340,7 @@ where
     })
 }
 
-fn token_set_to_js(tokens: &TokenSet) -> JsValue {
+pub(crate) fn token_set_to_js(tokens: &TokenSet) -> JsValue {
     let mut members: Vec<(&str, JsValue)> = vec![
         ("access_token", tokens.access_token.expose().into()),
         ("token_type", tokens.token_type.as_str().into()),
@@ -333,6 +373,14 @@ pub struct JsClientCredentials {
 
 #[wasm_bindgen(js_class = ClientCredentials)]
 impl JsClientCredentials {
+    /// Internal: the grant and transport, for `new TokenSource(this)`.
+    #[wasm_bindgen(js_name = __grantkitHandle, skip_typescript)]
+    pub fn grantkit_handle(&self) -> GrantHandle {
+        GrantHandle {
+            grant: self.client.clone(),
+            transport: self.transport.clone(),
+        }
+    }
     /// Checks the options; a bad option throws a GrantkitError with code
     /// INVALID_CONFIG before any request is sent.
     #[wasm_bindgen(constructor)]
@@ -396,6 +444,14 @@ pub struct JsPasswordGrant {
 
 #[wasm_bindgen(js_class = PasswordGrant)]
 impl JsPasswordGrant {
+    /// Internal: the grant and transport, for `new TokenSource(this)`.
+    #[wasm_bindgen(js_name = __grantkitHandle, skip_typescript)]
+    pub fn grantkit_handle(&self) -> GrantHandle {
+        GrantHandle {
+            grant: self.client.clone(),
+            transport: self.transport.clone(),
+        }
+    }
     /// Checks the options; a bad option throws a GrantkitError with code
     /// INVALID_CONFIG before any request is sent.
     #[wasm_bindgen(constructor)]
@@ -464,6 +520,14 @@ pub struct JsJwtBearer {
 
 #[wasm_bindgen(js_class = JwtBearer)]
 impl JsJwtBearer {
+    /// Internal: the grant and transport, for `new TokenSource(this)`.
+    #[wasm_bindgen(js_name = __grantkitHandle, skip_typescript)]
+    pub fn grantkit_handle(&self) -> GrantHandle {
+        GrantHandle {
+            grant: self.client.clone(),
+            transport: self.transport.clone(),
+        }
+    }
     /// Checks the options and imports the key; a bad option throws a
     /// GrantkitError (INVALID_CONFIG, or KEY_* for the key) before any
     /// request is sent.
@@ -558,6 +622,87 @@ impl JsJwtBearer {
     }
 }
 
+/// Gets tokens with the device authorization grant (RFC 8628): asks for a
+/// user code, hands it to `onPrompt`, then polls the token endpoint until
+/// the user approves it on another device (or denies it, or it expires).
+#[wasm_bindgen(js_name = DeviceAuthorization)]
+pub struct JsDeviceAuthorization {
+    client: Rc<DeviceAuthorization>,
+    transport: Rc<Transport>,
+}
+
+#[wasm_bindgen(js_class = DeviceAuthorization)]
+impl JsDeviceAuthorization {
+    /// Internal: the grant and transport, for `new TokenSource(this)`.
+    #[wasm_bindgen(js_name = __grantkitHandle, skip_typescript)]
+    pub fn grantkit_handle(&self) -> GrantHandle {
+        GrantHandle {
+            grant: self.client.clone(),
+            transport: self.transport.clone(),
+        }
+    }
+
+    /// Checks the options; a bad option throws a GrantkitError with code
+    /// INVALID_CONFIG before any request is sent.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "DeviceAuthorizationOptions")] options: JsValue,
+    ) -> Result<JsDeviceAuthorization, JsValue> {
+        Self::from_options(&options).map_err(|e| to_js_error(&e))
+    }
+
+    fn from_options(value: &JsValue) -> Result<Self, Error> {
+        let own = [
+            "deviceAuthorizationEndpoint",
+            "tokenEndpoint",
+            "clientId",
+            "scope",
+            "extraParams",
+            "onPrompt",
+        ];
+        let options = Options::new(value, "DeviceAuthorization", &known(&own, true))?;
+        let settings = DeviceAuthorizationSettings {
+            device_authorization_endpoint: options
+                .required_string("deviceAuthorizationEndpoint")?,
+            token_endpoint: options.required_string("tokenEndpoint")?,
+            client_id: options.required_string("clientId")?,
+            credential: credential_option(&options, false)?,
+            scope: options.strings("scope")?,
+            extra_params: options.params("extraParams")?,
+            allow_insecure_http: options.bool("allowInsecureHttp")?,
+        };
+        let on_prompt = options.function("onPrompt")?.ok_or_else(|| {
+            Error::config(
+                "onPrompt",
+                "is required: the user must be shown the code and where to enter it",
+            )
+        })?;
+        let client = DeviceAuthorization::new(settings)?;
+        let mut transport = transport(&options)?;
+        transport.on_prompt = Some(on_prompt);
+        Ok(JsDeviceAuthorization {
+            client: Rc::new(client),
+            transport: Rc::new(transport),
+        })
+    }
+
+    /// Asks for a user code, calls onPrompt with it, and polls until the
+    /// user decides. Rejects with a GrantkitError: DEVICE_ACCESS_DENIED,
+    /// DEVICE_EXPIRED_TOKEN, DEVICE_CODE_EXPIRED, ABORTED (the signal stops
+    /// polling at once), PROMPT_FAILED, or any other code.
+    #[wasm_bindgen(js_name = getToken, unchecked_return_type = "Promise<TokenSet>")]
+    pub fn get_token(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "GetTokenOptions | undefined")] options: JsValue,
+    ) -> Promise {
+        token_promise(
+            self.transport.clone(),
+            self.client.start(Box::new(OsRng)),
+            options,
+        )
+    }
+}
+
 /// Logs in to Alauda ACP (Dex-based) with the console's five-call session
 /// login and returns its tokens. In Node, Deno, Bun and workerd the session
 /// cookie is kept by grantkit; in a browser the page must be same-origin
@@ -570,6 +715,14 @@ pub struct JsAcpLogin {
 
 #[wasm_bindgen(js_class = AcpLogin)]
 impl JsAcpLogin {
+    /// Internal: the grant and transport, for `new TokenSource(this)`.
+    #[wasm_bindgen(js_name = __grantkitHandle, skip_typescript)]
+    pub fn grantkit_handle(&self) -> GrantHandle {
+        GrantHandle {
+            grant: self.login.clone(),
+            transport: self.transport.clone(),
+        }
+    }
     /// Checks the options; a bad option throws a GrantkitError with code
     /// INVALID_CONFIG, and a browser page that is not same-origin with the
     /// platform throws ACP_CROSS_ORIGIN, before any request is sent.

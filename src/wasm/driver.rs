@@ -1,8 +1,9 @@
 //! The async driver: runs a flow's actions over `fetch`.
 
+use super::errors::js_object;
 use super::signer::Signer;
 use crate::error::Error;
-use crate::flow::{Action, Flow};
+use crate::flow::{Action, DevicePrompt, Flow};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::time::UnixTime;
 use js_sys::{Function, Promise, Reflect, Uint8Array};
@@ -26,6 +27,8 @@ extern "C" {
     // Node, Deno, Bun or workerd.
     #[wasm_bindgen(js_name = fetch, catch)]
     fn global_fetch(input: &str, init: &RequestInit) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(js_name = fetch, catch)]
+    fn global_fetch_request(input: &JsValue) -> Result<Promise, JsValue>;
     #[wasm_bindgen(js_name = setTimeout)]
     fn set_timeout(handler: &Function, ms: f64) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
@@ -42,6 +45,8 @@ pub(crate) struct Transport {
     /// in a browser, where scripts can neither read `Set-Cookie` nor send
     /// `Cookie`.
     pub include_credentials: bool,
+    /// The device flow's `onPrompt` callback.
+    pub on_prompt: Option<Function>,
 }
 
 impl Transport {
@@ -61,14 +66,51 @@ impl Transport {
                     let signature = self.signer.sign(&request).await?;
                     flow.handle_signature(signature)?;
                 }
+                Action::Wait(duration) => sleep(duration.as_millis() as f64, signal).await?,
+                Action::Prompt(prompt) => self.prompt(&prompt, signal).await?,
                 Action::Done(output) => return Ok(output),
-                Action::Wait(_) | Action::Prompt(_) => {
-                    return Err(Error::FlowMisuse {
-                        reason: "this driver has no timer or prompt for the flow yet",
-                    })
-                }
             }
         }
+    }
+
+    /// Hands the prompt to `onPrompt` and waits for what it returns, if that
+    /// is a promise (an abort ends the wait).
+    async fn prompt(
+        &self,
+        prompt: &DevicePrompt,
+        signal: Option<&AbortSignal>,
+    ) -> Result<(), Error> {
+        let Some(on_prompt) = &self.on_prompt else {
+            return Err(Error::FlowMisuse {
+                reason: "the flow asked for a prompt but no onPrompt is set",
+            });
+        };
+        let mut members: Vec<(&str, JsValue)> = vec![
+            ("user_code", prompt.user_code.as_str().into()),
+            ("verification_uri", prompt.verification_uri.as_str().into()),
+        ];
+        if let Some(complete) = &prompt.verification_uri_complete {
+            members.push(("verification_uri_complete", complete.as_str().into()));
+        }
+        members.push(("expires_in", JsValue::from_f64(prompt.expires_in as f64)));
+        let failed = |error: JsValue| Error::PromptFailed {
+            message: get(&error, "message")
+                .as_string()
+                .or_else(|| error.as_string())
+                .unwrap_or_else(|| "it threw a value that is not an Error".into())
+                .chars()
+                .take(300)
+                .collect(),
+        };
+        let returned = on_prompt
+            .call1(&JsValue::UNDEFINED, &js_object(&members))
+            .map_err(failed)?;
+        if get(&returned, "then").is_function() {
+            until_abort(Promise::resolve(&returned), signal)
+                .await?
+                .map_err(failed)?;
+        }
+        Ok(())
     }
 
     /// Runs a flow up to the request it would send, signing on the way,
@@ -150,6 +192,61 @@ impl Transport {
         let response = JsFuture::from(promise).await.map_err(network)?;
         read_response(response).await
     }
+}
+
+/// The global `fetch` called with a `Request`.
+pub(crate) fn fetch_request(request: &JsValue) -> Result<Promise, JsValue> {
+    global_fetch_request(request)
+}
+
+/// `setTimeout(handler, ms)`; the id is for [`clear_timer`].
+pub(crate) fn set_timer(handler: &Function, ms: f64) -> JsValue {
+    set_timeout(handler, ms)
+}
+
+/// `clearTimeout(id)`.
+pub(crate) fn clear_timer(id: &JsValue) {
+    clear_timeout(id)
+}
+
+/// Waits `ms` milliseconds, or less if `signal` fires (then `Aborted`).
+pub(crate) async fn sleep(ms: f64, signal: Option<&AbortSignal>) -> Result<(), Error> {
+    let mut timer = JsValue::UNDEFINED;
+    let elapsed = Promise::new(&mut |resolve, _reject| {
+        timer = set_timeout(&resolve, ms);
+    });
+    let outcome = until_abort(elapsed, signal).await;
+    // An aborted wait must not keep the timer (and a Node process) alive.
+    clear_timeout(&timer);
+    outcome.map(|_| ())
+}
+
+/// Waits for `promise`, or until `signal` fires (then `Err(Aborted)`); the
+/// inner result is the promise's outcome.
+pub(crate) async fn until_abort(
+    promise: Promise,
+    signal: Option<&AbortSignal>,
+) -> Result<Result<JsValue, JsValue>, Error> {
+    let Some(signal) = signal else {
+        return Ok(JsFuture::from(promise).await);
+    };
+    if signal.aborted() {
+        return Err(Error::Aborted);
+    }
+    let mut on_abort = None;
+    let aborted = Promise::new(&mut |resolve, _reject| {
+        let _ = signal.add_event_listener_with_callback("abort", &resolve);
+        on_abort = Some(resolve);
+    });
+    let race = Promise::race(&js_sys::Array::of2(&promise, &aborted));
+    let outcome = JsFuture::from(race).await;
+    if let Some(on_abort) = on_abort {
+        let _ = signal.remove_event_listener_with_callback("abort", &on_abort);
+    }
+    if signal.aborted() {
+        return Err(Error::Aborted);
+    }
+    Ok(outcome)
 }
 
 /// A listener registered on the caller's signal, removed on drop.
@@ -315,7 +412,7 @@ fn get(target: &JsValue, name: &str) -> JsValue {
 
 /// A rejected fetch: the message of the runtime's error and of its cause
 /// (Node puts `ECONNREFUSED` there), bounded.
-fn network(error: JsValue) -> Error {
+pub(crate) fn network(error: JsValue) -> Error {
     let mut message = get(&error, "message")
         .as_string()
         .unwrap_or_else(|| "fetch failed".into());

@@ -23,7 +23,11 @@ pub(crate) fn to_js_error(error: &Error) -> JsValue {
         other => other,
     };
     match error {
-        Error::OAuth(server) => {
+        Error::OAuth(server)
+        | Error::Device {
+            server: Some(server),
+            ..
+        } => {
             set(&js, "error", &JsValue::from_str(&server.error));
             if let Some(description) = &server.error_description {
                 set(&js, "error_description", &JsValue::from_str(description));

@@ -7,6 +7,7 @@ mod driver;
 mod errors;
 mod options;
 mod signer;
+mod source;
 
 #[cfg(test)]
 mod tests;

@@ -115,6 +115,28 @@ impl Options {
         }
     }
 
+    /// A whole number, 0 or more.
+    pub fn whole_number(&self, name: &str) -> Result<Option<u64>, Error> {
+        match self.value(name) {
+            None => Ok(None),
+            Some(v) => match v.as_f64() {
+                Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => {
+                    Ok(Some(n as u64))
+                }
+                _ => Err(Error::config(name, "must be a whole number, 0 or more")),
+            },
+        }
+    }
+
+    /// An object (not an array or a function).
+    pub fn object(&self, name: &str) -> Result<Option<JsValue>, Error> {
+        match self.value(name) {
+            None => Ok(None),
+            Some(v) if v.is_object() && !v.is_function() && !Array::is_array(&v) => Ok(Some(v)),
+            Some(_) => Err(Error::config(name, "must be an object")),
+        }
+    }
+
     pub fn bool(&self, name: &str) -> Result<bool, Error> {
         match self.value(name) {
             None => Ok(false),

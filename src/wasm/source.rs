@@ -1,0 +1,651 @@
+//! `TokenSource`: one cached token per configuration, one request at a time
+//! however many callers wait, an optional shared store, and
+//! `authorizedFetch`.
+
+use super::api::{token_set_to_js, GrantHandle};
+use super::driver::{now, until_abort, Transport};
+use super::errors::to_js_error;
+use super::options::Options;
+use crate::endpoint::parse_origin;
+use crate::error::Error;
+use crate::redact::Redactor;
+use crate::secret::Secret;
+use crate::source::{
+    decode_stored, encode_stored, store_ttl, ExpiryPolicy, GrantKind, TokenSource,
+};
+use crate::token::TokenSet;
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use rand_core::OsRng;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use wasm_bindgen::convert::TryFromJsValue;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
+use web_sys::{AbortController, AbortSignal};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &str = r#"
+/** Any grantkit flow object. */
+export type TokenFlow = ClientCredentials | PasswordGrant | JwtBearer | DeviceAuthorization | AcpLogin;
+
+/** A store shared by several isolates or processes (a Workers KV namespace, Redis, ...). Values are JSON strings holding the tokens, refresh token included: keep the store private. */
+export interface TokenStore {
+  /** The value stored under key, or null/undefined. */
+  get(key: string): Promise<string | null | undefined> | string | null | undefined;
+  /** Stores value for ttlSeconds (the seconds until the access token expires; undefined when unknown). Workers KV needs expirationTtl >= 60: pass Math.max(60, ttlSeconds). */
+  set(key: string, value: string, ttlSeconds: number | undefined): Promise<void> | void;
+}
+
+export interface TokenSourceOptions {
+  /** Seconds before expiry at which a token is replaced. Default: the larger of 30 s and 10 % of the lifetime, at most half the lifetime. */
+  marginSeconds?: number;
+  /** How far the server's clock may be ahead: tokens count as expiring this much earlier (default 0). */
+  clockSkewSeconds?: number;
+  /** A shared store, consulted before a token request and written after one. Its failures never fail getToken. */
+  store?: TokenStore;
+  /** Called with a GrantkitError (code STORE_FAILED) when the store throws, rejects, times out or holds something unreadable. */
+  onStoreError?: (error: GrantkitError) => void;
+  /** authorizedFetch: the origins the token may be sent to, e.g. ["https://api.example.com"]. Required for authorizedFetch; nothing is allowed by default. */
+  allowedOrigins?: string[];
+  /** authorizedFetch: more headers on every call, e.g. { "Ocp-Apim-Subscription-Key": key }. */
+  headers?: Record<string, string>;
+  /** authorizedFetch: sent as x-api-caller-id (the e-mail calls are attributed to); only with ClientCredentials. */
+  apiCallerId?: string;
+  /** authorizedFetch: a fetch to use instead of the global one. Called as fetch(request). */
+  fetch?: (request: Request) => Promise<Response>;
+  /** Allow plain-http origins other than loopback in allowedOrigins. */
+  allowInsecureHttp?: boolean;
+}
+"#;
+
+/// Keeps a flow's token fresh: `getToken()` returns the cached token until
+/// it is within the margin of expiry, then refreshes it (refresh grant when
+/// there is a refresh token, the flow itself otherwise). Concurrent callers
+/// share one request; a failed request is reported to each of them and the
+/// next call tries again.
+#[wasm_bindgen(js_name = TokenSource)]
+pub struct JsTokenSource {
+    state: Rc<SourceState>,
+}
+
+struct SourceState {
+    source: RefCell<TokenSource>,
+    transport: Rc<Transport>,
+    /// The cached tokens as handed to JavaScript (frozen), made once.
+    cached_js: RefCell<Option<JsValue>>,
+    in_flight: RefCell<Option<InFlight>>,
+    store: Option<Store>,
+    store_key: String,
+    on_store_error: Option<Function>,
+    api: ApiSettings,
+}
+
+/// The request every caller waits for.
+struct InFlight {
+    promise: Promise,
+    /// Callers still waiting; when every one of them has aborted, so does
+    /// the request (a device flow stops polling).
+    waiters: Rc<Cell<usize>>,
+    controller: AbortController,
+}
+
+struct Store {
+    object: JsValue,
+    get: Function,
+    set: Function,
+}
+
+struct ApiSettings {
+    allowed_origins: Vec<String>,
+    headers: Vec<(String, Secret)>,
+    caller_id: Option<String>,
+    fetch: Option<Function>,
+}
+
+#[wasm_bindgen(js_class = TokenSource)]
+impl JsTokenSource {
+    /// Wraps a flow object. Throws a GrantkitError with code INVALID_CONFIG
+    /// for a bad option.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "TokenFlow")] flow: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "TokenSourceOptions | undefined")] options: JsValue,
+    ) -> Result<JsTokenSource, JsValue> {
+        SourceState::new(&flow, &options)
+            .map(|state| JsTokenSource {
+                state: Rc::new(state),
+            })
+            .map_err(|e| to_js_error(&e))
+    }
+
+    /// The cached token, or a new one. Rejects with a GrantkitError.
+    #[wasm_bindgen(js_name = getToken, unchecked_return_type = "Promise<TokenSet>")]
+    pub fn get_token(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "GetTokenOptions | undefined")] options: JsValue,
+    ) -> Promise {
+        let signal = match call_signal(&options) {
+            Ok(signal) => signal,
+            Err(error) => return Promise::reject(&to_js_error(&error)),
+        };
+        SourceState::tokens(&self.state, signal)
+    }
+
+    /// Forgets the cached access token: the next getToken gets a new one
+    /// (with the refresh token, when there is one).
+    pub fn invalidate(&self) {
+        self.state.source.borrow_mut().invalidate();
+    }
+
+    /// The key under which the tokens are kept in the store: a hash of the
+    /// flow's configuration, without secrets or user names.
+    #[wasm_bindgen(getter, js_name = storeKey)]
+    pub fn store_key(&self) -> String {
+        self.state.store_key.clone()
+    }
+
+    /// fetch with `Authorization: Bearer <token>` and the configured
+    /// headers, only to an origin in allowedOrigins (else it rejects with
+    /// ORIGIN_NOT_ALLOWED and sends nothing). Redirects are not followed,
+    /// so the token cannot travel on to another origin: a 3xx comes back as
+    /// the response. On a 401 the token is invalidated and the call is made
+    /// once more with a new one.
+    #[wasm_bindgen(js_name = authorizedFetch, unchecked_return_type = "Promise<Response>")]
+    pub fn authorized_fetch(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string | URL | Request")] input: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "RequestInit | undefined")] init: JsValue,
+    ) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move { state.authorized_fetch(input, init).await })
+    }
+}
+
+fn call_signal(options: &JsValue) -> Result<Option<AbortSignal>, Error> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(None);
+    }
+    Options::new(options, "getToken", &["signal"])?.signal("signal")
+}
+
+impl SourceState {
+    fn new(flow: &JsValue, options: &JsValue) -> Result<SourceState, Error> {
+        let not_a_flow = || {
+            Error::config(
+                "flow",
+                "must be a grantkit flow: ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization or AcpLogin",
+            )
+        };
+        let make_handle = get(flow, "__grantkitHandle");
+        if !make_handle.is_function() {
+            return Err(not_a_flow());
+        }
+        let handle = make_handle
+            .unchecked_ref::<Function>()
+            .call0(flow)
+            .map_err(|_| not_a_flow())?;
+        let handle = GrantHandle::try_from_js_value(handle).map_err(|_| not_a_flow())?;
+
+        let empty = Object::new().into();
+        let options = if options.is_undefined() || options.is_null() {
+            &empty
+        } else {
+            options
+        };
+        let options = Options::new(
+            options,
+            "TokenSource",
+            &[
+                "marginSeconds",
+                "clockSkewSeconds",
+                "store",
+                "onStoreError",
+                "allowedOrigins",
+                "headers",
+                "apiCallerId",
+                "fetch",
+                "allowInsecureHttp",
+            ],
+        )?;
+        let policy = ExpiryPolicy {
+            margin_secs: whole_seconds(&options, "marginSeconds")?,
+            clock_skew_secs: whole_seconds(&options, "clockSkewSeconds")?.unwrap_or(0),
+        };
+        let store = match options.object("store")? {
+            None => None,
+            Some(object) => {
+                let method = |name: &str| {
+                    let f = get(&object, name);
+                    f.dyn_into::<Function>()
+                        .map_err(|_| Error::config("store", format!("must have a {name}() method")))
+                };
+                Some(Store {
+                    get: method("get")?,
+                    set: method("set")?,
+                    object,
+                })
+            }
+        };
+        let insecure = options.bool("allowInsecureHttp")?;
+        let allowed_origins = options
+            .strings("allowedOrigins")?
+            .iter()
+            .map(|origin| parse_origin("allowedOrigins", origin, insecure))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut headers = Vec::new();
+        for (name, value) in options.params("headers")? {
+            check_header_name(&name)?;
+            headers.push((name, Secret::new(value)));
+        }
+        let caller_id = options.string("apiCallerId")?;
+        let kind = handle.grant.kind();
+        if caller_id.is_some() && kind != GrantKind::ClientCredentials {
+            return Err(Error::config(
+                "apiCallerId",
+                "goes with tokens from ClientCredentials: other tokens name their user themselves",
+            ));
+        }
+        let source = TokenSource::new(Box::new(handle.grant), policy);
+        Ok(SourceState {
+            store_key: source.store_key(),
+            source: RefCell::new(source),
+            transport: handle.transport,
+            cached_js: RefCell::new(None),
+            in_flight: RefCell::new(None),
+            store,
+            on_store_error: options.function("onStoreError")?,
+            api: ApiSettings {
+                allowed_origins,
+                headers,
+                caller_id,
+                fetch: options.function("fetch")?,
+            },
+        })
+    }
+
+    /// The fresh cached tokens, or the shared request's promise.
+    fn tokens(this: &Rc<Self>, signal: Option<AbortSignal>) -> Promise {
+        if signal.as_ref().is_some_and(AbortSignal::aborted) {
+            return Promise::reject(&to_js_error(&Error::Aborted));
+        }
+        if this.source.borrow().fresh(now()).is_some() {
+            if let Some(tokens) = &*this.cached_js.borrow() {
+                return Promise::resolve(tokens);
+            }
+        }
+        let (promise, waiters, controller) = {
+            let mut in_flight = this.in_flight.borrow_mut();
+            let in_flight = in_flight.get_or_insert_with(|| Self::start(this));
+            (
+                in_flight.promise.clone(),
+                in_flight.waiters.clone(),
+                in_flight.controller.clone(),
+            )
+        };
+        waiters.set(waiters.get() + 1);
+        let Some(signal) = signal else {
+            return promise;
+        };
+        future_to_promise(async move {
+            match until_abort(promise, Some(&signal)).await {
+                Ok(outcome) => outcome,
+                Err(error) => {
+                    waiters.set(waiters.get().saturating_sub(1));
+                    if waiters.get() == 0 {
+                        controller.abort();
+                    }
+                    Err(to_js_error(&error))
+                }
+            }
+        })
+    }
+
+    fn start(this: &Rc<Self>) -> InFlight {
+        // An AbortController cannot fail to be made in any runtime that has
+        // fetch; the expect documents that.
+        let controller = AbortController::new().expect("AbortController");
+        let state = this.clone();
+        let signal = controller.signal();
+        let promise = future_to_promise(async move {
+            let result = state.acquire(&signal).await;
+            state.in_flight.borrow_mut().take();
+            result.map_err(|e| to_js_error(&e))
+        });
+        InFlight {
+            promise,
+            waiters: Rc::new(Cell::new(0)),
+            controller,
+        }
+    }
+
+    /// The store's tokens if they are fresh, else a token request.
+    async fn acquire(self: &Rc<Self>, signal: &AbortSignal) -> Result<JsValue, Error> {
+        if let Some(store) = &self.store {
+            if let Some(tokens) = self.store_get(store).await {
+                if self.source.borrow().policy().is_fresh(&tokens, now()) {
+                    let mut source = self.source.borrow_mut();
+                    return Ok(self.remember(source.adopt(tokens)));
+                }
+            }
+        }
+        let mut flow = self.source.borrow().acquire(Box::new(OsRng));
+        match self.transport.run(&mut flow, Some(signal)).await {
+            Ok(acquired) => {
+                let (tokens, stored) = {
+                    let mut source = self.source.borrow_mut();
+                    let tokens = source.accept(acquired);
+                    (
+                        self.remember(tokens),
+                        self.store.as_ref().map(|_| {
+                            (
+                                encode_stored(tokens),
+                                store_ttl(tokens, now()),
+                                redactor(tokens),
+                            )
+                        }),
+                    )
+                };
+                if let Some((value, ttl, redactor)) = stored {
+                    let state = self.clone();
+                    spawn_local(async move { state.store_set(value, ttl, redactor).await });
+                }
+                Ok(tokens)
+            }
+            Err(error) => {
+                self.source.borrow_mut().failed(&flow);
+                Err(error)
+            }
+        }
+    }
+
+    /// Makes the JavaScript token set for the cache: frozen, since every
+    /// caller gets the same object.
+    fn remember(&self, tokens: &TokenSet) -> JsValue {
+        let js = token_set_to_js(tokens);
+        deep_freeze(&js);
+        *self.cached_js.borrow_mut() = Some(js.clone());
+        js
+    }
+
+    async fn store_get(&self, store: &Store) -> Option<TokenSet> {
+        let key = JsValue::from_str(&self.store_key);
+        let value = match store.get.call1(&store.object, &key) {
+            Ok(value) => self.store_answer(value).await,
+            Err(error) => Err(error),
+        };
+        match value {
+            Ok(value) if value.is_null() || value.is_undefined() => None,
+            Ok(value) => match value.as_string().as_deref().map(decode_stored) {
+                Some(Some(tokens)) => Some(tokens),
+                _ => {
+                    self.report(Error::StoreFailed {
+                        message: "get() returned something that is not tokens grantkit stored; it is ignored".into(),
+                    });
+                    None
+                }
+            },
+            Err(error) => {
+                self.report(store_error("get", &error, &Redactor::default()));
+                None
+            }
+        }
+    }
+
+    async fn store_set(&self, value: String, ttl: Option<u64>, redactor: Redactor) {
+        let Some(store) = &self.store else { return };
+        let ttl = ttl.map_or(JsValue::UNDEFINED, |t| JsValue::from_f64(t as f64));
+        let key = JsValue::from_str(&self.store_key);
+        let result = match store
+            .set
+            .call3(&store.object, &key, &JsValue::from_str(&value), &ttl)
+        {
+            Ok(returned) => self.store_answer(returned).await.map(|_| ()),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = result {
+            self.report(store_error("set", &error, &redactor));
+        }
+    }
+
+    /// What a store method returned, awaited when it is a promise, within
+    /// the transport's time limit.
+    async fn store_answer(&self, value: JsValue) -> Result<JsValue, JsValue> {
+        if !get(&value, "then").is_function() {
+            return Ok(value);
+        }
+        let limit = self.transport.timeout_ms;
+        within(Promise::resolve(&value), limit as f64)
+            .await
+            .unwrap_or_else(|| Err(JsValue::from_str(&format!("no answer within {limit} ms"))))
+    }
+
+    fn report(&self, error: Error) {
+        if let Some(on_store_error) = &self.on_store_error {
+            let _ = on_store_error.call1(&JsValue::UNDEFINED, &to_js_error(&error));
+        }
+    }
+
+    /// Rejects with the token request's own GrantkitError when getting a
+    /// token fails.
+    async fn authorized_fetch(
+        self: &Rc<Self>,
+        input: JsValue,
+        init: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let js = |error: Error| to_js_error(&error);
+        let url = request_url(&input).map_err(js)?;
+        let origin = url.origin();
+        if !self.api.allowed_origins.contains(&origin) {
+            return Err(js(Error::OriginNotAllowed { origin }));
+        }
+        let init_object: Object = if init.is_undefined() || init.is_null() {
+            Object::new()
+        } else if init.is_object() {
+            Object::assign(&Object::new(), init.unchecked_ref())
+        } else {
+            return Err(js(Error::config("init", "must be a RequestInit object")));
+        };
+        let signal = signal_of(&get(&init_object, "signal"));
+        // Redirects are answered, never followed: a redirect to another
+        // origin would carry the Authorization header there.
+        let _ = Reflect::set(&init_object, &"redirect".into(), &"manual".into());
+        let request = new_request(&input, &init_object).map_err(js)?;
+        let spare = clone_request(&request).map_err(js)?;
+
+        let token = self.access_token(signal.clone()).await?;
+        self.prepare(&request, &token).map_err(js)?;
+        let response = self.send(&request, signal.as_ref()).await.map_err(js)?;
+        if get(&response, "status").as_f64() != Some(401.0) {
+            return Ok(response);
+        }
+        // RFC 6750 §3.1: invalid_token is answered with 401; a new token
+        // may succeed. Once only: a second 401 is the caller's to see.
+        self.source.borrow_mut().invalidate_token(&token);
+        if let Some(body) = get(&response, "body").dyn_ref::<web_sys::ReadableStream>() {
+            let _ = body.cancel();
+        }
+        let token = self.access_token(signal.clone()).await?;
+        self.prepare(&spare, &token).map_err(js)?;
+        self.send(&spare, signal.as_ref()).await.map_err(js)
+    }
+
+    /// The access token, or the GrantkitError of the token request.
+    async fn access_token(self: &Rc<Self>, signal: Option<AbortSignal>) -> Result<String, JsValue> {
+        let tokens = JsFuture::from(Self::tokens(self, signal)).await?;
+        Ok(get(&tokens, "access_token").as_string().unwrap_or_default())
+    }
+
+    fn prepare(&self, request: &JsValue, token: &str) -> Result<(), Error> {
+        let headers: web_sys::Headers = get(request, "headers").unchecked_into();
+        let set = |name: &str, value: &str| {
+            headers.set(name, value).map_err(|_| {
+                Error::config(
+                    "headers",
+                    format!("the runtime refused the header {name:?}"),
+                )
+            })
+        };
+        set("Authorization", &format!("Bearer {token}"))?;
+        for (name, value) in &self.api.headers {
+            set(name, value.expose())?;
+        }
+        if let Some(caller_id) = &self.api.caller_id {
+            set("x-api-caller-id", caller_id)?;
+        }
+        Ok(())
+    }
+
+    async fn send(
+        &self,
+        request: &JsValue,
+        signal: Option<&AbortSignal>,
+    ) -> Result<JsValue, Error> {
+        let promise = match &self.api.fetch {
+            Some(fetch) => fetch.call1(&JsValue::UNDEFINED, request),
+            None => super::driver::fetch_request(request).map(JsValue::from),
+        }
+        .map_err(super::driver::network)?;
+        match JsFuture::from(Promise::resolve(&promise)).await {
+            Ok(response) => Ok(response),
+            Err(_) if signal.is_some_and(AbortSignal::aborted) => Err(Error::Aborted),
+            Err(error) => Err(super::driver::network(error)),
+        }
+    }
+}
+
+/// The URL a fetch input names, resolved against the page in a browser.
+fn request_url(input: &JsValue) -> Result<web_sys::Url, Error> {
+    let text = if let Some(text) = input.as_string() {
+        text
+    } else if let Some(url) = get(input, "url").as_string() {
+        url // a Request
+    } else if let Some(href) = get(input, "href").as_string() {
+        href // a URL
+    } else {
+        return Err(Error::config(
+            "input",
+            "must be a URL string, a URL or a Request",
+        ));
+    };
+    let base = get(&get(&js_sys::global(), "location"), "href").as_string();
+    match base {
+        Some(base) => web_sys::Url::new_with_base(&text, &base),
+        None => web_sys::Url::new(&text),
+    }
+    .map_err(|_| Error::config("input", "is not a valid absolute URL"))
+}
+
+fn new_request(input: &JsValue, init: &Object) -> Result<JsValue, Error> {
+    let constructor: Function = get(&js_sys::global(), "Request")
+        .dyn_into()
+        .map_err(|_| Error::config("input", "this runtime has no Request"))?;
+    Reflect::construct(&constructor, &Array::of2(input, init)).map_err(|error| {
+        Error::config(
+            "init",
+            format!(
+                "the runtime refused the request: {}",
+                get(&error, "message")
+                    .as_string()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
+            ),
+        )
+    })
+}
+
+fn clone_request(request: &JsValue) -> Result<JsValue, Error> {
+    get(request, "clone")
+        .unchecked_ref::<Function>()
+        .call0(request)
+        .map_err(|_| {
+            Error::config(
+                "input",
+                "the request body cannot be read twice (it was used)",
+            )
+        })
+}
+
+/// A header name must be an RFC 9110 token, and not one grantkit sets.
+fn check_header_name(name: &str) -> Result<(), Error> {
+    let token = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if !token {
+        return Err(Error::config(
+            "headers",
+            format!("{name:?} is not a header name"),
+        ));
+    }
+    if name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case("x-api-caller-id") {
+        return Err(Error::config(
+            "headers",
+            format!("{name} is set by grantkit (use apiCallerId for x-api-caller-id)"),
+        ));
+    }
+    Ok(())
+}
+
+fn whole_seconds(options: &Options, name: &str) -> Result<Option<u64>, Error> {
+    options.whole_number(name)
+}
+
+/// Every token of `tokens`, to cut out of a store's error message.
+fn redactor(tokens: &TokenSet) -> Redactor {
+    Redactor::new(
+        std::iter::once(&tokens.access_token)
+            .chain(tokens.refresh_token.as_ref())
+            .chain(tokens.id_token.as_ref()),
+    )
+}
+
+fn store_error(method: &str, error: &JsValue, redactor: &Redactor) -> Error {
+    let message = get(error, "message")
+        .as_string()
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| "it threw a value that is not an Error".into());
+    Error::StoreFailed {
+        message: format!(
+            "{method}(): {}",
+            redactor.scrub(&message.chars().take(200).collect::<String>())
+        ),
+    }
+}
+
+/// An `AbortSignal`, recognised by shape (any realm or polyfill).
+fn signal_of(value: &JsValue) -> Option<AbortSignal> {
+    (get(value, "aborted").as_bool().is_some() && get(value, "addEventListener").is_function())
+        .then(|| value.clone().unchecked_into())
+}
+
+/// `promise`'s outcome, or `None` when it takes longer than `ms`.
+async fn within(promise: Promise, ms: f64) -> Option<Result<JsValue, JsValue>> {
+    let late = JsValue::from(Object::new());
+    let mut timer = JsValue::UNDEFINED;
+    let deadline = Promise::new(&mut |resolve, _reject| {
+        let answer_late: Function = resolve.bind1(&JsValue::NULL, &late).unchecked_into();
+        timer = super::driver::set_timer(&answer_late, ms);
+    });
+    let outcome = JsFuture::from(Promise::race(&Array::of2(&promise, &deadline))).await;
+    super::driver::clear_timer(&timer);
+    match outcome {
+        Ok(value) if Object::is(&value, &late) => None,
+        other => Some(other),
+    }
+}
+
+fn deep_freeze(value: &JsValue) {
+    if value.is_object() {
+        let object: &Object = value.unchecked_ref();
+        for member in Object::values(object).iter() {
+            deep_freeze(&member);
+        }
+        Object::freeze(object);
+    }
+}
+
+fn get(target: &JsValue, name: &str) -> JsValue {
+    Reflect::get(target, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
