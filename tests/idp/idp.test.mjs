@@ -10,8 +10,9 @@ import { fileURLToPath } from 'node:url';
 import * as jose from 'jose';
 
 import {
-  ASSERTION_RULES, CLIENT_ASSERTION_TYPE, CLIENTS, JWT_BEARER_GRANT, RESOURCE, SERVICE_ACCOUNTS, USERS, startIdp,
+  ASSERTION_RULES, CLIENT_ASSERTION_TYPE, CLIENTS, DEVICE_CODE_GRANT, JWT_BEARER_GRANT, RESOURCE, SERVICE_ACCOUNTS, USERS, startIdp,
 } from './server.mjs';
+import { approveDevice } from './device_approve.mjs';
 import { basicHeader as basic, form, formEncode } from '../e2e/helpers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -35,6 +36,16 @@ async function post(url, body, headers = {}) {
 async function introspect(token) {
   const r = await post(
     idp.introspectionEndpoint,
+    form([['token', token]]),
+    { authorization: basic(CLIENTS.introspector.client_id, CLIENTS.introspector.client_secret) },
+  );
+  assert.equal(r.status, 200, r.text);
+  return r.json;
+}
+
+async function introspectAt(target, token) {
+  const r = await post(
+    target.introspectionEndpoint,
     form([['token', token]]),
     { authorization: basic(CLIENTS.introspector.client_id, CLIENTS.introspector.client_secret) },
   );
@@ -674,5 +685,419 @@ describe('standalone', () => {
         fs.rmSync(dir, { recursive: true, force: true });
       }
     }
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Device authorization grant (RFC 8628): oidc-provider's own, approved through
+// its pages by device_approve.mjs, polled here at the token endpoint.
+
+const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
+
+/** POST the device authorization request; auth: 'public' | 'basic'. */
+async function deviceAuthorization(target, { client = CLIENTS.devicePublic, scope = 'openid profile offline_access api:read' } = {}) {
+  const pairs = [['scope', scope]];
+  const headers = {};
+  if (client.client_secret) headers.authorization = basic(client.client_id, client.client_secret);
+  else pairs.unshift(['client_id', client.client_id]);
+  return post(target.deviceAuthorizationEndpoint, form(pairs), headers);
+}
+
+function deviceTokenRequest(target, deviceCode, client = CLIENTS.devicePublic) {
+  const pairs = [['grant_type', DEVICE_CODE_GRANT], ['device_code', deviceCode]];
+  const headers = {};
+  if (client.client_secret) headers.authorization = basic(client.client_id, client.client_secret);
+  else pairs.push(['client_id', client.client_id]);
+  return post(target.tokenEndpoint, form(pairs), headers);
+}
+
+/** Poll every `interval` seconds (as RFC 8628 §3.4 says) while authorization_pending. */
+async function pollDevice(target, deviceCode, { client, interval, deadlineMs = 20_000 } = {}) {
+  const deadline = Date.now() + deadlineMs;
+  let polls = 0;
+  for (;;) {
+    const r = await deviceTokenRequest(target, deviceCode, client);
+    polls += 1;
+    if (r.json?.error !== 'authorization_pending') return { r, polls };
+    if (Date.now() > deadline) throw new Error(`still authorization_pending after ${polls} polls`);
+    await sleep(interval * 1000);
+  }
+}
+
+function refresh(target, refreshToken, client) {
+  const pairs = [['grant_type', 'refresh_token'], ['refresh_token', refreshToken]];
+  const headers = {};
+  if (client.client_secret) headers.authorization = basic(client.client_id, client.client_secret);
+  else pairs.push(['client_id', client.client_id]);
+  return post(target.tokenEndpoint, form(pairs), headers);
+}
+
+describe('device authorization grant', () => {
+  let dev; // an IdP polling every second
+  before(async () => { dev = await startIdp({ deviceIntervalSeconds: 1 }); });
+  after(async () => { await dev?.close(); });
+
+  test('the device authorization response carries interval and expires_in; the request is recorded', async () => {
+    const n = dev.deviceAuthorizationRequests().length;
+    const r = await deviceAuthorization(dev);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(Object.keys(r.json).sort(), ['device_code', 'expires_in', 'interval', 'user_code', 'verification_uri', 'verification_uri_complete']);
+    assert.equal(r.json.interval, 1);
+    assert.equal(r.json.expires_in, 600);
+    assert.equal(r.json.verification_uri, dev.codeVerificationUri);
+    assert.equal(r.json.verification_uri_complete, `${dev.codeVerificationUri}?user_code=${r.json.user_code}`);
+    assert.match(r.json.user_code, /^[B-DF-HJ-NP-TV-XZ]{4}-[B-DF-HJ-NP-TV-XZ]{4}$/);
+    const recorded = dev.deviceAuthorizationRequests();
+    assert.equal(recorded.length, n + 1);
+    assert.equal(recorded.at(-1).path, '/device/auth');
+    assert.equal(recorded.at(-1).body, 'client_id=device-public&scope=openid+profile+offline_access+api%3Aread');
+    assert.ok(Math.abs(recorded.at(-1).at - Date.now()) < 5000);
+    // Not a token request.
+    assert.ok(!dev.tokenRequests().includes(recorded.at(-1)));
+    // The defaults: interval 5, 600 s.
+    const d = await deviceAuthorization(idp);
+    assert.equal(d.json.interval, 5);
+    assert.equal(d.json.expires_in, 600);
+    assert.equal(idp.deviceIntervalSeconds, 5);
+    assert.equal(idp.deviceCodeTtlSeconds, 600);
+  });
+
+  test('public client: authorization_pending, approval through the pages, then access, id and refresh token', async () => {
+    const { json: d } = await deviceAuthorization(dev);
+    const pending = await deviceTokenRequest(dev, d.device_code);
+    assert.equal(pending.status, 400, pending.text);
+    assert.equal(pending.json.error, 'authorization_pending');
+
+    const polling = pollDevice(dev, d.device_code, { interval: d.interval });
+    await sleep(1200); // at least one more pending poll
+    const approved = await approveDevice({
+      verificationUri: d.verification_uri, userCode: d.user_code, username: 'alice', password: USERS.alice.password,
+    });
+    assert.equal(approved.outcome, 'approved');
+    assert.ok(approved.pages.some((p) => p.includes('/interaction/')), approved.pages.join('\n'));
+    const { r, polls } = await polling;
+    assert.ok(polls >= 2, `polls: ${polls}`);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(Object.keys(r.json).sort(), ['access_token', 'expires_in', 'id_token', 'refresh_token', 'scope', 'token_type']);
+    assert.equal(r.json.token_type, 'Bearer');
+    assert.equal(r.json.scope, 'api:read');
+    assert.match(r.headers.get('cache-control'), /no-store/);
+
+    const jwks = jose.createLocalJWKSet({ keys: [dev.publicJwk] });
+    const at = await jose.jwtVerify(r.json.access_token, jwks, { issuer: dev.issuer, audience: RESOURCE, typ: 'at+jwt' });
+    assert.equal(at.payload.sub, 'alice');
+    assert.equal(at.payload.client_id, 'device-public');
+    const idt = await jose.jwtVerify(r.json.id_token, jwks, { issuer: dev.issuer, audience: 'device-public' });
+    assert.equal(idt.payload.sub, 'alice');
+    assert.equal(idt.payload.name, USERS.alice.claims.name);
+
+    const info = await introspectAt(dev, r.json.access_token);
+    assert.equal(info.active, true);
+    assert.equal(info.sub, 'alice');
+    assert.equal(info.client_id, 'device-public');
+    const rtInfo = await introspectAt(dev, r.json.refresh_token);
+    assert.equal(rtInfo.active, true);
+    assert.equal(rtInfo.scope, 'openid profile offline_access api:read');
+
+    // Every poll went to the token endpoint and was recorded.
+    const mine = dev.tokenRequests().filter((q) => q.body.includes(formEncode(d.device_code)));
+    assert.equal(mine.length, polls + 1);
+  });
+
+  test('confidential client (Basic) approved with verification_uri_complete only', async () => {
+    const client = CLIENTS.deviceConfidential;
+    const { status, json: d, text } = await deviceAuthorization(dev, { client, scope: 'openid offline_access api:read api:write' });
+    assert.equal(status, 200, text);
+    assert.equal(dev.deviceAuthorizationRequests().at(-1).headers.authorization, basic(client.client_id, client.client_secret));
+    const polling = pollDevice(dev, d.device_code, { client, interval: d.interval });
+    const approved = await approveDevice({ verificationUri: d.verification_uri_complete, username: 'bob', password: USERS.bob.password });
+    assert.equal(approved.outcome, 'approved');
+    const { r } = await polling;
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.scope, 'api:read api:write');
+    assert.ok(r.json.id_token && r.json.refresh_token);
+    assert.equal(jose.decodeJwt(r.json.access_token).sub, 'bob');
+    assert.equal(jose.decodeJwt(r.json.access_token).client_id, client.client_id);
+    assert.equal(dev.tokenRequests().at(-1).headers.authorization, basic(client.client_id, client.client_secret));
+
+    // Client authentication is checked at both endpoints.
+    const bad = await deviceAuthorization(dev, { client: { ...client, client_secret: 'wrong' } });
+    assert.equal(bad.status, 401, bad.text);
+    assert.equal(bad.json.error, 'invalid_client');
+    // And no other client may poll this client's code.
+    const other = await deviceTokenRequest(dev, d.device_code, CLIENTS.devicePublic);
+    assert.equal(other.json.error, 'invalid_grant');
+  });
+
+  test('without offline_access: no refresh token; without openid: no id token', async () => {
+    const { json: d } = await deviceAuthorization(dev, { scope: 'api:read' });
+    await approveDevice({ verificationUri: d.verification_uri_complete, username: 'alice', password: USERS.alice.password });
+    const r = await deviceTokenRequest(dev, d.device_code);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(Object.keys(r.json).sort(), ['access_token', 'expires_in', 'scope', 'token_type']);
+  });
+
+  test('a device code is exchanged once; a second exchange is invalid_grant', async () => {
+    const { json: d } = await deviceAuthorization(dev);
+    await approveDevice({ verificationUri: d.verification_uri_complete, username: 'alice', password: USERS.alice.password });
+    assert.equal((await deviceTokenRequest(dev, d.device_code)).status, 200);
+    const again = await deviceTokenRequest(dev, d.device_code);
+    assert.equal(again.status, 400, again.text);
+    assert.equal(again.json.error, 'invalid_grant');
+  });
+
+  test('denied on the confirm page -> access_denied', async () => {
+    const { json: d } = await deviceAuthorization(dev);
+    const polling = pollDevice(dev, d.device_code, { interval: d.interval });
+    const denied = await approveDevice({
+      verificationUri: d.verification_uri, userCode: d.user_code, username: 'alice', password: USERS.alice.password, deny: true,
+    });
+    assert.equal(denied.outcome, 'denied');
+    const { r } = await polling;
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json.error, 'access_denied');
+    // The code cannot be approved afterwards.
+    await assert.rejects(
+      approveDevice({ verificationUri: d.verification_uri_complete, username: 'alice', password: USERS.alice.password }),
+      /did not accept user code/,
+    );
+  });
+
+  test('the login page checks the password; unknown codes are refused; the code stays pending', async () => {
+    const { json: d } = await deviceAuthorization(dev);
+    await assert.rejects(
+      approveDevice({ verificationUri: d.verification_uri_complete, username: 'alice', password: 'not-her-password' }),
+      /refused the login of alice \(wrong username or password\)/,
+    );
+    assert.equal((await deviceTokenRequest(dev, d.device_code)).json.error, 'authorization_pending');
+    // The confirm page marked the code in flight: a new browser session
+    // cannot pick it up again (oidc-provider's AlreadyUsedError).
+    await assert.rejects(
+      approveDevice({ verificationUri: d.verification_uri_complete, username: 'alice', password: USERS.alice.password }),
+      /did not accept user code/,
+    );
+    const { json: e } = await deviceAuthorization(dev);
+    await assert.rejects(
+      approveDevice({ verificationUri: e.verification_uri_complete, username: 'nobody', password: 'x' }),
+      /refused the login of nobody/,
+    );
+    await assert.rejects(
+      approveDevice({ verificationUri: dev.codeVerificationUri, userCode: 'BCDF-GHJK', username: 'alice', password: USERS.alice.password }),
+      /did not accept user code BCDF-GHJK/,
+    );
+    await assert.rejects(
+      approveDevice({ verificationUri: `${dev.codeVerificationUri}?user_code=BCDF-GHJK`, userCode: 'WXYZ-WXYZ', username: 'alice' }),
+      /differs from the user_code/,
+    );
+    await assert.rejects(approveDevice({ verificationUri: dev.codeVerificationUri, username: 'alice' }), /userCode is required/);
+    // Nothing listens there: a clear error, not a hang.
+    await assert.rejects(
+      approveDevice({ verificationUri: 'http://127.0.0.1:9/device', userCode: 'BCDF-GHJK', username: 'alice', password: 'x' }),
+      /GET http:\/\/127\.0\.0\.1:9\/device failed/,
+    );
+  });
+
+  test('short TTL: the device code expires -> expired_token (and the pages refuse it)', async () => {
+    const short = await startIdp({ deviceIntervalSeconds: 1, deviceCodeTtlSeconds: 2 });
+    try {
+      assert.equal(short.deviceCodeTtlSeconds, 2);
+      const { json: d } = await deviceAuthorization(short);
+      assert.equal(d.expires_in, 2);
+      const { r, polls } = await pollDevice(short, d.device_code, { interval: d.interval });
+      assert.ok(polls >= 2, `polls: ${polls}`);
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.json.error, 'expired_token');
+      await assert.rejects(
+        approveDevice({ verificationUri: d.verification_uri_complete, username: 'alice', password: USERS.alice.password }),
+        /did not accept user code/,
+      );
+      assert.equal((await deviceTokenRequest(short, d.device_code)).json.error, 'expired_token');
+    } finally {
+      await short.close();
+    }
+  });
+
+  test('refresh of a device refresh token (public and confidential): works, rotates, the old one is invalid_grant', async () => {
+    for (const client of [CLIENTS.devicePublic, CLIENTS.deviceConfidential]) {
+      const { json: d } = await deviceAuthorization(dev, { client });
+      await approveDevice({ verificationUri: d.verification_uri_complete, username: 'alice', password: USERS.alice.password });
+      const first = await deviceTokenRequest(dev, d.device_code, client);
+      assert.equal(first.status, 200, first.text);
+
+      const second = await refresh(dev, first.json.refresh_token, client);
+      assert.equal(second.status, 200, second.text);
+      assert.deepEqual(Object.keys(second.json).sort(), ['access_token', 'expires_in', 'id_token', 'refresh_token', 'scope', 'token_type']);
+      assert.notEqual(second.json.refresh_token, first.json.refresh_token);
+      assert.notEqual(second.json.access_token, first.json.access_token);
+      assert.equal(second.json.scope, 'api:read');
+      assert.equal(jose.decodeJwt(second.json.access_token).sub, 'alice');
+      assert.equal((await introspectAt(dev, second.json.access_token)).active, true);
+
+      const third = await refresh(dev, second.json.refresh_token, client);
+      assert.equal(third.status, 200, third.text);
+
+      const reused = await refresh(dev, first.json.refresh_token, client);
+      assert.equal(reused.status, 400, reused.text);
+      assert.equal(reused.json.error, 'invalid_grant');
+      // oidc-provider's reuse detection then revokes the whole grant.
+      const after = await refresh(dev, third.json.refresh_token, client);
+      assert.equal(after.json.error, 'invalid_grant');
+      assert.equal((await introspectAt(dev, third.json.access_token)).active, false);
+    }
+  });
+});
+
+describe('refresh token rotation for the password grant', () => {
+  test('pw-client (Basic): refresh rotates; a used refresh token is invalid_grant; client auth is required', async () => {
+    const client = CLIENTS.pwClient;
+    const r = await post(
+      idp.tokenEndpoint,
+      form([['grant_type', 'password'], ['username', 'bob'], ['password', USERS.bob.password], ['scope', 'openid offline_access api:write']]),
+      { authorization: basic(client.client_id, client.client_secret) },
+    );
+    assert.equal(r.status, 200, r.text);
+    const noAuth = await post(idp.tokenEndpoint, form([['grant_type', 'refresh_token'], ['refresh_token', r.json.refresh_token], ['client_id', client.client_id]]));
+    assert.equal(noAuth.status, 401, noAuth.text);
+    assert.equal(noAuth.json.error, 'invalid_client');
+    const wrong = await post(idp.tokenEndpoint, form([['grant_type', 'refresh_token'], ['refresh_token', r.json.refresh_token]]), { authorization: basic(client.client_id, 'nope') });
+    assert.equal(wrong.status, 401, wrong.text);
+
+    const next = await refresh(idp, r.json.refresh_token, client);
+    assert.equal(next.status, 200, next.text);
+    assert.ok(next.json.refresh_token);
+    assert.notEqual(next.json.refresh_token, r.json.refresh_token);
+    assert.equal(next.json.scope, 'api:write');
+    assert.equal(jose.decodeJwt(next.json.id_token).sub, 'bob');
+    assert.equal((await introspect(next.json.access_token)).sub, 'bob');
+
+    const reused = await refresh(idp, r.json.refresh_token, client);
+    assert.equal(reused.status, 400, reused.text);
+    assert.equal(reused.json.error, 'invalid_grant');
+  });
+});
+
+describe('failure injection at the token endpoint', () => {
+  test('failTokenRequests(n): default 503 temporarily_unavailable, recorded, then normal again', async () => {
+    const target = await startIdp();
+    try {
+      target.failTokenRequests(2);
+      const body = 'grant_type=client_credentials&client_id=cc-post&client_secret=post-secret-123';
+      for (let i = 0; i < 2; i += 1) {
+        const r = await post(target.tokenEndpoint, body);
+        assert.equal(r.status, 503, r.text);
+        assert.deepEqual(r.json, { error: 'temporarily_unavailable', error_description: 'injected failure' });
+        assert.equal(r.headers.get('content-type'), 'application/json; charset=utf-8');
+        assert.equal(r.headers.get('cache-control'), 'no-store');
+      }
+      const ok = await post(target.tokenEndpoint, body);
+      assert.equal(ok.status, 200, ok.text);
+      assert.equal(target.tokenRequests().length, 3);
+      assert.ok(target.tokenRequests().every((q) => q.body === body && q.method === 'POST' && q.path === '/token'));
+      assert.equal(target.requests.length, 3);
+
+      target.resetRequests();
+      assert.equal(target.requests.length, 0);
+      assert.deepEqual(target.tokenRequests(), []);
+      assert.deepEqual(target.deviceAuthorizationRequests(), []);
+    } finally {
+      await target.close();
+    }
+  });
+
+  test('custom status, body and headers queue up; the device endpoint is not affected; an injected answer does not consume the code', async () => {
+    const target = await startIdp({ deviceIntervalSeconds: 1 });
+    try {
+      const { json: d } = await deviceAuthorization(target);
+      await approveDevice({ verificationUri: d.verification_uri_complete, username: 'alice', password: USERS.alice.password });
+      target.failTokenRequests(1, { status: 400, body: { error: 'slow_down' } });
+      target.failTokenRequests(1, { status: 502, body: '<html>bad gateway</html>', headers: { 'content-type': 'text/html', 'retry-after': '1' } });
+      target.failTokenRequests(0);
+      const slow = await deviceTokenRequest(target, d.device_code);
+      assert.equal(slow.status, 400);
+      assert.deepEqual(slow.json, { error: 'slow_down' });
+      const gateway = await deviceTokenRequest(target, d.device_code);
+      assert.equal(gateway.status, 502);
+      assert.equal(gateway.text, '<html>bad gateway</html>');
+      assert.equal(gateway.headers.get('content-type'), 'text/html');
+      assert.equal(gateway.headers.get('retry-after'), '1');
+      const tokens = await deviceTokenRequest(target, d.device_code);
+      assert.equal(tokens.status, 200, tokens.text);
+      assert.equal(target.tokenRequests().length, 3);
+      assert.equal(target.deviceAuthorizationRequests().length, 1);
+      assert.equal(target.requests.length, 4);
+      assert.throws(() => target.failTokenRequests(-1), TypeError);
+      assert.throws(() => target.failTokenRequests(1, { status: 99 }), TypeError);
+    } finally {
+      await target.close();
+    }
+  });
+
+  test('injected answers carry CORS headers for a browser origin', async () => {
+    const target = await startIdp();
+    try {
+      target.failTokenRequests(1);
+      const r = await post(target.tokenEndpoint, 'grant_type=client_credentials', { origin: 'http://127.0.0.1:1234' });
+      assert.equal(r.status, 503);
+      assert.equal(r.headers.get('access-control-allow-origin'), 'http://127.0.0.1:1234');
+    } finally {
+      await target.close();
+    }
+  });
+});
+
+describe('device_approve.mjs as a script', () => {
+  const script = path.join(here, 'device_approve.mjs');
+
+  function run(args, env = {}) {
+    const child = spawn(process.execPath, [script, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, APPROVE_PASSWORD: '', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => { stdout += c; });
+    child.stderr.on('data', (c) => { stderr += c; });
+    return new Promise((resolve) => { child.on('exit', (code) => resolve({ code, stdout, stderr })); });
+  }
+
+  let dev;
+  before(async () => { dev = await startIdp({ deviceIntervalSeconds: 1 }); });
+  after(async () => { await dev?.close(); });
+
+  test('--uri verification_uri_complete --user alice (password from the fixtures): prints approved, exit 0', async () => {
+    const { json: d } = await deviceAuthorization(dev);
+    const res = await run(['--uri', d.verification_uri_complete, '--user', 'alice']);
+    assert.deepEqual(res, { code: 0, stdout: 'approved\n', stderr: '' });
+    const r = await deviceTokenRequest(dev, d.device_code);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(jose.decodeJwt(r.json.access_token).sub, 'alice');
+  });
+
+  test('--uri verification_uri --code C --user bob with APPROVE_PASSWORD', async () => {
+    const { json: d } = await deviceAuthorization(dev);
+    const res = await run(['--uri', d.verification_uri, '--code', d.user_code, '--user', 'bob'], { APPROVE_PASSWORD: USERS.bob.password });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout, 'approved\n');
+    assert.equal(jose.decodeJwt((await deviceTokenRequest(dev, d.device_code)).json.access_token).sub, 'bob');
+  });
+
+  test('a wrong APPROVE_PASSWORD: exit 1 with the reason; bad arguments: exit 2; --deny prints denied', async () => {
+    const { json: d } = await deviceAuthorization(dev);
+    let res = await run(['--uri', d.verification_uri_complete, '--user', 'alice'], { APPROVE_PASSWORD: 'wrong' });
+    assert.equal(res.code, 1);
+    assert.equal(res.stdout, '');
+    assert.match(res.stderr, /^device_approve: .*wrong username or password/);
+
+    res = await run(['--uri', d.verification_uri, '--user', 'alice']);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /userCode is required/);
+
+    res = await run(['--user', 'alice']);
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /--uri is required/);
+
+    const { json: e } = await deviceAuthorization(dev);
+    res = await run(['--uri', e.verification_uri_complete, '--user', 'alice', '--deny']);
+    assert.deepEqual(res, { code: 0, stdout: 'denied\n', stderr: '' });
+    assert.equal((await deviceTokenRequest(dev, e.device_code)).json.error, 'access_denied');
   });
 });

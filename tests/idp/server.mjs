@@ -4,9 +4,11 @@
 //   import { startIdp, CLIENTS, USERS } from './server.mjs';
 //   const idp = await startIdp();           // { issuer, tokenEndpoint, ..., requests, close() }
 //
-//   node tests/idp/server.mjs [--port N] [--ready-file PATH]   (standalone)
+//   node tests/idp/server.mjs [--port N] [--ready-file PATH]   (standalone;
+//     env GRANTKIT_IDP_DEVICE_INTERVAL / GRANTKIT_IDP_DEVICE_TTL: the device
+//     flow's deviceIntervalSeconds / deviceCodeTtlSeconds)
 //
-// Two things oidc-provider does not do out of the box, added here:
+// What oidc-provider does not do out of the box, added here:
 //
 // 1. The resource-owner password grant (RFC 6749 §4.3), registered with
 //    provider.registerGrantType(). oidc-provider's token endpoint pipeline runs
@@ -57,8 +59,36 @@
 // any of RS256, PS256, ES256, Ed25519, EdDSA), and verifies with the client's
 // jwks with a clock tolerance of 15 s. It does not check iat or the lifetime.
 //
+// 4. The device authorization grant (RFC 8628) is oidc-provider's own
+//    (features.deviceFlow) with its own pages: the user-code form at /device,
+//    the confirm page, then the devInteractions login and consent pages, then
+//    its success page (tests/idp/device_approve.mjs drives them like a browser).
+//    Added around it:
+//    - devInteractions accepts ANY login and ignores the password field of its
+//      login form; the pre-route middleware checks login/password against
+//      USERS first and answers 401 "Sign-in failed" when they are wrong.
+//    - oidc-provider 9.13 sends no `interval` in the device authorization
+//      response (lib/actions/authorization/device.js: device_code, user_code,
+//      verification_uri(_complete), expires_in only) and never answers
+//      slow_down: errors.SlowDown exists but nothing throws it, the device_code
+//      grant (lib/actions/grants/device_code.js) only answers
+//      authorization_pending / expired_token / access_denied and tokens. So
+//      there is no polling-rate check to keep consistent: the middleware adds
+//      `interval: deviceIntervalSeconds` to the response, and a test that
+//      wants slow_down injects it with idp.failTokenRequests().
+//    - The memory adapter drops a record at its exp, after which the token
+//      endpoint would say invalid_grant ("device code not found") instead of
+//      expired_token; device codes are kept DEVICE_CODE_GRACE_SECONDS longer
+//      (oidc-provider checks exp itself when it reads them).
+//
+// Refresh tokens always rotate (rotateRefreshToken returns true): a used one
+// is refused with invalid_grant, and oidc-provider then revokes the whole
+// grant (reuse detection), the new refresh token included.
+//
 // The same pre-route middleware records every request that reaches the token
-// endpoint (method, path, lowercased headers, raw body) in `requests`.
+// endpoint or the device authorization endpoint (method, path, lowercased
+// headers, raw body, `at` = Date.now()) in `requests`, and answers the token
+// requests queued by idp.failTokenRequests() itself.
 
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -79,6 +109,13 @@ const EXPECTED_WARNINGS = [
   'development-only feature devInteractions',
   'already parsed request body detected',
 ];
+// Likewise the console.info notices of the device flow's default pages
+// ("you SHOULD change it"): they are the pages the tests mean to use.
+const EXPECTED_NOTICES = [
+  'default features.deviceFlow.userCodeInputSource',
+  'default features.deviceFlow.userCodeConfirmSource',
+  'default features.deviceFlow.successSource',
+];
 if (!process.env.GRANTKIT_IDP_VERBOSE && !globalThis.__grantkitIdpWarnFilter) {
   const original = console.warn;
   globalThis.__grantkitIdpWarnFilter = true;
@@ -90,6 +127,18 @@ if (!process.env.GRANTKIT_IDP_VERBOSE && !globalThis.__grantkitIdpWarnFilter) {
     original.apply(this, args);
   };
 }
+function expectedNotice(args) {
+  const first = typeof args[0] === 'string' ? args[0] : '';
+  return !process.env.GRANTKIT_IDP_VERBOSE
+    && first.includes('oidc-provider NOTICE: ') && EXPECTED_NOTICES.some((n) => first.includes(n));
+}
+if (!globalThis.__grantkitIdpInfoFilter) {
+  globalThis.__grantkitIdpInfoFilter = true;
+  const original = console.info;
+  console.info = function filteredInfo(...args) {
+    if (!expectedNotice(args)) original.apply(this, args);
+  };
+}
 
 // Imported after the filter is installed (static imports would run first).
 const { default: Provider, errors } = await import('oidc-provider');
@@ -99,6 +148,7 @@ const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '
 const fixtureJson = (name) => Object.freeze(JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8')));
 
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 /** Limits of the JWT bearer grant's assertion checks (see jwtBearerGrant). */
@@ -189,6 +239,19 @@ export const CLIENTS = Object.freeze({
     jwks: Object.freeze({ keys: Object.freeze([fixtureJson('rsa2048.public.jwk.json')]) }),
     grant_types: Object.freeze(['password']),
   }),
+  // The device authorization grant (RFC 8628): a public client (client_id in
+  // the body) and a confidential one (Basic), both allowed refresh tokens.
+  devicePublic: Object.freeze({
+    client_id: 'device-public',
+    token_endpoint_auth_method: 'none',
+    grant_types: Object.freeze([DEVICE_CODE_GRANT, 'refresh_token']),
+  }),
+  deviceConfidential: Object.freeze({
+    client_id: 'device-confidential',
+    client_secret: 'device-secret-456',
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: Object.freeze([DEVICE_CODE_GRANT, 'refresh_token']),
+  }),
   introspector: Object.freeze({
     client_id: 'introspector',
     client_secret: 'introspector-secret',
@@ -229,6 +292,13 @@ const ROUTES = Object.freeze({
 
 const BODY_LIMIT = 56 * 1024; // the same limit oidc-provider applies
 
+// How long an expired device code stays readable, so that polling it answers
+// expired_token rather than invalid_grant (see the header comment).
+const DEVICE_CODE_GRACE_SECONDS = 300;
+
+// devInteractions' login form posts here (POST /interaction/:uid).
+const INTERACTION_SUBMIT = /^\/interaction\/[^/]+$/;
+
 function account(accountId) {
   if (typeof accountId === 'string' && Object.hasOwn(SERVICE_ACCOUNTS, accountId)) {
     return { accountId, async claims() { return { sub: accountId }; } };
@@ -250,6 +320,26 @@ function checkUser(username, password) {
   // Compare digests in constant time (also when the user does not exist).
   const ok = crypto.timingSafeEqual(sha256(user ? user.password : '\0no-such-user'), sha256(password));
   return user && ok ? user : undefined;
+}
+
+function htmlEscape(s) {
+  return String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+// The memory adapter forgets a record at its expiry; keep device codes a
+// while longer so an expired one is still found and reported expired_token.
+function deviceCodeGraceAdapter(factory) {
+  return (model) => {
+    const adapter = factory(model);
+    if (model !== 'DeviceCode') return adapter;
+    const upsert = adapter.upsert.bind(adapter);
+    adapter.upsert = (id, payload, expiresIn) => upsert(
+      id,
+      payload,
+      typeof expiresIn === 'number' ? expiresIn + DEVICE_CODE_GRACE_SECONDS : expiresIn,
+    );
+    return adapter;
+  };
 }
 
 function looksLikeJwt(value) {
@@ -275,14 +365,27 @@ async function readRawBody(req) {
 /**
  * Start the identity provider on http://127.0.0.1:<port> (0 = any free port).
  * @returns {Promise<{issuer: string, tokenEndpoint: string, introspectionEndpoint: string,
- *   revocationEndpoint: string, deviceAuthorizationEndpoint: string, jwksUri: string, port: number,
- *   requests: Array<{method: string, path: string, headers: Record<string,string|string[]>, body: string}>,
+ *   revocationEndpoint: string, deviceAuthorizationEndpoint: string, codeVerificationUri: string,
+ *   jwksUri: string, port: number, deviceCodeTtlSeconds: number, deviceIntervalSeconds: number,
+ *   requests: Array<{method: string, path: string, headers: Record<string,string|string[]>, body: string, at: number}>,
+ *   tokenRequests(): Array, deviceAuthorizationRequests(): Array, resetRequests(): void,
+ *   failTokenRequests(n: number, opts?: {status?: number, body?: object|string, headers?: object}): void,
  *   publicJwk: object, provider: object, close(): Promise<void>}>}
  * clockSkewSeconds shifts "now" for the JWT bearer grant's assertion checks only
  * (+3600: the IdP believes it is an hour later, so a fresh 180 s assertion has expired).
+ * deviceCodeTtlSeconds is the device code's lifetime (and the expires_in sent);
+ * deviceIntervalSeconds the `interval` sent in the device authorization response.
  */
-export async function startIdp({ port = 0, clockSkewSeconds = 0 } = {}) {
+export async function startIdp({
+  port = 0, clockSkewSeconds = 0, deviceCodeTtlSeconds = 600, deviceIntervalSeconds = 5,
+} = {}) {
   if (!Number.isFinite(clockSkewSeconds)) throw new TypeError('clockSkewSeconds must be a finite number');
+  if (!Number.isSafeInteger(deviceCodeTtlSeconds) || deviceCodeTtlSeconds < 1) {
+    throw new TypeError('deviceCodeTtlSeconds must be a positive integer');
+  }
+  if (!Number.isSafeInteger(deviceIntervalSeconds) || deviceIntervalSeconds < 0) {
+    throw new TypeError('deviceIntervalSeconds must be a non-negative integer');
+  }
   let handler = (_req, res) => { res.statusCode = 503; res.end(); };
   const server = http.createServer((req, res) => handler(req, res));
   await new Promise((resolve, reject) => {
@@ -300,7 +403,7 @@ export async function startIdp({ port = 0, clockSkewSeconds = 0 } = {}) {
 
   let provider; // assigned below; used by the customizer
   const configuration = {
-    adapter: createMemoryAdapter(0), // in-memory, private to this instance
+    adapter: deviceCodeGraceAdapter(createMemoryAdapter(0)), // in-memory, private to this instance
     clients: Object.values(CLIENTS).map((c) => ({
       ...structuredClone(c),
       redirect_uris: [],
@@ -317,13 +420,16 @@ export async function startIdp({ port = 0, clockSkewSeconds = 0 } = {}) {
     routes: { ...ROUTES },
     clientBasedCORS: () => true, // a local test IdP: browser-based tests may call it
     pkce: { required: () => false },
+    // Always: a refresh token is good for one use (oidc-provider's default
+    // rotates only for public clients or late in the token's life).
+    rotateRefreshToken: () => true,
     ttl: {
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 3600,
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 3600,
       IdToken: 3600,
       RefreshToken: 14 * 24 * 3600,
       Grant: 14 * 24 * 3600,
-      DeviceCode: 600,
+      DeviceCode: deviceCodeTtlSeconds,
       Interaction: 3600,
       Session: 14 * 24 * 3600,
       AuthorizationCode: 60,
@@ -394,10 +500,15 @@ export async function startIdp({ port = 0, clockSkewSeconds = 0 } = {}) {
   provider.registerGrantType(JWT_BEARER_GRANT, jwtBearerGrant.bind(undefined, provider, jwtBearer), ['assertion', 'scope']);
 
   const requests = [];
+  // Failures queued by failTokenRequests(): { remaining, status, body, headers }.
+  const injected = [];
+  const RECORDED = new Set([ROUTES.token, ROUTES.device_authorization]);
+  const READ_FIRST = new Set([...RECORDED, ROUTES.introspection, ROUTES.revocation]);
 
   provider.use(async function preRoute(ctx, next) {
     const route = ctx.method === 'POST' ? ctx.path : undefined;
-    if (route !== ROUTES.token && route !== ROUTES.introspection && route !== ROUTES.revocation) {
+    const loginSubmit = route !== undefined && INTERACTION_SUBMIT.test(route);
+    if (!READ_FIRST.has(route) && !loginSubmit) {
       return next();
     }
     let raw;
@@ -408,20 +519,78 @@ export async function startIdp({ port = 0, clockSkewSeconds = 0 } = {}) {
       ctx.body = { error: 'invalid_request', error_description: 'request body too large' };
       return undefined;
     }
-    if (route === ROUTES.token) {
+    if (RECORDED.has(route)) {
       requests.push({
         method: ctx.method,
         path: ctx.path,
         headers: { ...ctx.req.headers },
         body: raw,
+        at: Date.now(),
       });
-    } else if (ctx.is('application/x-www-form-urlencoded')) {
+    }
+    if (route === ROUTES.token && injected.length) {
+      answerInjected(ctx);
+      return undefined;
+    }
+    if ((route === ROUTES.introspection || route === ROUTES.revocation) && ctx.is('application/x-www-form-urlencoded')) {
       raw = await rewriteJwtTokenParam(raw);
+    }
+    if (loginSubmit && ctx.is('application/x-www-form-urlencoded')) {
+      const params = new URLSearchParams(raw);
+      if (params.get('prompt') === 'login') {
+        // devInteractions would log in whoever is typed, password or not.
+        const user = checkUser(params.get('login') ?? '', params.get('password') ?? '');
+        if (!user) {
+          loginFailed(ctx);
+          return undefined;
+        }
+        params.set('login', user.claims.sub); // devInteractions' accountId
+        params.delete('password');
+        raw = params.toString();
+      }
     }
     // Hand the (possibly rewritten) body to oidc-provider's own parser.
     ctx.request.body = raw;
-    return next();
+    await next();
+    if (route === ROUTES.device_authorization && ctx.status === 200 && ctx.body?.device_code) {
+      ctx.body = { ...ctx.body, interval: deviceIntervalSeconds };
+    }
+    return undefined;
   });
+
+  function answerInjected(ctx) {
+    const failure = injected[0];
+    failure.remaining -= 1;
+    if (failure.remaining === 0) injected.shift();
+    ctx.status = failure.status;
+    ctx.type = 'application/json';
+    ctx.set('cache-control', 'no-store');
+    // What oidc-provider's CORS middleware would have said (clientBasedCORS
+    // allows every origin here), so browser tests can read the answer too.
+    const origin = ctx.get('origin');
+    if (origin) {
+      ctx.set('access-control-allow-origin', origin);
+      ctx.vary('origin');
+    }
+    for (const [name, value] of Object.entries(failure.headers)) ctx.set(name, String(value));
+    ctx.body = typeof failure.body === 'string' ? failure.body : JSON.stringify(failure.body);
+  }
+
+  function loginFailed(ctx) {
+    ctx.status = 401;
+    ctx.type = 'html';
+    ctx.set('cache-control', 'no-store');
+    const retry = htmlEscape(ctx.path);
+    ctx.body = `<!DOCTYPE html>
+<html>
+<head><meta charset="utf-8"><title>Sign-in failed</title></head>
+<body>
+  <h1>Sign-in failed</h1>
+  <p class="red">Invalid username or password.</p>
+  <p><a href="${retry}">Try again</a></p>
+</body>
+</html>`;
+  }
 
   async function rewriteJwtTokenParam(raw) {
     const params = new URLSearchParams(raw);
@@ -450,11 +619,41 @@ export async function startIdp({ port = 0, clockSkewSeconds = 0 } = {}) {
     introspectionEndpoint: `${issuer}${ROUTES.introspection}`,
     revocationEndpoint: `${issuer}${ROUTES.revocation}`,
     deviceAuthorizationEndpoint: `${issuer}${ROUTES.device_authorization}`,
+    codeVerificationUri: `${issuer}${ROUTES.code_verification}`,
     jwksUri: `${issuer}${ROUTES.jwks}`,
     port: actualPort,
+    deviceCodeTtlSeconds,
+    deviceIntervalSeconds,
     requests,
     publicJwk,
     provider,
+    /** The recorded POSTs to the token endpoint (injected failures included). */
+    tokenRequests() {
+      return requests.filter((r) => r.method === 'POST' && r.path === ROUTES.token);
+    },
+    /** The recorded POSTs to the device authorization endpoint. */
+    deviceAuthorizationRequests() {
+      return requests.filter((r) => r.method === 'POST' && r.path === ROUTES.device_authorization);
+    },
+    resetRequests() {
+      requests.length = 0; // the same array: callers may hold idp.requests
+    },
+    /**
+     * Answer the next n POSTs to the token endpoint with `status` and `body`
+     * (JSON unless a string; Content-Type application/json, Cache-Control
+     * no-store, plus `headers`) without reaching oidc-provider. They are still
+     * recorded. Calls queue up: failTokenRequests(1, A); failTokenRequests(2, B)
+     * answers A, B, B.
+     */
+    failTokenRequests(n, {
+      status = 503,
+      body = { error: 'temporarily_unavailable', error_description: 'injected failure' },
+      headers = {},
+    } = {}) {
+      if (!Number.isSafeInteger(n) || n < 0) throw new TypeError('n must be a non-negative integer');
+      if (!Number.isInteger(status) || status < 200 || status > 599) throw new TypeError('status must be an HTTP status 200..599');
+      if (n > 0) injected.push({ remaining: n, status, body: structuredClone(body), headers: { ...headers } });
+    },
     close() {
       closed ||= new Promise((resolve) => {
         server.close(() => resolve());
@@ -465,10 +664,18 @@ export async function startIdp({ port = 0, clockSkewSeconds = 0 } = {}) {
     toJSON() {
       const {
         issuer: i, tokenEndpoint, introspectionEndpoint, revocationEndpoint,
-        deviceAuthorizationEndpoint, jwksUri, port: p,
+        deviceAuthorizationEndpoint, codeVerificationUri, jwksUri, port: p, deviceIntervalSeconds: interval,
       } = this;
       return {
-        issuer: i, tokenEndpoint, introspectionEndpoint, revocationEndpoint, deviceAuthorizationEndpoint, jwksUri, port: p,
+        issuer: i,
+        tokenEndpoint,
+        introspectionEndpoint,
+        revocationEndpoint,
+        deviceAuthorizationEndpoint,
+        codeVerificationUri,
+        jwksUri,
+        port: p,
+        deviceIntervalSeconds: interval,
       };
     },
   };
@@ -714,7 +921,13 @@ async function jwtBearerGrant(provider, state, ctx) {
 
 if (isMain(import.meta.url)) {
   // Keep stdout for the one JSON line: oidc-provider notices go to stderr.
-  console.info = (...a) => console.error(...a);
+  console.info = (...a) => { if (!expectedNotice(a)) console.error(...a); };
   console.log = (...a) => console.error(...a);
-  await runStandalone({ name: 'idp', script: 'tests/idp/server.mjs', start: startIdp });
+  // The device flow's timing comes from the environment here (the runner's
+  // arguments are shared with the other servers): demos poll every second.
+  const device = {};
+  for (const [env, option] of [['GRANTKIT_IDP_DEVICE_INTERVAL', 'deviceIntervalSeconds'], ['GRANTKIT_IDP_DEVICE_TTL', 'deviceCodeTtlSeconds']]) {
+    if (process.env[env] !== undefined && process.env[env] !== '') device[option] = Number(process.env[env]);
+  }
+  await runStandalone({ name: 'idp', script: 'tests/idp/server.mjs', start: (opts) => startIdp({ ...opts, ...device }) });
 }
