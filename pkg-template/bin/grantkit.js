@@ -4,13 +4,14 @@
 // from argv (which other users of the machine can read in the process list).
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { ClientCredentials, PasswordGrant, JwtBearer, AcpLogin, decodeJwt, keycloak, entra, pingAic } from "../index.node.js";
+import { ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin, decodeJwt, keycloak, entra, pingAic } from "../index.node.js";
 
 const USAGE = `Usage:
   grantkit client-credentials ENDPOINT --client-id ID CLIENT-SECRET [options]
   grantkit password ENDPOINT --client-id ID [CLIENT-SECRET] --username USER PASSWORD [options]
   grantkit jwt-bearer ENDPOINT --key PATH --issuer ISS [--subject SUB] [--audience AUD] [--client-id ID]
                       [--lifetime SECONDS] [--algorithm RS256|PS256] [options]
+  grantkit device ENDPOINT --client-id ID [CLIENT-SECRET] [--device-authorization-endpoint URL] [options]
   grantkit acp --platform-url URL --username USER PASSWORD [--idp local|ldap|oidc] [--json]
   grantkit decode [--token-env NAME | --token-file PATH]   (default: the token on standard input)
 
@@ -36,6 +37,12 @@ Options:
 jwt-bearer signs an RFC 7523 assertion with the key (JWK or PEM file): iss ISS, sub SUB
 (default ISS), aud AUD (default: the token endpoint exactly), exp = iat + SECONDS (default 180).
 With --ping-tenant, --client-id defaults to service-account.
+
+device (RFC 8628) prints where to go and the code to enter on standard error, then
+waits until the user approves it elsewhere (Ctrl-C stops it). The device
+authorization endpoint defaults to Keycloak's {BASE}/realms/{REALM}/protocol/
+openid-connect/auth/device and Entra's .../{TENANT}/oauth2/v2.0/devicecode;
+give --device-authorization-endpoint for any other server.
 
 Prints the access token and a newline. Exit status: 0 on success, 2 when the
 server answered with an OAuth error, 1 on any other error.
@@ -92,6 +99,10 @@ const COMMANDS = {
       algorithm: { type: "string" },
     },
     run: jwtBearer,
+  },
+  device: {
+    options: { ...COMMON, ...CLIENT_KEY, "device-authorization-endpoint": { type: "string" } },
+    run: device,
   },
   acp: {
     options: {
@@ -187,6 +198,43 @@ async function jwtBearer(v) {
   }
   print(await new JwtBearer(options).getToken(), v.json);
   return 0;
+}
+
+async function device(v) {
+  const { tokenEndpoint } = endpoint(v);
+  const client = new DeviceAuthorization({
+    deviceAuthorizationEndpoint: v["device-authorization-endpoint"] ?? deviceEndpoint(v),
+    tokenEndpoint,
+    clientId: required(v, "client-id"),
+    ...(await clientCredential(v, { secretRequired: false })),
+    ...flowOptions(v),
+    onPrompt: (prompt) => {
+      const lines = [`To sign in, open ${prompt.verification_uri} and enter the code ${prompt.user_code}`];
+      if (prompt.verification_uri_complete) lines.push(`(or open ${prompt.verification_uri_complete})`);
+      lines.push(`The code expires in ${prompt.expires_in} s. Waiting for approval...`);
+      process.stderr.write(lines.join("\n") + "\n");
+    },
+  });
+  const stop = new AbortController();
+  const onSigint = () => stop.abort();
+  process.once("SIGINT", onSigint);
+  try {
+    print(await client.getToken({ signal: stop.signal }), v.json);
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+  return 0;
+}
+
+/** The documented device authorization endpoint of a Keycloak or Entra preset. */
+function deviceEndpoint(v) {
+  if (v["keycloak-url"] !== undefined) {
+    return keycloak({ baseUrl: v["keycloak-url"], realm: required(v, "realm") }).tokenEndpoint.replace(/\/token$/, "/auth/device");
+  }
+  if (v["entra-tenant"] !== undefined) {
+    return entra({ tenant: v["entra-tenant"] }).tokenEndpoint.replace(/\/token$/, "/devicecode");
+  }
+  throw new UsageError("--device-authorization-endpoint is required with this endpoint");
 }
 
 /** The client secret, or the private key for --client-auth private_key_jwt. */
@@ -333,7 +381,9 @@ main(process.argv.slice(2)).then(
     if (error instanceof UsageError) {
       process.stderr.write(`grantkit: ${error.message}\n`);
       process.exitCode = EXIT_OTHER;
-    } else if (error?.code === "OAUTH_ERROR") {
+    } else if (error?.name === "GrantkitError" && typeof error.error === "string") {
+      // The server answered with an OAuth error: OAUTH_ERROR, or a device
+      // flow's access_denied / expired_token.
       process.stderr.write(`grantkit: ${error.error}: ${error.message}\n`);
       process.exitCode = EXIT_OAUTH;
     } else if (error?.name === "GrantkitError") {

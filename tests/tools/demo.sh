@@ -32,7 +32,8 @@ ready_field() {
   node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1]))[process.argv[2]])' "$workdir/$1.json" "$2"
 }
 
-start_server idp tests/idp/server.mjs
+# Device codes are polled every second here (the IdP's default is 5 s).
+GRANTKIT_IDP_DEVICE_INTERVAL=1 start_server idp tests/idp/server.mjs
 idp_pid=$server_pid
 token_endpoint=$(ready_field idp tokenEndpoint)
 echo "local identity provider: $token_endpoint"
@@ -87,6 +88,32 @@ token=$(grantkit client-credentials --token-endpoint "$token_endpoint" --client-
   --certificate tests/fixtures/rsa2048.cert.pem --algorithm PS256 --scope api:read)
 show "client credentials (private_key_jwt), access token" "$token"
 
+# Device authorization grant (RFC 8628): the CLI prints the code to enter on
+# standard error and polls; a script plays the user, approving the code as
+# alice through the provider's own pages, as a browser would.
+device_endpoint=$(ready_field idp deviceAuthorizationEndpoint)
+grantkit device --token-endpoint "$token_endpoint" --device-authorization-endpoint "$device_endpoint" \
+  --client-id device-public --scope "openid offline_access" --json \
+  > "$workdir/device.json" 2> "$workdir/device.prompt" &
+device_pid=$!
+uri=
+for _ in $(seq 100); do
+  uri=$(sed -n 's/^(or open \(.*\))$/\1/p' "$workdir/device.prompt")
+  [ -n "$uri" ] && break
+  kill -0 "$device_pid" 2>/dev/null || break
+  sleep 0.1
+done
+echo
+echo "== device authorization grant; the CLI says on standard error:"
+sed 's/^/   | /' "$workdir/device.prompt"
+[ -n "$uri" ] || { echo "no device prompt"; exit 1; }
+echo "   (approving as alice: $(node tests/idp/device_approve.mjs --uri "$uri" --user alice))"
+wait "$device_pid"
+tokens=$(cat "$workdir/device.json")
+echo "device grant: token_type $(field token_type), expires_in $(field expires_in), refresh token $( [ -n "$(field refresh_token)" ] && echo issued || echo 'not issued')"
+show "device grant (alice), access token" "$(field access_token)"
+show "device grant, ID token" "$(field id_token)"
+
 # ACP session login against the bundled reference ACP server (five calls in
 # one cookie session; the password goes RSA-encrypted with a single-use ts).
 start_server acp tests/acp/server.mjs
@@ -99,4 +126,4 @@ token=$(grantkit acp --platform-url "$platform_url" --username admin --password-
 show "ACP session login (admin), access token" "$token"
 
 echo
-echo "demo finished: 6 flows, 7 tokens decoded"
+echo "demo finished: 7 flows, 9 tokens decoded"
