@@ -11,3 +11,5 @@ mod source;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_lifecycle;
