@@ -43,6 +43,7 @@ test-e2e: build
 bench: build
 	node tests/bench/sign.mjs
 	node tests/bench/encrypt.mjs
+	node tests/bench/token_source.mjs
 
 clean:
 	rm -rf pkg target/npm tests/e2e/.tmp
