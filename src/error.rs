@@ -115,6 +115,8 @@ pub enum Error {
         /// The server's error response behind it (`access_denied`,
         /// `expired_token`), if one was.
         server: Option<Box<ServerError>>,
+        /// HTTP status of the response behind it, if one was.
+        status: Option<u16>,
         /// Details for people: bounded, secret-free.
         detail: String,
     },
@@ -186,7 +188,7 @@ impl Error {
             | Error::UnexpectedRedirect { status, .. } => Some(*status),
             Error::InStep { error, .. } => error.status(),
             Error::Acp { status, .. } => *status,
-            Error::Device { server, .. } => server.as_ref().map(|s| s.status),
+            Error::Device { status, .. } => *status,
             _ => None,
         }
     }
@@ -253,6 +255,7 @@ impl fmt::Display for Error {
                 problem,
                 server,
                 detail,
+                ..
             } => {
                 write!(f, "{}", problem.describe())?;
                 if let Some(server) = server {

@@ -424,3 +424,13 @@ fn endpoints_are_checked_before_any_request() {
     let error = DeviceAuthorization::new(bad).unwrap_err();
     assert!(matches!(error, Error::InvalidConfig { ref field, .. } if field == "tokenEndpoint"));
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_broken_device_authorization_response_keeps_its_status() {
+    let (_, outcome) = drive_timed(&mut start(settings()), vec![json(200, "{}")], None);
+    let Outcome::Failed(error) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(error.code(), "DEVICE_INVALID_RESPONSE");
+    assert_eq!(error.status(), Some(200));
+}

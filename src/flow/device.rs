@@ -166,6 +166,7 @@ fn parse_device_authorization(
     let invalid = |detail: String| Error::Device {
         problem: DeviceProblem::InvalidResponse,
         server: None,
+        status: Some(response.status),
         detail: format!("HTTP {}: {detail}", response.status),
     };
     let body = match parse_json(response, redactor)? {
@@ -318,6 +319,7 @@ impl Flow for DeviceFlow {
                     return Err(Error::Device {
                         problem: DeviceProblem::CodeExpired,
                         server: None,
+                        status: None,
                         detail: format!(
                             "the code was valid until Unix time {}",
                             polling.deadline.as_secs()
@@ -387,6 +389,7 @@ impl Flow for DeviceFlow {
                     "access_denied" => {
                         return Err(Error::Device {
                             problem: DeviceProblem::AccessDenied,
+                            status: Some(error.status),
                             server: Some(error),
                             detail: String::new(),
                         })
@@ -394,6 +397,7 @@ impl Flow for DeviceFlow {
                     "expired_token" => {
                         return Err(Error::Device {
                             problem: DeviceProblem::ExpiredToken,
+                            status: Some(error.status),
                             server: Some(error),
                             detail: String::new(),
                         })

@@ -74,6 +74,9 @@ struct SourceState {
     /// The cached tokens as handed to JavaScript (frozen), made once.
     cached_js: RefCell<Option<JsValue>>,
     in_flight: RefCell<Option<InFlight>>,
+    /// Numbers the shared requests, so that a finished or abandoned one
+    /// never clears a newer one.
+    requests: Cell<u64>,
     store: Option<Store>,
     store_key: String,
     on_store_error: Option<Function>,
@@ -82,6 +85,7 @@ struct SourceState {
 
 /// The request every caller waits for.
 struct InFlight {
+    id: u64,
     promise: Promise,
     /// Callers still waiting; when every one of them has aborted, so does
     /// the request (a device flow stops polling).
@@ -252,6 +256,7 @@ impl SourceState {
             transport: handle.transport,
             cached_js: RefCell::new(None),
             in_flight: RefCell::new(None),
+            requests: Cell::new(0),
             store,
             on_store_error: options.function("onStoreError")?,
             api: ApiSettings {
@@ -273,10 +278,11 @@ impl SourceState {
                 return Promise::resolve(tokens);
             }
         }
-        let (promise, waiters, controller) = {
+        let (id, promise, waiters, controller) = {
             let mut in_flight = this.in_flight.borrow_mut();
             let in_flight = in_flight.get_or_insert_with(|| Self::start(this));
             (
+                in_flight.id,
                 in_flight.promise.clone(),
                 in_flight.waiters.clone(),
                 in_flight.controller.clone(),
@@ -286,12 +292,17 @@ impl SourceState {
         let Some(signal) = signal else {
             return promise;
         };
+        let state = this.clone();
         future_to_promise(async move {
             match until_abort(promise, Some(&signal)).await {
                 Ok(outcome) => outcome,
                 Err(error) => {
                     waiters.set(waiters.get().saturating_sub(1));
                     if waiters.get() == 0 {
+                        // Nobody waits any more: stop the request, and let
+                        // the next caller start a new one at once rather
+                        // than join the one being torn down.
+                        state.forget_request(id);
                         controller.abort();
                     }
                     Err(to_js_error(&error))
@@ -304,17 +315,32 @@ impl SourceState {
         // An AbortController cannot fail to be made in any runtime that has
         // fetch; the expect documents that.
         let controller = AbortController::new().expect("AbortController");
+        let id = this.requests.get() + 1;
+        this.requests.set(id);
         let state = this.clone();
         let signal = controller.signal();
         let promise = future_to_promise(async move {
             let result = state.acquire(&signal).await;
-            state.in_flight.borrow_mut().take();
+            state.forget_request(id);
             result.map_err(|e| to_js_error(&e))
         });
+        // Every caller may have stopped waiting (each with its own signal)
+        // before the request settles: its rejection is then nobody's, and
+        // must not surface as an unhandled rejection. allSettled observes it.
+        let _ = Promise::all_settled(&Array::of1(&promise));
         InFlight {
+            id,
             promise,
             waiters: Rc::new(Cell::new(0)),
             controller,
+        }
+    }
+
+    /// Unregisters shared request `id`, if it is still the current one.
+    fn forget_request(&self, id: u64) {
+        let mut in_flight = self.in_flight.borrow_mut();
+        if in_flight.as_ref().is_some_and(|f| f.id == id) {
+            in_flight.take();
         }
     }
 
@@ -607,9 +633,15 @@ fn store_error(method: &str, error: &JsValue, redactor: &Redactor) -> Error {
         .or_else(|| error.as_string())
         .unwrap_or_else(|| "it threw a value that is not an Error".into());
     Error::StoreFailed {
+        // Tokens are cut out before the message is shortened: a token cut
+        // in two would no longer be recognised.
         message: format!(
             "{method}(): {}",
-            redactor.scrub(&message.chars().take(200).collect::<String>())
+            redactor
+                .scrub(&message.chars().take(10_000).collect::<String>())
+                .chars()
+                .take(200)
+                .collect::<String>()
         ),
     }
 }

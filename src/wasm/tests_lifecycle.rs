@@ -173,7 +173,9 @@ async fn concurrent_callers_share_one_request_and_then_the_cache() {
     assert!(same(&results), "every caller gets the same token set");
     let first = results.get(0);
     assert_eq!(get(&first, "access_token"), "at-1");
-    assert!(js_sys::Object::is_frozen(first.unchecked_ref::<js_sys::Object>()));
+    assert!(js_sys::Object::is_frozen(
+        first.unchecked_ref::<js_sys::Object>()
+    ));
     let again = JsFuture::from(source.get_token(JsValue::UNDEFINED))
         .await
         .unwrap();

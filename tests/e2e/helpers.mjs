@@ -361,3 +361,73 @@ export function assertNoKeyMaterial(text, keyFileText, what = 'text') {
     }
   }
 }
+
+// ---------------------------------------------------------------------------
+// Device flow, TokenSource and authorizedFetch tests.
+
+/**
+ * A fetch for a flow's `fetch` option that passes every call on to the global
+ * fetch and records { url, method, headers, body, status, text, json } in
+ * `log` (json: the parsed answer, or undefined). The answer handed back is
+ * the real Response, unread (a clone is read for the log).
+ */
+export function recordingFetch(log) {
+  return async (input, init = {}) => {
+    const entry = {
+      url: String(input),
+      method: init.method ?? 'GET',
+      headers: Object.fromEntries(new Headers(init.headers ?? {})),
+      body: bodyText(init.body),
+    };
+    log.push(entry);
+    const res = await fetch(input, init);
+    entry.status = res.status;
+    entry.text = await res.clone().text();
+    try { entry.json = JSON.parse(entry.text); } catch { entry.json = undefined; }
+    return res;
+  };
+}
+
+/** Resolve once predicate() is true (checked every 10 ms); reject after timeoutMs naming `what`. */
+export async function waitFor(predicate, { timeoutMs = 5000, what = 'the condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => { setTimeout(resolve, 10); });
+  }
+}
+
+/** Resolve after ms milliseconds. */
+export function sleep(ms) {
+  return new Promise((resolve) => { setTimeout(resolve, ms); });
+}
+
+/**
+ * Assert that `text` holds no run of 16 characters taken from any of the
+ * tokens (a whole token, or a piece of one cut at some length). The failure
+ * names the longest piece found and where it sits in the token.
+ */
+export function assertNoTokenText(text, tokens, what = 'text') {
+  const s = String(text);
+  for (const token of tokens) {
+    if (typeof token !== 'string' || token === '') continue;
+    if (token.length < 16) {
+      assert.ok(!s.includes(token), `${what} contains the token ${JSON.stringify(token)}`);
+      continue;
+    }
+    let longest = { start: 0, length: 0 };
+    for (let i = 0; i + 16 <= token.length; i += 1) {
+      if (!s.includes(token.slice(i, i + 16))) continue;
+      let end = i + 16;
+      while (end < token.length && s.includes(token.slice(i, end + 1))) end += 1;
+      if (end - i > longest.length) longest = { start: i, length: end - i };
+    }
+    assert.equal(
+      longest.length,
+      0,
+      `${what} contains ${longest.length} characters of a ${token.length}-character token `
+        + `(characters ${longest.start}..${longest.start + longest.length - 1}: `
+        + `${JSON.stringify(token.slice(longest.start, longest.start + longest.length))})`,
+    );
+  }
+}
