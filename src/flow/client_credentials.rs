@@ -95,27 +95,6 @@ impl ClientCredentials {
     }
 }
 
-impl crate::source::Grant for ClientCredentials {
-    fn kind(&self) -> crate::source::GrantKind {
-        crate::source::GrantKind::ClientCredentials
-    }
-
-    fn start(
-        &self,
-        mut rng: Box<dyn CryptoRngCore>,
-    ) -> Box<dyn super::Flow<Output = crate::token::TokenSet>> {
-        Box::new(self.start(&mut *rng))
-    }
-
-    fn refresh(&self, refresh_token: &Secret, rng: &mut dyn CryptoRngCore) -> Option<TokenGrant> {
-        Some(TokenGrant::new(
-            self.request.refresh(refresh_token),
-            None,
-            rng,
-        ))
-    }
-
-    fn identity(&self) -> Vec<String> {
-        self.request.identity()
-    }
-}
+super::token_request::single_request_grant!(ClientCredentials, ClientCredentials, |grant| {
+    grant.request.identity()
+});

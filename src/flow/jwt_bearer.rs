@@ -8,7 +8,6 @@ use crate::error::Error;
 use crate::jwt::{AssertionClaims, JwsHeader, REGISTERED_CLAIMS};
 use crate::keys::{Algorithm, PrivateKey};
 use crate::provider::Provider;
-use crate::secret::Secret;
 use rsa::rand_core::CryptoRngCore;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -174,33 +173,12 @@ impl JwtBearer {
     }
 }
 
-impl crate::source::Grant for JwtBearer {
-    fn kind(&self) -> crate::source::GrantKind {
-        crate::source::GrantKind::JwtBearer
-    }
-
-    fn start(
-        &self,
-        mut rng: Box<dyn CryptoRngCore>,
-    ) -> Box<dyn super::Flow<Output = crate::token::TokenSet>> {
-        Box::new(self.start(&mut *rng))
-    }
-
-    fn refresh(&self, refresh_token: &Secret, rng: &mut dyn CryptoRngCore) -> Option<TokenGrant> {
-        Some(TokenGrant::new(
-            self.request.refresh(refresh_token),
-            None,
-            rng,
-        ))
-    }
-
-    fn identity(&self) -> Vec<String> {
-        let mut parts = self.request.identity();
-        parts.extend([
-            self.claims.issuer.clone(),
-            self.claims.subject.clone(),
-            self.claims.audience.clone(),
-        ]);
-        parts
-    }
-}
+super::token_request::single_request_grant!(JwtBearer, JwtBearer, |grant| {
+    let mut parts = grant.request.identity();
+    parts.extend([
+        grant.claims.issuer.clone(),
+        grant.claims.subject.clone(),
+        grant.claims.audience.clone(),
+    ]);
+    parts
+});

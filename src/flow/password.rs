@@ -109,27 +109,6 @@ impl PasswordGrant {
     }
 }
 
-impl crate::source::Grant for PasswordGrant {
-    fn kind(&self) -> crate::source::GrantKind {
-        crate::source::GrantKind::Password
-    }
-
-    fn start(
-        &self,
-        mut rng: Box<dyn CryptoRngCore>,
-    ) -> Box<dyn super::Flow<Output = crate::token::TokenSet>> {
-        Box::new(self.start(&mut *rng))
-    }
-
-    fn refresh(&self, refresh_token: &Secret, rng: &mut dyn CryptoRngCore) -> Option<TokenGrant> {
-        Some(TokenGrant::new(
-            self.request.refresh(refresh_token),
-            None,
-            rng,
-        ))
-    }
-
-    fn identity(&self) -> Vec<String> {
-        self.request.identity()
-    }
-}
+super::token_request::single_request_grant!(PasswordGrant, Password, |grant| {
+    grant.request.identity()
+});

@@ -418,3 +418,41 @@ impl<T> Flow for TokenGrant<T> {
         }
     }
 }
+
+/// The [`Grant`](crate::source::Grant) of a configuration that sends one
+/// token request (its `request` field) and whose `start` takes `&mut` RNG:
+/// refreshing is the same request with the refresh grant.
+macro_rules! single_request_grant {
+    ($type:ident, $kind:ident, |$grant:ident| $identity:block) => {
+        impl crate::source::Grant for $type {
+            fn kind(&self) -> crate::source::GrantKind {
+                crate::source::GrantKind::$kind
+            }
+
+            fn start(
+                &self,
+                mut rng: Box<dyn rsa::rand_core::CryptoRngCore>,
+            ) -> Box<dyn super::Flow<Output = crate::token::TokenSet>> {
+                Box::new($type::start(self, &mut *rng))
+            }
+
+            fn refresh(
+                &self,
+                refresh_token: &crate::secret::Secret,
+                rng: &mut dyn rsa::rand_core::CryptoRngCore,
+            ) -> Option<super::TokenGrant> {
+                Some(super::TokenGrant::new(
+                    self.request.refresh(refresh_token),
+                    None,
+                    rng,
+                ))
+            }
+
+            fn identity(&self) -> Vec<String> {
+                let $grant = self;
+                $identity
+            }
+        }
+    };
+}
+pub(crate) use single_request_grant;

@@ -319,6 +319,32 @@ pub struct GrantHandle {
     pub(crate) transport: Rc<Transport>,
 }
 
+/// Gives a flow class `__grantkitHandle()`, which `new TokenSource(flow)`
+/// calls to take the flow's grant and transport.
+macro_rules! grant_handle {
+    ($($class:ident => $js:ident . $field:ident),* $(,)?) => {$(
+        #[wasm_bindgen(js_class = $js)]
+        impl $class {
+            /// Internal: the grant and transport, for `new TokenSource(this)`.
+            #[wasm_bindgen(js_name = __grantkitHandle, skip_typescript)]
+            pub fn grantkit_handle(&self) -> GrantHandle {
+                GrantHandle {
+                    grant: self.$field.clone(),
+                    transport: self.transport.clone(),
+                }
+            }
+        }
+    )*};
+}
+
+grant_handle! {
+    JsClientCredentials => ClientCredentials.client,
+    JsPasswordGrant => PasswordGrant.client,
+    JsJwtBearer => JwtBearer.client,
+    JsDeviceAuthorization => DeviceAuthorization.client,
+    JsAcpLogin => AcpLogin.login,
+}
+
 /// Runs one flow and turns the outcome into a Promise of a TokenSet.
 fn token_promise<F>(transport: Rc<Transport>, flow: F, options: JsValue) -> Promise
 where
@@ -373,14 +399,6 @@ pub struct JsClientCredentials {
 
 #[wasm_bindgen(js_class = ClientCredentials)]
 impl JsClientCredentials {
-    /// Internal: the grant and transport, for `new TokenSource(this)`.
-    #[wasm_bindgen(js_name = __grantkitHandle, skip_typescript)]
-    pub fn grantkit_handle(&self) -> GrantHandle {
-        GrantHandle {
-            grant: self.client.clone(),
-            transport: self.transport.clone(),
-        }
-    }
     /// Checks the options; a bad option throws a GrantkitError with code
     /// INVALID_CONFIG before any request is sent.
     #[wasm_bindgen(constructor)]
@@ -444,14 +462,6 @@ pub struct JsPasswordGrant {
 
 #[wasm_bindgen(js_class = PasswordGrant)]
 impl JsPasswordGrant {
-    /// Internal: the grant and transport, for `new TokenSource(this)`.
-    #[wasm_bindgen(js_name = __grantkitHandle, skip_typescript)]
-    pub fn grantkit_handle(&self) -> GrantHandle {
-        GrantHandle {
-            grant: self.client.clone(),
-            transport: self.transport.clone(),
-        }
-    }
     /// Checks the options; a bad option throws a GrantkitError with code
     /// INVALID_CONFIG before any request is sent.
     #[wasm_bindgen(constructor)]
@@ -520,14 +530,6 @@ pub struct JsJwtBearer {
 
 #[wasm_bindgen(js_class = JwtBearer)]
 impl JsJwtBearer {
-    /// Internal: the grant and transport, for `new TokenSource(this)`.
-    #[wasm_bindgen(js_name = __grantkitHandle, skip_typescript)]
-    pub fn grantkit_handle(&self) -> GrantHandle {
-        GrantHandle {
-            grant: self.client.clone(),
-            transport: self.transport.clone(),
-        }
-    }
     /// Checks the options and imports the key; a bad option throws a
     /// GrantkitError (INVALID_CONFIG, or KEY_* for the key) before any
     /// request is sent.
@@ -633,15 +635,6 @@ pub struct JsDeviceAuthorization {
 
 #[wasm_bindgen(js_class = DeviceAuthorization)]
 impl JsDeviceAuthorization {
-    /// Internal: the grant and transport, for `new TokenSource(this)`.
-    #[wasm_bindgen(js_name = __grantkitHandle, skip_typescript)]
-    pub fn grantkit_handle(&self) -> GrantHandle {
-        GrantHandle {
-            grant: self.client.clone(),
-            transport: self.transport.clone(),
-        }
-    }
-
     /// Checks the options; a bad option throws a GrantkitError with code
     /// INVALID_CONFIG before any request is sent.
     #[wasm_bindgen(constructor)]
@@ -715,14 +708,6 @@ pub struct JsAcpLogin {
 
 #[wasm_bindgen(js_class = AcpLogin)]
 impl JsAcpLogin {
-    /// Internal: the grant and transport, for `new TokenSource(this)`.
-    #[wasm_bindgen(js_name = __grantkitHandle, skip_typescript)]
-    pub fn grantkit_handle(&self) -> GrantHandle {
-        GrantHandle {
-            grant: self.login.clone(),
-            transport: self.transport.clone(),
-        }
-    }
     /// Checks the options; a bad option throws a GrantkitError with code
     /// INVALID_CONFIG, and a browser page that is not same-origin with the
     /// platform throws ACP_CROSS_ORIGIN, before any request is sent.

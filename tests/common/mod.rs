@@ -30,15 +30,7 @@ where
                 }
             }
             Ok(Action::Sign(request)) => {
-                // OsRng: blinding needs real randomness (TestRng repeats every
-                // 256 bytes, so rejection-sampling a 2048-bit value never ends).
-                let signature = grantkit::crypto::sign(
-                    &request.key,
-                    request.alg,
-                    &request.message,
-                    &mut rsa::rand_core::OsRng,
-                );
-                if let Err(e) = flow.handle_signature(signature) {
+                if let Err(e) = sign(&mut flow, &request) {
                     return (sent, Err(e));
                 }
             }
@@ -53,6 +45,19 @@ where
             Err(e) => return (sent, Err(e)),
         }
     }
+}
+
+/// Signs what the flow asks for and hands the signature back. OsRng:
+/// blinding needs real randomness (TestRng repeats every 256 bytes, so
+/// rejection-sampling a 2048-bit value never ends).
+fn sign<F: Flow>(flow: &mut F, request: &grantkit::flow::SignRequest) -> Result<(), Error> {
+    let signature = grantkit::crypto::sign(
+        &request.key,
+        request.alg,
+        &request.message,
+        &mut rsa::rand_core::OsRng,
+    );
+    flow.handle_signature(signature)
 }
 
 pub fn json(status: u16, body: &str) -> HttpResponse {
@@ -151,13 +156,7 @@ where
                 }
             }
             Action::Sign(request) => {
-                let signature = grantkit::crypto::sign(
-                    &request.key,
-                    request.alg,
-                    &request.message,
-                    &mut rsa::rand_core::OsRng,
-                );
-                if let Err(e) = flow.handle_signature(signature) {
+                if let Err(e) = sign(flow, &request) {
                     return (events, Outcome::Failed(e));
                 }
             }
