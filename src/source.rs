@@ -321,40 +321,46 @@ impl Acquire {
     pub fn refreshes(&self) -> bool {
         matches!(self.state, AcquireState::Refreshing(..))
     }
+
+    /// The flow now running: the refresh, or the grant itself.
+    fn active(&mut self) -> Option<&mut dyn Flow<Output = TokenSet>> {
+        match &mut self.state {
+            AcquireState::Refreshing(refresh, _) => Some(&mut **refresh),
+            AcquireState::Starting(flow) => Some(&mut **flow),
+            AcquireState::Finished => None,
+        }
+    }
 }
 
 impl Flow for Acquire {
     type Output = Acquired;
 
     fn poll(&mut self, now: UnixTime) -> Result<Action<Acquired>, Error> {
-        let (action, refreshed) = match &mut self.state {
-            AcquireState::Refreshing(refresh, _) => (refresh.poll(now), true),
-            AcquireState::Starting(flow) => (flow.poll(now), false),
-            AcquireState::Finished => {
-                return Err(Error::FlowMisuse {
-                    reason: "polled after the flow finished",
-                })
-            }
+        let refreshed = self.refreshes();
+        let result = match self.active() {
+            Some(flow) => flow.poll(now),
+            None => Err(Error::FlowMisuse {
+                reason: "polled after the flow finished",
+            }),
         };
-        Ok(
-            match action.inspect_err(|_| self.state = AcquireState::Finished)? {
-                Action::Done(tokens) => {
+        match result {
+            Ok(action) => {
+                if matches!(action, Action::Done(_)) {
                     self.state = AcquireState::Finished;
-                    Action::Done(Acquired { tokens, refreshed })
                 }
-                Action::Send(request) => Action::Send(request),
-                Action::Sign(request) => Action::Sign(request),
-                Action::Wait(duration) => Action::Wait(duration),
-                Action::Prompt(prompt) => Action::Prompt(prompt),
-            },
-        )
+                Ok(action.map(|tokens| Acquired { tokens, refreshed }))
+            }
+            Err(error) => {
+                self.state = AcquireState::Finished;
+                Err(error)
+            }
+        }
     }
 
     fn handle_response(&mut self, response: HttpResponse, now: UnixTime) -> Result<(), Error> {
-        let result = match &mut self.state {
-            AcquireState::Refreshing(refresh, _) => refresh.handle_response(response, now),
-            AcquireState::Starting(flow) => flow.handle_response(response, now),
-            AcquireState::Finished => Err(Error::FlowMisuse {
+        let result = match self.active() {
+            Some(flow) => flow.handle_response(response, now),
+            None => Err(Error::FlowMisuse {
                 reason: "a response arrived when none was awaited",
             }),
         };
@@ -378,10 +384,9 @@ impl Flow for Acquire {
     }
 
     fn handle_signature(&mut self, signature: Vec<u8>) -> Result<(), Error> {
-        let result = match &mut self.state {
-            AcquireState::Refreshing(refresh, _) => refresh.handle_signature(signature),
-            AcquireState::Starting(flow) => flow.handle_signature(signature),
-            AcquireState::Finished => Err(Error::FlowMisuse {
+        let result = match self.active() {
+            Some(flow) => flow.handle_signature(signature),
+            None => Err(Error::FlowMisuse {
                 reason: "a signature arrived when none was awaited",
             }),
         };

@@ -434,3 +434,53 @@ fn debug_output_of_a_source_shows_no_token() {
     assert!(!text.contains("SECRET"), "{text}");
     assert!(text.contains("Password"), "{text}");
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_device_source_refreshes_with_the_device_codes_scope_and_falls_back_to_a_new_code() {
+    use grantkit::flow::{DeviceAuthorization, DeviceAuthorizationSettings};
+    let mut settings = DeviceAuthorizationSettings::new(
+        "https://idp.example.com/device/auth",
+        "https://idp.example.com/token",
+        "tv",
+    );
+    settings.scope = vec!["openid".into(), "offline_access".into()];
+    let device = DeviceAuthorization::new(settings).unwrap();
+    let mut source = TokenSource::new(Box::new(Rc::new(device)), ExpiryPolicy::default());
+    source.accept(Acquired {
+        tokens: tokens(
+            r#"{"access_token":"at-1","token_type":"Bearer","expires_in":300,"refresh_token":"rt-1"}"#,
+            NOW,
+        ),
+        refreshed: false,
+    });
+    source.invalidate();
+
+    let mut flow = source.acquire(Box::new(TestRng::default()));
+    let first = match grantkit::flow::Flow::poll(&mut flow, NOW).unwrap() {
+        grantkit::flow::Action::Send(request) => request,
+        other => panic!("{other:?}"),
+    };
+    // RFC 6749 §6 with the scope the device code was asked for; a public
+    // client sends its client_id.
+    assert_eq!(first.url, "https://idp.example.com/token");
+    assert_eq!(
+        first.body_text(),
+        "grant_type=refresh_token&refresh_token=rt-1&scope=openid+offline_access&client_id=tv"
+    );
+    grantkit::flow::Flow::handle_response(
+        &mut flow,
+        json(400, r#"{"error":"invalid_grant"}"#),
+        NOW,
+    )
+    .unwrap();
+    let second = match grantkit::flow::Flow::poll(&mut flow, NOW).unwrap() {
+        grantkit::flow::Action::Send(request) => request,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(second.url, "https://idp.example.com/device/auth");
+    assert_eq!(
+        second.body_text(),
+        "scope=openid+offline_access&client_id=tv"
+    );
+    assert!(flow.refresh_rejected());
+}

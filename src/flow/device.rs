@@ -311,7 +311,7 @@ impl Flow for DeviceFlow {
                 }
                 action => {
                     self.state = State::ExpectDeviceCode(request);
-                    Ok(relay(action))
+                    Ok(action.map(|_| unreachable!("Done is the arm above")))
                 }
             },
             State::Waiting(polling) => {
@@ -336,15 +336,14 @@ impl Flow for DeviceFlow {
                 let mut request = self.poll_request(&polling);
                 let action = request.poll(now)?;
                 self.state = State::ExpectToken(request, polling);
-                Ok(relay(action))
+                Ok(action)
             }
             State::ExpectToken(mut request, polling) => {
                 let action = request.poll(now)?;
-                if let Action::Done(tokens) = action {
-                    return Ok(Action::Done(tokens));
+                if !matches!(action, Action::Done(_)) {
+                    self.state = State::ExpectToken(request, polling);
                 }
-                self.state = State::ExpectToken(request, polling);
-                Ok(relay(action))
+                Ok(action)
             }
             State::Finished => Err(Error::FlowMisuse {
                 reason: "polled after the flow finished",
@@ -356,12 +355,9 @@ impl Flow for DeviceFlow {
         match &mut self.state {
             State::ExpectDeviceCode(request) => request.handle_signature(signature),
             State::ExpectToken(request, _) => request.handle_signature(signature),
-            _ => {
-                self.state = State::Finished;
-                Err(Error::FlowMisuse {
-                    reason: "a signature arrived when none was awaited",
-                })
-            }
+            _ => Err(Error::FlowMisuse {
+                reason: "a signature arrived when none was awaited",
+            }),
         }
         .inspect_err(|_| self.state = State::Finished)
     }
@@ -412,17 +408,6 @@ impl Flow for DeviceFlow {
                 reason: "a response arrived when none was awaited",
             }),
         }
-    }
-}
-
-/// An inner request's action, for the outer flow (never `Done`).
-fn relay<T, U>(action: Action<T>) -> Action<U> {
-    match action {
-        Action::Send(request) => Action::Send(request),
-        Action::Sign(request) => Action::Sign(request),
-        Action::Wait(duration) => Action::Wait(duration),
-        Action::Prompt(prompt) => Action::Prompt(prompt),
-        Action::Done(_) => unreachable!("Done is handled by the caller"),
     }
 }
 

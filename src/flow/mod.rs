@@ -45,6 +45,19 @@ pub enum Action<T> {
     Done(T),
 }
 
+impl<T> Action<T> {
+    /// The same action, with `f` applied to the result of a `Done`.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Action<U> {
+        match self {
+            Action::Send(request) => Action::Send(request),
+            Action::Wait(duration) => Action::Wait(duration),
+            Action::Prompt(prompt) => Action::Prompt(prompt),
+            Action::Sign(request) => Action::Sign(request),
+            Action::Done(output) => Action::Done(f(output)),
+        }
+    }
+}
+
 /// What a user must be shown to approve a device (RFC 8628 §3.3).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DevicePrompt {
