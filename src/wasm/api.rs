@@ -3,7 +3,7 @@
 
 use super::driver::{Transport, DEFAULT_TIMEOUT_MS};
 use super::errors::{js_object, to_js_error, to_js_json};
-use super::options::Options;
+use super::options::{get_token_signal, Options};
 use super::signer::{Signer, SignerChoice};
 use crate::client_auth::{ClientAuthMethod, ClientCredential};
 use crate::error::Error;
@@ -319,12 +319,27 @@ pub struct GrantHandle {
     pub(crate) transport: Rc<Transport>,
 }
 
-/// Gives a flow class `__grantkitHandle()`, which `new TokenSource(flow)`
-/// calls to take the flow's grant and transport.
-macro_rules! grant_handle {
-    ($($class:ident => $js:ident . $field:ident),* $(,)?) => {$(
+/// The methods every flow class has in common: `getToken()` runs a fresh
+/// flow of the class's grant, and `__grantkitHandle()`, which
+/// `new TokenSource(flow)` calls to take the grant and transport. Each entry
+/// carries the class's own documentation of `getToken`, written as
+/// `#[doc = ".."]`: a `///` comment passed through `macro_rules!` reaches
+/// wasm-bindgen as a raw string, which it would print with its `r"`.
+macro_rules! flow_class_methods {
+    ($($class:ident => $js:ident . $field:ident { $(#[doc = $doc:tt])* })*) => {$(
         #[wasm_bindgen(js_class = $js)]
         impl $class {
+            $(#[doc = $doc])*
+            #[wasm_bindgen(js_name = getToken, unchecked_return_type = "Promise<TokenSet>")]
+            pub fn get_token(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "GetTokenOptions | undefined")]
+                options: JsValue,
+            ) -> Promise {
+                let flow = crate::source::Grant::start(&*self.$field, Box::new(OsRng));
+                token_promise(self.transport.clone(), flow, options)
+            }
+
             /// Internal: the grant and transport, for `new TokenSource(this)`.
             #[wasm_bindgen(js_name = __grantkitHandle, skip_typescript)]
             pub fn grantkit_handle(&self) -> GrantHandle {
@@ -337,12 +352,27 @@ macro_rules! grant_handle {
     )*};
 }
 
-grant_handle! {
-    JsClientCredentials => ClientCredentials.client,
-    JsPasswordGrant => PasswordGrant.client,
-    JsJwtBearer => JwtBearer.client,
-    JsDeviceAuthorization => DeviceAuthorization.client,
-    JsAcpLogin => AcpLogin.login,
+flow_class_methods! {
+    JsClientCredentials => ClientCredentials.client {
+        #[doc = " Requests a token. Rejects with a GrantkitError."]
+    }
+    JsPasswordGrant => PasswordGrant.client {
+        #[doc = " Requests a token. Rejects with a GrantkitError."]
+    }
+    JsJwtBearer => JwtBearer.client {
+        #[doc = " Signs an assertion and exchanges it for a token. Rejects with a"]
+        #[doc = " GrantkitError."]
+    }
+    JsDeviceAuthorization => DeviceAuthorization.client {
+        #[doc = " Asks for a user code, calls onPrompt with it, and polls until the"]
+        #[doc = " user decides. Rejects with a GrantkitError: DEVICE_ACCESS_DENIED,"]
+        #[doc = " DEVICE_EXPIRED_TOKEN, DEVICE_CODE_EXPIRED, ABORTED (the signal stops"]
+        #[doc = " polling at once), PROMPT_FAILED, or any other code."]
+    }
+    JsAcpLogin => AcpLogin.login {
+        #[doc = " Logs in and resolves to the tokens; rejects with a GrantkitError"]
+        #[doc = " whose `.step` says which of the five calls failed."]
+    }
 }
 
 /// Runs one flow and turns the outcome into a Promise of a TokenSet.
@@ -351,13 +381,7 @@ where
     F: crate::flow::Flow<Output = TokenSet> + 'static,
 {
     future_to_promise(async move {
-        let signal = if options.is_undefined() || options.is_null() {
-            None
-        } else {
-            Options::new(&options, "getToken", &["signal"])
-                .and_then(|o| o.signal("signal"))
-                .map_err(|e| to_js_error(&e))?
-        };
+        let signal = get_token_signal(&options).map_err(|e| to_js_error(&e))?;
         let tokens = transport
             .run(flow, signal.as_ref())
             .await
@@ -437,19 +461,6 @@ impl JsClientCredentials {
             transport: Rc::new(transport(&options)?),
         })
     }
-
-    /// Requests a token. Rejects with a GrantkitError.
-    #[wasm_bindgen(js_name = getToken, unchecked_return_type = "Promise<TokenSet>")]
-    pub fn get_token(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "GetTokenOptions | undefined")] options: JsValue,
-    ) -> Promise {
-        token_promise(
-            self.transport.clone(),
-            self.client.start(&mut OsRng),
-            options,
-        )
-    }
 }
 
 /// Gets tokens with the resource owner password credentials grant
@@ -503,19 +514,6 @@ impl JsPasswordGrant {
             client: Rc::new(PasswordGrant::new(settings)?),
             transport: Rc::new(transport(&options)?),
         })
-    }
-
-    /// Requests a token. Rejects with a GrantkitError.
-    #[wasm_bindgen(js_name = getToken, unchecked_return_type = "Promise<TokenSet>")]
-    pub fn get_token(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "GetTokenOptions | undefined")] options: JsValue,
-    ) -> Promise {
-        token_promise(
-            self.transport.clone(),
-            self.client.start(&mut OsRng),
-            options,
-        )
     }
 }
 
@@ -586,20 +584,6 @@ impl JsJwtBearer {
             client: Rc::new(JwtBearer::new(settings)?),
             transport: Rc::new(transport(&options)?),
         })
-    }
-
-    /// Signs an assertion and exchanges it for a token. Rejects with a
-    /// GrantkitError.
-    #[wasm_bindgen(js_name = getToken, unchecked_return_type = "Promise<TokenSet>")]
-    pub fn get_token(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "GetTokenOptions | undefined")] options: JsValue,
-    ) -> Promise {
-        token_promise(
-            self.transport.clone(),
-            self.client.start(&mut OsRng),
-            options,
-        )
     }
 
     /// A fresh signed assertion, exactly as getToken would send it, without
@@ -678,22 +662,6 @@ impl JsDeviceAuthorization {
             transport: Rc::new(transport),
         })
     }
-
-    /// Asks for a user code, calls onPrompt with it, and polls until the
-    /// user decides. Rejects with a GrantkitError: DEVICE_ACCESS_DENIED,
-    /// DEVICE_EXPIRED_TOKEN, DEVICE_CODE_EXPIRED, ABORTED (the signal stops
-    /// polling at once), PROMPT_FAILED, or any other code.
-    #[wasm_bindgen(js_name = getToken, unchecked_return_type = "Promise<TokenSet>")]
-    pub fn get_token(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "GetTokenOptions | undefined")] options: JsValue,
-    ) -> Promise {
-        token_promise(
-            self.transport.clone(),
-            self.client.start(Box::new(OsRng)),
-            options,
-        )
-    }
 }
 
 /// Logs in to Alauda ACP (Dex-based) with the console's five-call session
@@ -749,20 +717,6 @@ impl JsAcpLogin {
             login: Rc::new(login),
             transport: Rc::new(transport),
         })
-    }
-
-    /// Logs in and resolves to the tokens; rejects with a GrantkitError
-    /// whose `.step` says which of the five calls failed.
-    #[wasm_bindgen(js_name = getToken, unchecked_return_type = "Promise<TokenSet>")]
-    pub fn get_token(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "GetTokenOptions | undefined")] options: JsValue,
-    ) -> Promise {
-        token_promise(
-            self.transport.clone(),
-            self.login.start(Box::new(OsRng)),
-            options,
-        )
     }
 }
 

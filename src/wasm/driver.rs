@@ -2,11 +2,12 @@
 
 use super::errors::js_object;
 use super::signer::Signer;
+use super::{get, thrown_message};
 use crate::error::Error;
 use crate::flow::{Action, DevicePrompt, Flow};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::time::UnixTime;
-use js_sys::{Function, Promise, Reflect, Uint8Array};
+use js_sys::{Function, Promise, Uint8Array};
 use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
@@ -27,12 +28,13 @@ extern "C" {
     // Node, Deno, Bun or workerd.
     #[wasm_bindgen(js_name = fetch, catch)]
     fn global_fetch(input: &str, init: &RequestInit) -> Result<Promise, JsValue>;
+    /// The global `fetch` called with a `Request` (authorizedFetch).
     #[wasm_bindgen(js_name = fetch, catch)]
-    fn global_fetch_request(input: &JsValue) -> Result<Promise, JsValue>;
+    pub(crate) fn global_fetch_request(input: &JsValue) -> Result<Promise, JsValue>;
     #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(handler: &Function, ms: f64) -> JsValue;
+    pub(crate) fn set_timeout(handler: &Function, ms: f64) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
-    fn clear_timeout(id: &JsValue);
+    pub(crate) fn clear_timeout(id: &JsValue);
 }
 
 /// How requests go out (the user's `fetch`, if given, and a time limit) and
@@ -94,13 +96,7 @@ impl Transport {
         }
         members.push(("expires_in", JsValue::from_f64(prompt.expires_in as f64)));
         let failed = |error: JsValue| Error::PromptFailed {
-            message: get(&error, "message")
-                .as_string()
-                .or_else(|| error.as_string())
-                .unwrap_or_else(|| "it threw a value that is not an Error".into())
-                .chars()
-                .take(300)
-                .collect(),
+            message: thrown_message(&error).chars().take(300).collect(),
         };
         let returned = on_prompt
             .call1(&JsValue::UNDEFINED, &js_object(&members))
@@ -192,21 +188,6 @@ impl Transport {
         let response = JsFuture::from(promise).await.map_err(network)?;
         read_response(response).await
     }
-}
-
-/// The global `fetch` called with a `Request`.
-pub(crate) fn fetch_request(request: &JsValue) -> Result<Promise, JsValue> {
-    global_fetch_request(request)
-}
-
-/// `setTimeout(handler, ms)`; the id is for [`clear_timer`].
-pub(crate) fn set_timer(handler: &Function, ms: f64) -> JsValue {
-    set_timeout(handler, ms)
-}
-
-/// `clearTimeout(id)`.
-pub(crate) fn clear_timer(id: &JsValue) {
-    clear_timeout(id)
 }
 
 /// Waits `ms` milliseconds, or less if `signal` fires (then `Aborted`).
@@ -404,10 +385,6 @@ fn cancel_body(response: &web_sys::Response) {
     if let Some(stream) = response.body() {
         let _ = stream.cancel();
     }
-}
-
-fn get(target: &JsValue, name: &str) -> JsValue {
-    Reflect::get(target, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// A rejected fetch: the message of the runtime's error and of its cause

@@ -3,8 +3,9 @@
 //! Errors name the option and what it should be, never its value: a value
 //! in the wrong place may be a secret.
 
+use super::get;
 use crate::error::Error;
-use js_sys::{Array, Function, Object, Reflect};
+use js_sys::{Array, Function, Object};
 use wasm_bindgen::{JsCast, JsValue};
 
 pub(crate) struct Options {
@@ -175,13 +176,9 @@ impl Options {
     pub fn signal(&self, name: &str) -> Result<Option<web_sys::AbortSignal>, Error> {
         match self.value(name) {
             None => Ok(None),
-            Some(v)
-                if get(&v, "aborted").as_bool().is_some()
-                    && get(&v, "addEventListener").is_function() =>
-            {
-                Ok(Some(v.unchecked_into()))
-            }
-            Some(_) => Err(Error::config(name, "must be an AbortSignal")),
+            Some(v) => abort_signal(&v)
+                .map(Some)
+                .ok_or_else(|| Error::config(name, "must be an AbortSignal")),
         }
     }
 
@@ -210,10 +207,6 @@ impl Options {
     }
 }
 
-fn get(target: &JsValue, name: &str) -> JsValue {
-    Reflect::get(target, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
-}
-
 fn string_or_array(value: &JsValue) -> Option<Vec<String>> {
     if let Some(s) = value.as_string() {
         return Some(vec![s]);
@@ -223,4 +216,19 @@ fn string_or_array(value: &JsValue) -> Option<Vec<String>> {
         return array.iter().map(|item| item.as_string()).collect();
     }
     None
+}
+
+/// An `AbortSignal`, recognised by shape so that signals from any realm or
+/// polyfill work.
+pub(crate) fn abort_signal(value: &JsValue) -> Option<web_sys::AbortSignal> {
+    (get(value, "aborted").as_bool().is_some() && get(value, "addEventListener").is_function())
+        .then(|| value.clone().unchecked_into())
+}
+
+/// The `signal` of `getToken(options)`: the options are optional.
+pub(crate) fn get_token_signal(options: &JsValue) -> Result<Option<web_sys::AbortSignal>, Error> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(None);
+    }
+    Options::new(options, "getToken", &["signal"])?.signal("signal")
 }

@@ -5,7 +5,8 @@
 use super::api::{token_set_to_js, GrantHandle};
 use super::driver::{now, until_abort, Transport};
 use super::errors::to_js_error;
-use super::options::Options;
+use super::options::{abort_signal, get_token_signal, Options};
+use super::{get, thrown_message};
 use crate::endpoint::parse_origin;
 use crate::error::Error;
 use crate::redact::Redactor;
@@ -128,7 +129,7 @@ impl JsTokenSource {
         &self,
         #[wasm_bindgen(unchecked_param_type = "GetTokenOptions | undefined")] options: JsValue,
     ) -> Promise {
-        let signal = match call_signal(&options) {
+        let signal = match get_token_signal(&options) {
             Ok(signal) => signal,
             Err(error) => return Promise::reject(&to_js_error(&error)),
         };
@@ -163,13 +164,6 @@ impl JsTokenSource {
         let state = self.state.clone();
         future_to_promise(async move { state.authorized_fetch(input, init).await })
     }
-}
-
-fn call_signal(options: &JsValue) -> Result<Option<AbortSignal>, Error> {
-    if options.is_undefined() || options.is_null() {
-        return Ok(None);
-    }
-    Options::new(options, "getToken", &["signal"])?.signal("signal")
 }
 
 impl SourceState {
@@ -212,8 +206,8 @@ impl SourceState {
             ],
         )?;
         let policy = ExpiryPolicy {
-            margin_secs: whole_seconds(&options, "marginSeconds")?,
-            clock_skew_secs: whole_seconds(&options, "clockSkewSeconds")?.unwrap_or(0),
+            margin_secs: options.whole_number("marginSeconds")?,
+            clock_skew_secs: options.whole_number("clockSkewSeconds")?.unwrap_or(0),
         };
         let store = match options.object("store")? {
             None => None,
@@ -471,7 +465,7 @@ impl SourceState {
         } else {
             return Err(js(Error::config("init", "must be a RequestInit object")));
         };
-        let signal = signal_of(&get(&init_object, "signal"));
+        let signal = abort_signal(&get(&init_object, "signal"));
         // Redirects are answered, never followed: a redirect to another
         // origin would carry the Authorization header there.
         let _ = Reflect::set(&init_object, &"redirect".into(), &"manual".into());
@@ -528,7 +522,7 @@ impl SourceState {
     ) -> Result<JsValue, Error> {
         let promise = match &self.api.fetch {
             Some(fetch) => fetch.call1(&JsValue::UNDEFINED, request),
-            None => super::driver::fetch_request(request).map(JsValue::from),
+            None => super::driver::global_fetch_request(request).map(JsValue::from),
         }
         .map_err(super::driver::network)?;
         match JsFuture::from(Promise::resolve(&promise)).await {
@@ -614,10 +608,6 @@ fn check_header_name(name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn whole_seconds(options: &Options, name: &str) -> Result<Option<u64>, Error> {
-    options.whole_number(name)
-}
-
 /// Every token of `tokens`, to cut out of a store's error message.
 fn redactor(tokens: &TokenSet) -> Redactor {
     Redactor::new(
@@ -628,10 +618,7 @@ fn redactor(tokens: &TokenSet) -> Redactor {
 }
 
 fn store_error(method: &str, error: &JsValue, redactor: &Redactor) -> Error {
-    let message = get(error, "message")
-        .as_string()
-        .or_else(|| error.as_string())
-        .unwrap_or_else(|| "it threw a value that is not an Error".into());
+    let message = thrown_message(error);
     Error::StoreFailed {
         // Tokens are cut out before the message is shortened: a token cut
         // in two would no longer be recognised.
@@ -646,22 +633,16 @@ fn store_error(method: &str, error: &JsValue, redactor: &Redactor) -> Error {
     }
 }
 
-/// An `AbortSignal`, recognised by shape (any realm or polyfill).
-fn signal_of(value: &JsValue) -> Option<AbortSignal> {
-    (get(value, "aborted").as_bool().is_some() && get(value, "addEventListener").is_function())
-        .then(|| value.clone().unchecked_into())
-}
-
 /// `promise`'s outcome, or `None` when it takes longer than `ms`.
 async fn within(promise: Promise, ms: f64) -> Option<Result<JsValue, JsValue>> {
     let late = JsValue::from(Object::new());
     let mut timer = JsValue::UNDEFINED;
     let deadline = Promise::new(&mut |resolve, _reject| {
         let answer_late: Function = resolve.bind1(&JsValue::NULL, &late).unchecked_into();
-        timer = super::driver::set_timer(&answer_late, ms);
+        timer = super::driver::set_timeout(&answer_late, ms);
     });
     let outcome = JsFuture::from(Promise::race(&Array::of2(&promise, &deadline))).await;
-    super::driver::clear_timer(&timer);
+    super::driver::clear_timeout(&timer);
     match outcome {
         Ok(value) if Object::is(&value, &late) => None,
         other => Some(other),
@@ -676,8 +657,4 @@ fn deep_freeze(value: &JsValue) {
         }
         Object::freeze(object);
     }
-}
-
-fn get(target: &JsValue, name: &str) -> JsValue {
-    Reflect::get(target, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
 }

@@ -3,6 +3,7 @@
 //! the objects JavaScript gets back.
 
 use super::api::{decode_jwt, JsClientCredentials, JsPasswordGrant};
+use super::get;
 use js_sys::{Array, Function, Object, Reflect, JSON};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -65,10 +66,6 @@ extern "C" {
 
 const TOKEN_JSON: &str =
     r#"{"access_token":"at-1","token_type":"bearer","expires_in":"300","scope":"api:read"}"#;
-
-fn get(target: &JsValue, name: &str) -> JsValue {
-    Reflect::get(target, &name.into()).unwrap()
-}
 
 fn text(target: &JsValue, name: &str) -> String {
     get(target, name)

@@ -2,6 +2,7 @@
 //! failures, authorizedFetch), in Node and in Chromium with `fetch` doubles.
 
 use super::api::{JsClientCredentials, JsDeviceAuthorization};
+use super::get;
 use super::source::JsTokenSource;
 use js_sys::{Array, Function, Promise, Reflect, JSON};
 use wasm_bindgen::prelude::*;
@@ -70,10 +71,6 @@ const DEVICE: &str = r#"{"deviceAuthorizationEndpoint":"https://idp.example/devi
 const DEVICE_CODE: &str = r#"{"device_code":"dc-1","user_code":"ABCD-EFGH","verification_uri":"https://idp.example/activate","expires_in":600,"interval":30}"#;
 const CC: &str =
     r#"{"tokenEndpoint":"https://idp.example/token","clientId":"app","clientSecret":"s3cret"}"#;
-
-fn get(target: &JsValue, name: &str) -> JsValue {
-    Reflect::get(target, &name.into()).unwrap()
-}
 
 fn calls(fetch: &Function) -> Array {
     get(fetch, "calls").into()
