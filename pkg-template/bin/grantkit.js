@@ -269,12 +269,8 @@ async function acp(v) {
     password: await secret(v, "password", { required: true }),
   };
   if (v.idp !== undefined) options.idp = v.idp;
-  if (v.timeout !== undefined) {
-    if (!/^[1-9][0-9]*$/.test(v.timeout)) throw new UsageError("--timeout takes a whole number of milliseconds");
-    options.timeoutMs = Number(v.timeout);
-  }
-  if (v["allow-insecure-http"]) options.allowInsecureHttp = true;
-  print(await new AcpLogin(options).getToken(), v.json);
+  // acp takes neither --scope nor --param: only the transport options apply.
+  print(await new AcpLogin({ ...options, ...flowOptions(v) }).getToken(), v.json);
   return 0;
 }
 
