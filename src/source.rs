@@ -152,6 +152,9 @@ pub struct TokenSource {
     grant: Box<dyn Grant>,
     policy: ExpiryPolicy,
     current: Option<TokenSet>,
+    /// When `current` is to be replaced, worked out once when it is cached:
+    /// `fresh` is on every caller's path.
+    replace_at: Option<UnixTime>,
     /// `invalidate()` was called: the access token is not handed out again,
     /// but its refresh token may still be used.
     stale: bool,
@@ -163,6 +166,7 @@ impl fmt::Debug for TokenSource {
             .field("grant", &self.grant.kind())
             .field("policy", &self.policy)
             .field("current", &self.current)
+            .field("replace_at", &self.replace_at)
             .field("stale", &self.stale)
             .finish()
     }
@@ -175,6 +179,7 @@ impl TokenSource {
             grant,
             policy,
             current: None,
+            replace_at: None,
             stale: false,
         }
     }
@@ -193,7 +198,7 @@ impl TokenSource {
     pub fn fresh(&self, now: UnixTime) -> Option<&TokenSet> {
         self.current
             .as_ref()
-            .filter(|tokens| !self.stale && self.policy.is_fresh(tokens, now))
+            .filter(|_| !self.stale && self.replace_at.is_none_or(|at| now < at))
     }
 
     /// The flow that gets the next tokens: the refresh grant when a refresh
@@ -221,13 +226,13 @@ impl TokenSource {
         if acquired.refreshed && tokens.refresh_token.is_none() {
             tokens.refresh_token = self.current.take().and_then(|old| old.refresh_token);
         }
-        self.stale = false;
-        self.current.insert(tokens)
+        self.adopt(tokens)
     }
 
     /// Caches tokens found in a shared store.
     pub fn adopt(&mut self, tokens: TokenSet) -> &TokenSet {
         self.stale = false;
+        self.replace_at = self.policy.replace_at(&tokens);
         self.current.insert(tokens)
     }
 
