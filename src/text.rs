@@ -61,11 +61,13 @@ pub fn escape(text: &str, max_chars: usize) -> String {
 /// JSON text with every unsafe character written as a JSON `\uXXXX`
 /// escape (UTF-16 code units), so the result is the same JSON value and
 /// safe to print. JSON serializers escape C0 controls but pass C1
-/// controls, bidi controls and invisible characters through.
+/// controls, bidi controls and invisible characters through. Tab, CR and
+/// LF are kept: in valid JSON text they can only be white space between
+/// tokens (inside strings they are always escaped).
 pub fn escape_json(json: &str) -> String {
     let mut out = String::with_capacity(json.len());
     for c in json.chars() {
-        if is_unsafe_char(c) {
+        if is_unsafe_char(c) && !matches!(c, '\t' | '\n' | '\r') {
             let mut units = [0u16; 2];
             for unit in c.encode_utf16(&mut units) {
                 out.push_str(&format!("\\u{unit:04x}"));
@@ -107,6 +109,8 @@ mod tests {
         let escaped = escape_json(&json);
         assert_eq!(escaped, r#"{"d":"a\u0085b\u202ec\udb40\udc41","n":"é"}"#);
         assert!(is_safe(&escaped));
+        let pretty = serde_json::to_string_pretty(&serde_json::json!({"a": "\u{202e}"})).unwrap();
+        assert_eq!(escape_json(&pretty), "{\n  \"a\": \"\\u202e\"\n}");
         assert_eq!(
             serde_json::from_str::<serde_json::Value>(&escaped).unwrap(),
             serde_json::from_str::<serde_json::Value>(&json).unwrap()
