@@ -26,6 +26,7 @@ lint: setup
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --all-targets --target wasm32-unknown-unknown -- -D warnings
+	bash tests/tools/deny.sh
 
 test-native:
 	cargo test

@@ -4,7 +4,9 @@ use crate::error::Error;
 use crate::http::{form_urlencode, FormBody};
 use crate::jwt::{AssertionClaims, JwsHeader};
 use crate::keys::{Algorithm, CertificateThumbprints, PrivateKey};
+use crate::redact::Redactor;
 use crate::secret::Secret;
+use crate::source::CredentialBinding;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::Map;
@@ -132,11 +134,23 @@ impl ClientAuth {
         !matches!(self.proof, Proof::None | Proof::Anonymous)
     }
 
-    /// The secret, for redacting it from error text.
-    pub(crate) fn secret(&self) -> Option<&Secret> {
+    /// Teaches `redactor` the client's secret, and the Basic credentials
+    /// exactly as they are sent (a server may echo the header).
+    pub(crate) fn redact_into(&self, redactor: &mut Redactor) {
+        if let Proof::Secret(secret, method) = &self.proof {
+            redactor.add(secret);
+            if *method == ClientAuthMethod::Basic {
+                redactor.add_exact(&Secret::new(basic_credentials(&self.client_id, secret)));
+            }
+        }
+    }
+
+    /// Binds the client's credential into a store key, one way.
+    pub(crate) fn bind_credentials(&self, binding: &mut CredentialBinding) {
         match &self.proof {
-            Proof::Secret(secret, _) => Some(secret),
-            _ => None,
+            Proof::Secret(secret, _) => binding.add("client_secret", secret.expose().as_bytes()),
+            Proof::Assertion { key, .. } => binding.add("client_key", &key.to_pkcs8_der()),
+            Proof::Anonymous | Proof::None => {}
         }
     }
 
@@ -203,12 +217,17 @@ impl ClientAuth {
 /// the encoded value is used as the username; the client password is encoded
 /// using the same algorithm and used as the password."
 fn basic_authorization(client_id: &str, secret: &Secret) -> String {
-    let credentials = format!(
+    format!("Basic {}", basic_credentials(client_id, secret))
+}
+
+/// The base64 part of the Basic header.
+fn basic_credentials(client_id: &str, secret: &Secret) -> String {
+    let credentials = zeroize::Zeroizing::new(format!(
         "{}:{}",
         form_urlencode(client_id),
         form_urlencode(secret.expose())
-    );
-    format!("Basic {}", STANDARD.encode(credentials))
+    ));
+    STANDARD.encode(credentials.as_bytes())
 }
 
 #[cfg(test)]

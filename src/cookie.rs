@@ -124,14 +124,12 @@ impl UrlParts {
     fn parse(url: &str) -> Option<UrlParts> {
         let (scheme, rest) = url.split_once("://")?;
         let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let authority = &rest[..end];
+        let (authority, after) = rest.split_at_checked(end)?;
         let host = match authority.strip_prefix('[') {
             Some(bracketed) => bracketed.split(']').next()?,
             None => authority.rsplit('@').next()?.split(':').next()?,
         };
-        let after = &rest[end..];
-        let path_end = after.find(['?', '#']).unwrap_or(after.len());
-        let path = &after[..path_end];
+        let path = after.split(['?', '#']).next().unwrap_or_default();
         Some(UrlParts {
             secure: scheme.eq_ignore_ascii_case("https"),
             host: host.to_ascii_lowercase(),
@@ -145,9 +143,9 @@ impl UrlParts {
 
     /// §5.1.4: the directory of the request path.
     fn default_path(&self) -> String {
-        match self.path.rfind('/') {
-            Some(0) | None => "/".into(),
-            Some(i) => self.path[..i].into(),
+        match self.path.rsplit_once('/') {
+            Some(("", _)) | None => "/".into(),
+            Some((directory, _)) => directory.into(),
         }
     }
 }
@@ -256,19 +254,22 @@ fn parse_cookie_date(text: &str) -> Option<UnixTime> {
     let (mut time, mut day, mut month, mut year) = (None, None, None, None);
     for token in text.split(is_delimiter).filter(|t| !t.is_empty()) {
         let leading_digits = |t: &str, min: usize, max: usize| {
-            let n = t.chars().take_while(char::is_ascii_digit).count();
+            let digits: String = t.chars().take_while(char::is_ascii_digit).collect();
             (min..=max)
-                .contains(&n)
-                .then(|| t[..n].parse::<u64>().ok())
+                .contains(&digits.len())
+                .then(|| digits.parse::<u64>().ok())
                 .flatten()
         };
         if time.is_none() {
             let fields: Vec<&str> = token.split(':').collect();
-            if fields.len() == 3 {
-                let parsed: Option<Vec<u64>> =
-                    fields.iter().map(|f| leading_digits(f, 1, 2)).collect();
-                if let Some(hms) = parsed {
-                    time = Some((hms[0], hms[1], hms[2]));
+            if let [h, m, s] = fields.as_slice() {
+                let hms = (
+                    leading_digits(h, 1, 2),
+                    leading_digits(m, 1, 2),
+                    leading_digits(s, 1, 2),
+                );
+                if let (Some(h), Some(m), Some(s)) = hms {
+                    time = Some((h, m, s));
                     continue;
                 }
             }
@@ -279,11 +280,10 @@ fn parse_cookie_date(text: &str) -> Option<UnixTime> {
                 continue;
             }
         }
-        if month.is_none() && token.len() >= 3 {
-            if let Some(m) = MONTHS
-                .iter()
-                .position(|m| token[..3].eq_ignore_ascii_case(m))
-            {
+        // §5.1.1: month-token = 3( ALPHA ) *OCTET; `get` is None when the
+        // third byte is inside a multi-byte character (`ééa`).
+        if let (None, Some(prefix)) = (month, token.get(..3)) {
+            if let Some(m) = MONTHS.iter().position(|m| prefix.eq_ignore_ascii_case(m)) {
                 month = Some(m as u64 + 1);
                 continue;
             }

@@ -5,47 +5,54 @@
 //! included, and a URL library would drop that port.
 
 use crate::error::Error;
+use crate::text::is_unsafe_char;
 
 /// Checks an endpoint URL and returns it unchanged.
 ///
 /// It must be absolute `https`, or `http` on a loopback host (a local
 /// server), or any `http` when `allow_insecure_http` is set; it may carry no
-/// user name or password and no fragment.
+/// user name or password and no fragment. The error names `field` and what
+/// is wrong, never the URL: its query may hold a secret.
 pub fn check_endpoint(field: &str, url: &str, allow_insecure_http: bool) -> Result<String, Error> {
-    let fail = |reason: &str| {
-        Err(Error::config(
-            field,
-            format!("{reason} (got {:?})", shorten(url)),
-        ))
-    };
-    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return fail("the URL contains white space or control characters");
+    let problem = url_problem(url, allow_insecure_http).or_else(|| {
+        // RFC 6749 §3.2: "The endpoint URI MUST NOT include a fragment component."
+        url.contains('#')
+            .then_some("the URL has a fragment, which RFC 6749 §3.2 forbids")
+    });
+    match problem {
+        Some(reason) => Err(Error::config(field, reason)),
+        None => Ok(url.to_owned()),
     }
-    let (scheme, rest) = match url.split_once("://") {
-        Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
-        None => return fail("not an absolute URL"),
+}
+
+/// What is wrong with a URL that grantkit sends to or shows a person (an
+/// endpoint, a device flow's verification URI), if anything: it must be
+/// absolute `https`, or `http` on a loopback host or when
+/// `allow_insecure_http` is set, with a host and without credentials or
+/// white space, control, bidi or invisible characters.
+pub fn url_problem(url: &str, allow_insecure_http: bool) -> Option<&'static str> {
+    if url.chars().any(|c| c.is_whitespace() || is_unsafe_char(c)) {
+        return Some("the URL contains white space, control or invisible characters");
+    }
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Some("not an absolute URL");
     };
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
+    let authority = rest.get(..authority_end).unwrap_or_default();
     if authority.contains('@') {
-        // Not echoed: the URL holds a password.
-        return Err(Error::config(field, "credentials do not belong in the URL"));
-    }
-    // RFC 6749 §3.2: "The endpoint URI MUST NOT include a fragment component."
-    if rest.contains('#') {
-        return fail("the URL has a fragment, which RFC 6749 §3.2 forbids");
+        return Some("credentials do not belong in the URL");
     }
     let host = host_of(authority);
     if host.is_empty() {
-        return fail("the URL has no host");
+        return Some("the URL has no host");
     }
-    match scheme.as_str() {
-        "https" => Ok(url.to_owned()),
-        "http" if allow_insecure_http || is_loopback(host) => Ok(url.to_owned()),
-        "http" => fail(
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => None,
+        "http" if allow_insecure_http || is_loopback(host) => None,
+        "http" => Some(
             "plain http is allowed only on loopback hosts; use https, or set allowInsecureHttp",
         ),
-        _ => fail("the URL scheme must be https"),
+        _ => Some("the URL scheme must be https"),
     }
 }
 
@@ -64,14 +71,6 @@ fn is_loopback(host: &str) -> bool {
         || host.strip_prefix("127.").is_some_and(|rest| {
             rest.split('.').count() == 3 && rest.split('.').all(|p| p.parse::<u8>().is_ok())
         })
-}
-
-fn shorten(text: &str) -> String {
-    let mut out: String = text.chars().take(120).collect();
-    if out.len() < text.len() {
-        out.push('…');
-    }
-    out
 }
 
 /// Percent-encodes a URL path segment: RFC 3986 unreserved characters stay.
@@ -94,19 +93,14 @@ pub(crate) fn encode_path_segment(segment: &str) -> String {
 /// allows it, since a bearer token would travel in clear text.
 pub fn parse_origin(field: &str, text: &str, allow_insecure_http: bool) -> Result<String, Error> {
     let checked = check_endpoint(field, text, allow_insecure_http)?;
-    let fail = |reason: &str| {
-        Err(Error::config(
-            field,
-            format!("{reason} (got {:?})", shorten(text)),
-        ))
-    };
+    let fail = |reason: &str| Err(Error::config(field, reason));
     if !checked.is_ascii() {
         return fail("write the host in its ASCII (punycode) form");
     }
     let (scheme, rest) = checked.split_once("://").unwrap_or_default();
     let scheme = scheme.to_ascii_lowercase();
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
+    let (authority, tail) = rest.split_at_checked(authority_end).unwrap_or((rest, ""));
     if !tail.is_empty() && tail != "/" {
         return fail("an origin is scheme, host and port, without a path or query");
     }
@@ -160,6 +154,40 @@ mod tests {
             let err = check_endpoint("tokenEndpoint", bad, false).unwrap_err();
             assert_eq!(err.code(), "INVALID_CONFIG", "{bad}");
         }
+    }
+
+    #[test]
+    fn option_errors_never_echo_the_url() {
+        // A secret in the query string must not reach the message.
+        for bad in [
+            "ftp://idp.example/token?client_secret=SEKRIT",
+            "http://idp.example/token?client_secret=SEKRIT",
+            "https://idp.example/token?client_secret=SEKRIT#f",
+            "https://idp.example/token?client_secret=SEKRIT\u{1b}",
+            "idp.example/token?client_secret=SEKRIT",
+        ] {
+            let err = check_endpoint("tokenEndpoint", bad, false).unwrap_err();
+            assert!(!format!("{err} {err:?}").contains("SEKRIT"), "{err}");
+        }
+        let err = parse_origin("allowedOrigins", "https://api.example/SEKRIT", false).unwrap_err();
+        assert!(!format!("{err} {err:?}").contains("SEKRIT"), "{err}");
+    }
+
+    #[test]
+    fn url_problem_refuses_invisible_characters_and_other_schemes() {
+        assert_eq!(url_problem("https://idp.example/device", false), None);
+        assert_eq!(url_problem("https://idp.example/device#x", false), None);
+        for bad in [
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "https://idp.example/\u{202e}evil",
+            "https://idp.\u{200b}example/device",
+            "http://idp.example/device",
+            "https://user@idp.example/device",
+        ] {
+            assert!(url_problem(bad, false).is_some(), "{bad}");
+        }
+        assert_eq!(url_problem("http://idp.example/device", true), None);
     }
 
     #[test]

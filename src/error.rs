@@ -1,5 +1,6 @@
 //! The one error type of grantkit, with a stable code per variant.
 
+use crate::text;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -202,8 +203,22 @@ impl Error {
 }
 
 impl fmt::Display for Error {
+    /// The message for people. Every piece of text from outside in it is
+    /// bounded where it is written; then the whole is escaped
+    /// ([`crate::text::escape`]), so no control, bidi or invisible
+    /// character a server sent reaches a terminal or a log line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+        let message = Unescaped(self).to_string();
+        f.write_str(&text::escape(&message, text::MAX_MESSAGE_CHARS))
+    }
+}
+
+/// An error's message before it is escaped.
+struct Unescaped<'a>(&'a Error);
+
+impl fmt::Display for Unescaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
             Error::InvalidConfig { field, reason } => {
                 write!(f, "invalid configuration: {field}: {reason}")
             }
@@ -482,14 +497,17 @@ impl ServerError {
 }
 
 impl fmt::Display for ServerError {
+    /// `error` and `error_description`, bounded and escaped; the fields
+    /// themselves keep the server's text verbatim.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "the server answered {} (HTTP {})",
-            self.error, self.status
+            text::escape(&self.error, 100),
+            self.status
         )?;
         if let Some(description) = &self.error_description {
-            write!(f, ": {description}")?;
+            write!(f, ": {}", text::escape(description, text::MAX_FIELD_CHARS))?;
         }
         Ok(())
     }

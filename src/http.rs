@@ -178,10 +178,7 @@ pub fn form_urlencode(input: &str) -> String {
             }
             b' ' => out.push('+'),
             _ => {
-                const HEX: &[u8; 16] = b"0123456789ABCDEF";
-                out.push('%');
-                out.push(HEX[usize::from(byte >> 4)] as char);
-                out.push(HEX[usize::from(byte & 0xF)] as char);
+                out.push_str(&format!("%{byte:02X}"));
             }
         }
     }
@@ -222,22 +219,19 @@ pub fn form_urldecode(input: &str) -> Vec<(String, String)> {
         let bytes = text.as_bytes();
         let mut out = Vec::with_capacity(bytes.len());
         let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < bytes.len() => {
-                    match u8::from_str_radix(
-                        std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
-                        16,
-                    ) {
-                        Ok(byte) => {
-                            out.push(byte);
-                            i += 2;
-                        }
-                        Err(_) => out.push(b'%'),
-                    }
+        while let Some(&byte) = bytes.get(i) {
+            let escaped = bytes
+                .get(i + 1..i + 3)
+                .filter(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+                .and_then(|hex| std::str::from_utf8(hex).ok())
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+            match (byte, escaped) {
+                (b'+', _) => out.push(b' '),
+                (b'%', Some(decoded)) => {
+                    out.push(decoded);
+                    i += 2;
                 }
-                byte => out.push(byte),
+                (byte, _) => out.push(byte),
             }
             i += 1;
         }

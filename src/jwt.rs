@@ -20,7 +20,7 @@ pub struct DecodedJwt {
 pub fn decode_unverified(token: &str) -> Result<DecodedJwt, Error> {
     let token = token.trim();
     let parts: Vec<&str> = token.split('.').collect();
-    if parts.len() != 3 {
+    let [header, payload, _signature] = parts.as_slice() else {
         let reason = if parts.len() == 5 {
             "it has five parts: an encrypted JWT (JWE) cannot be read without its key".to_owned()
         } else {
@@ -30,10 +30,10 @@ pub fn decode_unverified(token: &str) -> Result<DecodedJwt, Error> {
             )
         };
         return Err(Error::InvalidJwt { reason });
-    }
+    };
     Ok(DecodedJwt {
-        header: decode_part(parts[0], "header")?,
-        claims: decode_part(parts[1], "payload")?,
+        header: decode_part(header, "header")?,
+        claims: decode_part(payload, "payload")?,
     })
 }
 

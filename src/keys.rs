@@ -289,7 +289,10 @@ fn pkcs8_is_rsa(pem: &str) -> bool {
     let Some(der) = pem_body(pem).map(Zeroizing::new) else {
         return true;
     };
-    der[..der.len().min(32)]
+    der.iter()
+        .take(32)
+        .copied()
+        .collect::<Vec<u8>>()
         .windows(RSA_ENCRYPTION_OID.len())
         .any(|w| w == RSA_ENCRYPTION_OID)
 }

@@ -32,6 +32,8 @@
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// No panic reachable from input: no indexing or slicing that can fail, outside tests.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::string_slice))]
 
 pub mod client_auth;
 pub mod cookie;
@@ -46,6 +48,7 @@ pub mod provider;
 pub mod redact;
 pub mod secret;
 pub mod source;
+pub mod text;
 pub mod time;
 pub mod token;
 

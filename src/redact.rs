@@ -5,8 +5,8 @@
 //! error, every secret the flow knows is cut out of it, as sent and as
 //! form-encoded.
 
-use crate::http::form_urlencode;
 use crate::secret::Secret;
+use crate::text::is_unsafe_char;
 use serde_json::Value;
 
 /// How many characters of a response body an error shows at most.
@@ -19,24 +19,47 @@ pub struct Redactor {
 }
 
 impl Redactor {
-    /// A redactor for these secrets (the client secret, the password, ...).
+    /// A redactor for these secrets (the client secret, the password, ...),
+    /// each in every encoding a server might echo it in (see [`Redactor::add`]).
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a Secret>) -> Self {
         let mut redactor = Redactor::default();
         for secret in secrets {
-            redactor.add(secret.expose());
+            redactor.add(secret);
         }
         redactor
     }
 
-    fn add(&mut self, value: &str) {
+    /// Cuts out `secret` as sent and in each encoding a server that echoes a
+    /// request may show it in: form-encoded (RFC 6749 Appendix B) and
+    /// percent-encoded (`%20` for a space, as `encodeURIComponent` does),
+    /// each with upper- and lower-case hex, and JSON-escaped.
+    pub fn add(&mut self, secret: &Secret) {
+        let value = secret.expose();
         if value.is_empty() {
             return;
         }
-        let encoded = form_urlencode(value);
-        if encoded != value {
-            self.secrets.push(Secret::new(encoded));
+        let mut forms = vec![value.to_owned()];
+        for style in [PercentStyle::Form, PercentStyle::Uri] {
+            for upper in [true, false] {
+                forms.push(percent_encode(value, style, upper));
+            }
         }
-        self.secrets.push(Secret::new(value));
+        let json = serde_json::Value::from(value).to_string();
+        forms.push(json.get(1..json.len() - 1).unwrap_or_default().to_owned());
+        forms.push(json_ascii_escape(value));
+        for form in forms {
+            self.add_exact(&Secret::new(form));
+        }
+    }
+
+    /// Cuts out `secret` exactly as written, in no other encoding: a
+    /// credential already encoded for the wire (a Basic header's base64, a
+    /// signed JWT, which is base64url and dots).
+    pub fn add_exact(&mut self, secret: &Secret) {
+        if secret.expose().is_empty() || self.secrets.contains(secret) {
+            return;
+        }
+        self.secrets.push(secret.clone());
         // Longest first, so a secret that contains another is cut whole.
         self.secrets
             .sort_by_key(|s| std::cmp::Reverse(s.expose().len()));
@@ -76,7 +99,7 @@ impl Redactor {
         let mut count = 0;
         let mut last_was_space = true; // drops leading white space
         for c in text.chars() {
-            let c = if c.is_control() || c.is_whitespace() {
+            let c = if is_unsafe_char(c) || c.is_whitespace() {
                 ' '
             } else {
                 c
@@ -94,6 +117,57 @@ impl Redactor {
         }
         out.trim_end().to_owned()
     }
+}
+
+#[derive(Clone, Copy)]
+enum PercentStyle {
+    /// `application/x-www-form-urlencoded`: `*-._` and alphanumerics
+    /// stay, space is `+`.
+    Form,
+    /// `encodeURIComponent`: `-_.!~*'()` and alphanumerics stay, space is
+    /// `%20`.
+    Uri,
+}
+
+fn percent_encode(value: &str, style: PercentStyle, upper: bool) -> String {
+    let mut out = String::with_capacity(value.len() * 3);
+    for &byte in value.as_bytes() {
+        let kept = byte.is_ascii_alphanumeric()
+            || match style {
+                PercentStyle::Form => b"*-._".contains(&byte),
+                PercentStyle::Uri => b"-_.!~*'()".contains(&byte),
+            };
+        if kept {
+            out.push(char::from(byte));
+        } else if byte == b' ' && matches!(style, PercentStyle::Form) {
+            out.push('+');
+        } else if upper {
+            out.push_str(&format!("%{byte:02X}"));
+        } else {
+            out.push_str(&format!("%{byte:02x}"));
+        }
+    }
+    out
+}
+
+/// JSON string content with every non-ASCII character as `\uXXXX`
+/// (UTF-16, lower-case hex), as some serializers write it.
+fn json_ascii_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            ' '..='~' => out.push(c),
+            _ => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -69,6 +69,44 @@ pub trait Grant {
     /// endpoints, client id, scope, user name. It names the tokens in a
     /// shared store.
     fn identity(&self) -> Vec<String>;
+
+    /// Adds every credential (client secret, password, private key) to
+    /// `binding`, so that configurations that differ only in a credential
+    /// never share a store entry.
+    fn bind_credentials(&self, binding: &mut CredentialBinding);
+}
+
+/// A one-way, domain-separated hash of a configuration's credentials, for
+/// its store key: a wrong password must not read the tokens a right one
+/// stored, and nothing secret can be read back from the key.
+pub struct CredentialBinding(Sha256);
+
+impl Default for CredentialBinding {
+    fn default() -> Self {
+        CredentialBinding(Sha256::new_with_prefix(b"grantkit credential binding v1\0"))
+    }
+}
+
+impl CredentialBinding {
+    /// Adds one credential under its name (`client_secret`, `password`,
+    /// `client_key`, ...). Each part is length-prefixed, so no two lists of
+    /// parts hash alike.
+    pub fn add(&mut self, name: &str, value: &[u8]) {
+        for part in [name.as_bytes(), value] {
+            self.0.update((part.len() as u64).to_be_bytes());
+            self.0.update(part);
+        }
+    }
+
+    fn finish(self) -> [u8; 32] {
+        self.0.finalize().into()
+    }
+}
+
+impl fmt::Debug for CredentialBinding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CredentialBinding([redacted])")
+    }
 }
 
 impl<G: Grant + ?Sized> Grant for std::rc::Rc<G> {
@@ -83,6 +121,9 @@ impl<G: Grant + ?Sized> Grant for std::rc::Rc<G> {
     }
     fn identity(&self) -> Vec<String> {
         (**self).identity()
+    }
+    fn bind_credentials(&self, binding: &mut CredentialBinding) {
+        (**self).bind_credentials(binding)
     }
 }
 
@@ -194,6 +235,11 @@ impl TokenSource {
         &self.policy
     }
 
+    /// The cached tokens, fresh or not.
+    pub fn current(&self) -> Option<&TokenSet> {
+        self.current.as_ref()
+    }
+
     /// The cached tokens, if they may still be handed out at `now`.
     pub fn fresh(&self, now: UnixTime) -> Option<&TokenSet> {
         self.current
@@ -266,16 +312,22 @@ impl TokenSource {
     }
 
     /// The name of these tokens in a shared store: a hash of the grant's
-    /// secret-free identity, so the key reveals neither secrets nor user
-    /// names.
+    /// identity and of a [`CredentialBinding`] of its credentials, so that
+    /// configurations with different credentials never share an entry and
+    /// the key reveals neither secrets nor user names.
     pub fn store_key(&self) -> String {
-        let mut hash = Sha256::new();
-        hash.update(self.grant.kind().name());
-        for part in self.grant.identity() {
-            hash.update([0]);
+        let mut binding = CredentialBinding::default();
+        self.grant.bind_credentials(&mut binding);
+        let mut hash = Sha256::new_with_prefix(b"grantkit store key v2\0");
+        let identity = self.grant.identity();
+        for part in
+            std::iter::once(self.grant.kind().name()).chain(identity.iter().map(String::as_str))
+        {
+            hash.update((part.len() as u64).to_be_bytes());
             hash.update(part.as_bytes());
         }
-        format!("grantkit:v1:{}", URL_SAFE_NO_PAD.encode(hash.finalize()))
+        hash.update(binding.finish());
+        format!("grantkit:v2:{}", URL_SAFE_NO_PAD.encode(hash.finalize()))
     }
 }
 

@@ -96,7 +96,7 @@ pub fn parse_token_response(
             ))
         }
     };
-    let expires_in = lifetime(body.get("expires_in"))
+    let expires_in = whole_seconds(body.get("expires_in"))
         .map_err(|()| invalid("expires_in is not a non-negative whole number".into()))?;
     let optional_secret = |name: &str| match body.get(name) {
         None | Some(Value::Null) => Ok(None),
@@ -105,6 +105,21 @@ pub fn parse_token_response(
     };
     let refresh_token = optional_secret("refresh_token")?;
     let id_token = optional_secret("id_token")?;
+    // RFC 6749 Appendix A.12 and A.17: access-token and refresh-token =
+    // 1*VSCHAR, VSCHAR = %x20-7E. A token with a control character would
+    // break the Authorization header, a log line or the CLI's one line.
+    // An ID token is a JWS compact serialization: base64url and dots.
+    for (name, token) in [
+        ("access_token", Some(&access_token)),
+        ("refresh_token", refresh_token.as_ref()),
+        ("id_token", id_token.as_ref()),
+    ] {
+        if token.is_some_and(|t| !is_vschar(t.expose())) {
+            return Err(invalid(format!(
+                "{name} has characters outside %x20-7E (RFC 6749 Appendix A: VSCHAR)"
+            )));
+        }
+    }
     let scope = match body.get("scope") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),
@@ -132,7 +147,12 @@ pub(crate) fn parse_json(response: &HttpResponse, redactor: &Redactor) -> Result
             location: response.header("location").map(origin_and_path),
         });
     }
-    let Ok(mut body) = serde_json::from_slice::<Value>(&response.body) else {
+    // RFC 8259 §8.1: a parser "MAY ignore the presence of a byte order mark".
+    let json = response
+        .body
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(&response.body);
+    let Ok(mut body) = serde_json::from_slice::<Value>(json) else {
         return Err(Error::ResponseNotJson {
             status,
             content_type: response
@@ -193,8 +213,10 @@ fn is_registered_error_code(code: &str) -> bool {
     CODES.contains(&code)
 }
 
-/// `expires_in`: a number, or a numeric string as Entra's v1 endpoint sends.
-fn lifetime(value: Option<&Value>) -> Result<Option<u64>, ()> {
+/// A count of seconds (`expires_in`, `interval`): a whole number, written
+/// as an integer or not (`600.0`), or a numeric string as Entra's v1
+/// endpoint sends. Absent or `null` is `None`; anything else is `Err`.
+pub(crate) fn whole_seconds(value: Option<&Value>) -> Result<Option<u64>, ()> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => match (n.as_u64(), n.as_f64()) {
@@ -205,6 +227,11 @@ fn lifetime(value: Option<&Value>) -> Result<Option<u64>, ()> {
         Some(Value::String(s)) => s.trim().parse::<u64>().map(Some).map_err(|_| ()),
         Some(_) => Err(()),
     }
+}
+
+/// RFC 6749 Appendix A: `1*VSCHAR`, VSCHAR = %x20-7E.
+fn is_vschar(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(|b| (0x20..=0x7E).contains(&b))
 }
 
 /// The member names of a body, bounded, for error messages.
@@ -228,5 +255,10 @@ fn member_names(body: &Map<String, Value>, redactor: &Redactor) -> String {
 /// went without copying codes or tokens into an error.
 fn origin_and_path(location: &str) -> String {
     let end = location.find(['?', '#']).unwrap_or(location.len());
-    location[..end].chars().take(200).collect()
+    location
+        .get(..end)
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect()
 }

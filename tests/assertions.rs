@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{drive, json, TestRng};
+use common::{drive, json, param, TestRng};
 use grantkit::client_auth::ClientCredential;
 use grantkit::flow::{ClientCredentials, ClientCredentialsSettings, JwtBearer, JwtBearerSettings};
 use grantkit::keys::{Algorithm, PrivateKey};
@@ -34,14 +34,6 @@ fn key(text: &str) -> Arc<PrivateKey> {
 }
 
 /// The value of a form parameter (JWS values need no decoding).
-fn param<'a>(request: &'a HttpRequest, name: &str) -> &'a str {
-    request
-        .body_text()
-        .split('&')
-        .find_map(|pair| pair.strip_prefix(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("no {name} in {}", request.body_text()))
-}
-
 #[wasm_bindgen_test(unsupported = test)]
 fn the_pingone_request_carries_the_pinned_rs256_vector() {
     // Header, claims and key of tests/fixtures/rs256-vector.json (made with

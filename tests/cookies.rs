@@ -147,3 +147,21 @@ fn debug_never_shows_cookie_values() {
     let jar = jar_from(&["cpaas_oidc_auth_flow=s3ss10n-value; Path=/"]);
     assert!(!format!("{jar:?}").contains("s3ss10n-value"));
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_date_with_multi_byte_characters_is_ignored_not_a_panic() {
+    // Once sliced a string by bytes inside "é": a panic that killed the host.
+    for set_cookie in [
+        "cpaas_oidc_auth_flow=x; Path=/; Expires=ééa",
+        "a=b; Expires=é",
+        "a=b; Expires=Wed, 21 Oé 2026 07:28:00 GMT",
+        "a=b; Expires=21 éct 2026 07:28:00",
+        "a=b; Expires=1é:2:3 21 Oct 2026",
+        "a=b; Expires=\u{202e}; Max-Age=é; Domain=é; Path=é",
+    ] {
+        let jar = jar_from(&[set_cookie]);
+        assert!(jar.cookies().len() <= 1, "{set_cookie}");
+    }
+    let jar = jar_from(&["cpaas_oidc_auth_flow=x; Path=/; Expires=ééa"]);
+    assert_eq!(jar.cookies().first().map(|c| c.expires), Some(None));
+}

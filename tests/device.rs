@@ -434,3 +434,101 @@ fn a_broken_device_authorization_response_keeps_its_status() {
     assert_eq!(error.code(), "DEVICE_INVALID_RESPONSE");
     assert_eq!(error.status(), Some(200));
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn huge_interval_and_expires_in_are_cut_to_their_maxima() {
+    // A broken server's {"interval": 1e9, "expires_in": 1e9} once made the
+    // driver's timer overflow into a 1 ms busy loop. The interval is cut to
+    // an hour, the code's lifetime to a day; slow_down never passes the cap.
+    let mut flow = start(settings());
+    let code = json(
+        200,
+        r#"{"device_code":"dc-SECRET-1","user_code":"WDJB-MJHT","verification_uri":"https://idp.example.com/device","expires_in":1000000000,"interval":1000000000}"#,
+    );
+    let (events, outcome) = drive_timed(
+        &mut flow,
+        vec![code, error("slow_down"), error("authorization_pending")],
+        Some(3),
+    );
+    assert!(matches!(outcome, Outcome::Aborted), "{outcome:?}");
+    let Some(Event::Prompted(prompt)) = events.get(1) else {
+        panic!("{events:?}")
+    };
+    assert_eq!(prompt.expires_in, 86_400);
+    assert_eq!(waits(&events), [3600, 3600, 3600]);
+    assert_eq!(
+        sent(&events).iter().map(|(at, _)| *at).collect::<Vec<_>>(),
+        [0, 3600, 7200]
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_whole_number_written_as_a_decimal_is_accepted() {
+    let mut flow = start(settings());
+    let code = json(
+        200,
+        r#"{"device_code":"dc-SECRET-1","user_code":"WDJB-MJHT","verification_uri":"https://idp.example.com/device","expires_in":600.0,"interval":"7"}"#,
+    );
+    let (events, _) = drive_timed(&mut flow, vec![code], Some(1));
+    assert!(
+        matches!(events.get(1), Some(Event::Prompted(p)) if p.expires_in == 600),
+        "{events:?}"
+    );
+    assert_eq!(waits(&events), [7]);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn verification_uris_must_be_https_and_codes_visible() {
+    let cases = [
+        r#""verification_uri":"javascript:alert(1)""#,
+        r#""verification_uri":"data:text/html,<script>x</script>""#,
+        r#""verification_uri":"http://idp.example.com/device""#,
+        r#""verification_uri":"/device""#,
+        r#""verification_uri":"https://idp.example.com/device","verification_uri_complete":"javascript:alert(1)""#,
+        r#""verification_uri":"https://idp.example.com/\u202edevice""#,
+        r#""verification_uri":"https://idp.example.com/device\u200b""#,
+        r#""verification_uri":"https://user@idp.example.com/device""#,
+    ];
+    for uri in cases {
+        let body = format!(
+            r#"{{"device_code":"dc-SECRET-1","user_code":"WDJB-MJHT",{uri},"expires_in":600}}"#
+        );
+        let mut flow = start(settings());
+        let (events, outcome) = drive_timed(&mut flow, vec![json(200, &body)], None);
+        assert!(
+            !events.iter().any(|e| matches!(e, Event::Prompted(_))),
+            "{uri}: prompted"
+        );
+        let Outcome::Failed(err) = outcome else {
+            panic!("{uri}: {outcome:?}")
+        };
+        assert_eq!(err.code(), "DEVICE_INVALID_RESPONSE", "{uri}: {err}");
+    }
+    for user_code in [
+        r#"WDJB\u202eMJHT"#,
+        r#"WDJB\u200bMJHT"#,
+        r#"WDJB\u001b[2JMJHT"#,
+        r#"WD\u2066JB"#,
+    ] {
+        let body = format!(
+            r#"{{"device_code":"dc-SECRET-1","user_code":"{user_code}","verification_uri":"https://idp.example.com/device","expires_in":600}}"#
+        );
+        let mut flow = start(settings());
+        let (events, outcome) = drive_timed(&mut flow, vec![json(200, &body)], None);
+        assert!(events.iter().all(|e| !matches!(e, Event::Prompted(_))));
+        assert!(
+            matches!(&outcome, Outcome::Failed(e) if e.code() == "DEVICE_INVALID_RESPONSE"),
+            "{user_code}: {outcome:?}"
+        );
+    }
+    // Plain http on loopback is a local server, as for endpoints.
+    let mut local = settings();
+    local.device_authorization_endpoint = "http://127.0.0.1:8080/device/auth".into();
+    let mut flow = start(local);
+    let body = r#"{"device_code":"dc-SECRET-1","user_code":"WDJB-MJHT","verification_uri":"http://127.0.0.1:8080/device","expires_in":600}"#;
+    let (events, _) = drive_timed(&mut flow, vec![json(200, body)], Some(1));
+    assert!(
+        matches!(events.get(1), Some(Event::Prompted(_))),
+        "{events:?}"
+    );
+}

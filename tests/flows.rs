@@ -404,3 +404,77 @@ fn allowed_origins_are_read_into_the_form_of_a_urls_origin() {
         "http://api.internal"
     );
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_server_that_echoes_the_secret_in_any_encoding_does_not_leak_it() {
+    let client = ClientCredentials::new(client_credentials("s3cret é/value")).unwrap();
+    let (sent, _) = drive(
+        client.start(&mut TestRng::default()),
+        vec![json(200, TOKEN_JSON)],
+    );
+    let basic = sent[0].header("Authorization").unwrap();
+    let credentials = basic.strip_prefix("Basic ").unwrap().to_owned();
+    for echo in [
+        format!("you sent Authorization: {basic}"),
+        format!("credentials {credentials}."),
+        "secret=s3cret%20%c3%a9%2fvalue".to_owned(),
+        "secret=s3cret+%c3%a9%2fvalue".to_owned(),
+        "secret=s3cret%20%C3%A9%2Fvalue".to_owned(),
+        r#"{"secret":"s3cret \u00e9\/value"}"#.replace(r"\/", "/"),
+    ] {
+        for response in [
+            json(502, &format!("<p>{echo}</p>")),
+            json(
+                400,
+                &serde_json::json!({"error": "invalid_client", "error_description": echo})
+                    .to_string(),
+            ),
+        ] {
+            let (_, result) = drive(client.start(&mut TestRng::default()), vec![response]);
+            let error = result.unwrap_err();
+            let shown = format!("{error} {error:?}");
+            for leak in [
+                credentials.as_str(),
+                "s3cret",
+                "%c3%a9%2fvalue",
+                "\\u00e9/value",
+            ] {
+                assert!(!shown.contains(leak), "{leak} in {shown}");
+            }
+        }
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_server_that_echoes_a_signed_assertion_does_not_leak_it() {
+    use grantkit::keys::PrivateKey;
+    let key =
+        std::sync::Arc::new(PrivateKey::parse(include_str!("fixtures/rsa2048.pkcs8.pem")).unwrap());
+    let mut settings = client_credentials("unused");
+    settings.credential = ClientCredential::PrivateKeyJwt {
+        key,
+        algorithm: None,
+        certificate_pem: None,
+    };
+    let client = ClientCredentials::new(settings).unwrap();
+    // Deterministic: the same RNG and clock give the same RS256 assertion.
+    let (sent, _) = drive(
+        client.start(&mut TestRng::default()),
+        vec![json(200, TOKEN_JSON)],
+    );
+    let assertion = common::param(&sent[0], "client_assertion");
+    let signature = assertion.rsplit('.').next().unwrap().to_owned();
+    for echo in [
+        format!("replay me: {assertion}"),
+        format!("bad signature {signature}"),
+    ] {
+        let body = serde_json::json!({"error": "invalid_client", "error_description": echo});
+        let (_, result) = drive(
+            client.start(&mut TestRng::default()),
+            vec![json(401, &body.to_string())],
+        );
+        let error = result.unwrap_err();
+        let shown = format!("{error} {error:?}");
+        assert!(!shown.contains(&signature), "{shown}");
+    }
+}

@@ -7,9 +7,10 @@ mod common;
 use common::{drive, headers, json, TestRng, NOW};
 use grantkit::client_auth::{ClientAuthMethod, ClientCredential};
 use grantkit::flow::{
-    AcpLogin, AcpLoginSettings, ClientCredentials, ClientCredentialsSettings, PasswordGrant,
-    PasswordGrantSettings,
+    AcpLogin, AcpLoginSettings, ClientCredentials, ClientCredentialsSettings, JwtBearer,
+    JwtBearerSettings, PasswordGrant, PasswordGrantSettings,
 };
+use grantkit::keys::PrivateKey;
 use grantkit::redact::Redactor;
 use grantkit::source::{
     decode_stored, encode_stored, store_ttl, Acquired, ExpiryPolicy, TokenSource,
@@ -17,6 +18,7 @@ use grantkit::source::{
 use grantkit::token::parse_token_response;
 use grantkit::{Secret, TokenSet, UnixTime};
 use std::rc::Rc;
+use std::sync::Arc;
 use wasm_bindgen_test::wasm_bindgen_test;
 
 const ENDPOINT: &str = "https://sso.example.com/realms/ops/protocol/openid-connect/token";
@@ -391,7 +393,7 @@ fn stored_tokens_round_trip_and_anything_else_is_a_miss() {
 }
 
 #[wasm_bindgen_test(unsupported = test)]
-fn the_store_key_names_the_configuration_without_secrets() {
+fn the_store_key_names_the_configuration_and_binds_its_credentials() {
     let key = |user: &str, password: &str, scope: &str| {
         let mut settings = PasswordGrantSettings::new(ENDPOINT, "app", user, Secret::new(password));
         settings.scope = vec![scope.into()];
@@ -402,22 +404,68 @@ fn the_store_key_names_the_configuration_without_secrets() {
         .store_key()
     };
     let alice = key("alice", "pw-1", "openid");
-    assert!(alice.starts_with("grantkit:v1:"), "{alice}");
+    // Computed independently (Python hashlib): SHA-256 over
+    // "grantkit store key v2\0", each of kind, endpoint, grant type, client
+    // id, scope and "username=alice" with a 64-bit big-endian length prefix,
+    // then SHA-256("grantkit credential binding v1\0" || len "password" ||
+    // len "pw-1").
     assert_eq!(
-        alice.len(),
-        "grantkit:v1:".len() + 43,
-        "a SHA-256, base64url"
+        alice,
+        "grantkit:v2:DGa6xwlXmdk1upxZoMGbZ7TdFKZs4B7qZGZT24cBOGM"
     );
     for secret_or_name in ["pw-1", "alice", "app", "sso.example.com"] {
         assert!(!alice.contains(secret_or_name));
     }
-    assert_eq!(
-        alice,
-        key("alice", "pw-2", "openid"),
-        "a new password is the same user"
-    );
+    // A wrong password must never read the tokens a right one stored.
+    assert_ne!(alice, key("alice", "pw-2", "openid"));
     assert_ne!(alice, key("bob", "pw-1", "openid"));
     assert_ne!(alice, key("alice", "pw-1", "profile"));
+    // Length prefixes: moving a byte from one part to the next changes the key.
+    assert_ne!(
+        key("alice", "pw-1", "openid"),
+        key("alic", "epw-1", "openid")
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn every_credential_is_bound_into_the_store_key() {
+    let cc = |secret: &str| {
+        let settings = ClientCredentialsSettings::new(ENDPOINT, "app", Secret::new(secret));
+        TokenSource::new(
+            Box::new(Rc::new(ClientCredentials::new(settings).unwrap())),
+            ExpiryPolicy::default(),
+        )
+        .store_key()
+    };
+    assert_ne!(cc("secret-1"), cc("secret-2"));
+    assert_eq!(cc("secret-1"), cc("secret-1"));
+    let acp = |password: &str| {
+        let login = AcpLogin::new(AcpLoginSettings {
+            platform_url: "https://acp.example.com".into(),
+            username: "admin".into(),
+            password: Secret::new(password),
+            idp: "local".into(),
+            allow_insecure_http: false,
+        })
+        .unwrap();
+        TokenSource::new(Box::new(Rc::new(login)), ExpiryPolicy::default()).store_key()
+    };
+    assert_ne!(acp("right"), acp("wrong"));
+    let jwt = |pem: &str| {
+        let key = Arc::new(PrivateKey::parse(pem).unwrap());
+        let settings = JwtBearerSettings::new(ENDPOINT, key, "service-account-1");
+        TokenSource::new(
+            Box::new(Rc::new(JwtBearer::new(settings).unwrap())),
+            ExpiryPolicy::default(),
+        )
+        .store_key()
+    };
+    let (key_a, key_b) = (
+        include_str!("fixtures/rsa2048.pkcs8.pem"),
+        include_str!("fixtures/other2048.pkcs8.pem"),
+    );
+    assert_ne!(jwt(key_a), jwt(key_b));
+    assert_eq!(jwt(key_a), jwt(key_a));
 }
 
 #[wasm_bindgen_test(unsupported = test)]

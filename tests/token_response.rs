@@ -329,3 +329,91 @@ fn decode_refuses_what_is_not_a_jwt_without_echoing_it() {
         );
     }
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn tokens_with_characters_outside_vschar_are_refused() {
+    // RFC 6749 Appendix A: access-token and refresh-token are 1*VSCHAR
+    // (%x20-7E). A CR/LF, NUL or ESC would forge a header or a log line.
+    for (member, value) in [
+        ("access_token", r"at\u0000x"),
+        ("access_token", r"at\r\nX-Injected: 1"),
+        ("access_token", r"at\u001b[2J"),
+        ("access_token", "até"),
+        ("access_token", r"at\u202e"),
+        ("refresh_token", r"rt\nx"),
+        ("id_token", r"a.b.c\u0085"),
+    ] {
+        let mut body = serde_json::json!({"access_token": "at", "token_type": "Bearer"});
+        let text = format!(r#""{value}""#);
+        body[member] = serde_json::from_str(&text).unwrap();
+        let reason = invalid_reason(parse(json(200, &body.to_string())));
+        assert!(reason.starts_with(member), "{reason}");
+        assert!(reason.contains("VSCHAR"), "{reason}");
+    }
+    // Every VSCHAR is fine, space included.
+    let tokens = parse(json(
+        200,
+        r#"{"access_token":" !~azAZ09+/=","token_type":"Bearer"}"#,
+    ))
+    .unwrap();
+    assert_eq!(tokens.access_token.expose(), " !~azAZ09+/=");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_leading_byte_order_mark_is_ignored() {
+    // RFC 8259 §8.1: parsers MAY ignore a BOM; some Windows servers send one.
+    let mut body = b"\xEF\xBB\xBF".to_vec();
+    body.extend_from_slice(br#"{"access_token":"at","token_type":"Bearer","expires_in":60}"#);
+    let tokens = parse(HttpResponse::new(200, body)).unwrap();
+    assert_eq!(tokens.access_token.expose(), "at");
+    // Only at the start, only once.
+    let mut twice = b"\xEF\xBB\xBF\xEF\xBB\xBF".to_vec();
+    twice.extend_from_slice(br#"{"access_token":"at","token_type":"Bearer"}"#);
+    assert_eq!(
+        parse(HttpResponse::new(200, twice)).unwrap_err().code(),
+        "RESPONSE_NOT_JSON"
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn server_text_is_escaped_and_bounded_in_messages_but_kept_in_fields() {
+    let hostile = "bad\u{1b}[31m\r\n2026-11-30 INFO login ok\u{85}\u{202e}gpj.exe\u{200b}";
+    let description = format!("{hostile}{}", "x".repeat(900_000));
+    let body = serde_json::json!({
+        "error": "invalid_grant",
+        "error_description": description,
+    });
+    let err = parse(json(400, &body.to_string())).unwrap_err();
+    let message = err.to_string();
+    assert!(grantkit::text::is_safe(&message), "{message:?}");
+    assert!(
+        message.contains(r"bad\u{1b}[31m\u{d}\u{a}2026-11-30"),
+        "{message}"
+    );
+    assert!(message.contains(r"\u{202e}gpj.exe\u{200b}"), "{message}");
+    assert!(message.chars().count() < 2000, "{} chars", message.len());
+    let Error::OAuth(server) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        server.error_description.as_deref(),
+        Some(description.as_str())
+    );
+
+    // An unregistered error code and a token_type are server text too.
+    let err = parse(json(400, r#"{"error":"evil\u001b]0;title\u0007"}"#)).unwrap_err();
+    assert!(grantkit::text::is_safe(&err.to_string()), "{err}");
+    let err = parse(json(
+        200,
+        r#"{"access_token":"at","token_type":"MAC\u001b[2J\u2066"}"#,
+    ))
+    .unwrap_err();
+    assert_eq!(err.code(), "UNSUPPORTED_TOKEN_TYPE");
+    assert!(grantkit::text::is_safe(&err.to_string()), "{err}");
+    // Content-Type and body excerpts of a non-JSON error page.
+    let page = HttpResponse::new(502, "<h1>\u{1b}[2J\u{202e}oops</h1>\r\nInjected: 1")
+        .with_header("content-type", "text/html\u{85}\u{2028}x");
+    let err = parse(page).unwrap_err();
+    assert_eq!(err.code(), "RESPONSE_NOT_JSON");
+    assert!(grantkit::text::is_safe(&err.to_string()), "{err}");
+}

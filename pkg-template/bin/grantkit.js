@@ -5,6 +5,8 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin, decodeJwt, keycloak, entra, pingAic } from "../index.node.js";
+// The core's escaping of server text (index.node.js has instantiated the module).
+import { __terminalSafe as terminalSafe } from "../grantkit.js";
 
 const USAGE = `Usage:
   grantkit client-credentials ENDPOINT --client-id ID CLIENT-SECRET [options]
@@ -276,7 +278,7 @@ async function acp(v) {
 
 async function decode(v) {
   const token = (await secret(v, "token", { required: false })) ?? (await readStdin("token")).trim();
-  process.stdout.write(JSON.stringify(decodeJwt(token), null, 2) + "\n");
+  process.stdout.write(terminalSafe(JSON.stringify(decodeJwt(token), null, 2), true) + "\n");
   return 0;
 }
 
@@ -299,7 +301,8 @@ function flowOptions(v) {
     const params = {};
     for (const pair of v.param) {
       const eq = pair.indexOf("=");
-      if (eq <= 0) throw new UsageError(`--param takes NAME=VALUE (got ${JSON.stringify(pair.slice(0, 40))})`);
+      // The value is not echoed: it may be a secret.
+      if (eq <= 0) throw new UsageError("--param takes NAME=VALUE");
       const [name, value] = [pair.slice(0, eq), pair.slice(eq + 1)];
       params[name] = name in params ? [].concat(params[name], value) : value;
     }
@@ -318,6 +321,9 @@ function required(v, name) {
   return v[name];
 }
 
+/** An environment variable's name (POSIX: letters, digits, _; not a digit first). */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
 let stdinTaken = false;
 
 /** A secret from --NAME-env, --NAME-file or --NAME-stdin (exactly one). */
@@ -330,8 +336,14 @@ async function secret(v, name, { required: isRequired }) {
   }
   switch (sources[0]) {
     case "env": {
-      const value = process.env[v[`${name}-env`]];
-      if (value === undefined) throw new UsageError(`environment variable ${v[`${name}-env`]} (--${name}-env) is not set`);
+      const variable = v[`${name}-env`];
+      // A value given where the NAME belongs may be the secret itself: it is
+      // never printed.
+      if (!ENV_NAME.test(variable)) {
+        throw new UsageError(`--${name}-env takes the NAME of an environment variable (letters, digits and _), not its value`);
+      }
+      const value = process.env[variable];
+      if (value === undefined) throw new UsageError(`environment variable ${variable} (--${name}-env) is not set`);
       return value;
     }
     case "file": {
@@ -366,7 +378,9 @@ function stripOneNewline(text) {
 }
 
 function print(tokens, asJson) {
-  process.stdout.write(asJson ? JSON.stringify(tokens) + "\n" : tokens.access_token + "\n");
+  // The access token is VSCHAR (checked by the core); raw may hold any text a
+  // server sent, so the JSON has its unsafe characters escaped.
+  process.stdout.write(asJson ? terminalSafe(JSON.stringify(tokens), true) + "\n" : tokens.access_token + "\n");
 }
 
 main(process.argv.slice(2)).then(
@@ -375,18 +389,18 @@ main(process.argv.slice(2)).then(
   },
   (error) => {
     if (error instanceof UsageError) {
-      process.stderr.write(`grantkit: ${error.message}\n`);
+      process.stderr.write(`grantkit: ${terminalSafe(error.message, false)}\n`);
       process.exitCode = EXIT_OTHER;
     } else if (error?.name === "GrantkitError" && typeof error.error === "string") {
       // The server answered with an OAuth error: OAUTH_ERROR, or a device
       // flow's access_denied / expired_token.
-      process.stderr.write(`grantkit: ${error.error}: ${error.message}\n`);
+      process.stderr.write(`grantkit: ${terminalSafe(error.error.slice(0, 100), false)}: ${error.message}\n`);
       process.exitCode = EXIT_OAUTH;
     } else if (error?.name === "GrantkitError") {
       process.stderr.write(`grantkit: ${error.code}: ${error.message}\n`);
       process.exitCode = EXIT_OTHER;
     } else {
-      process.stderr.write(`grantkit: ${error?.message ?? error}\n`);
+      process.stderr.write(`grantkit: ${terminalSafe(String(error?.message ?? error).slice(0, 2000), false)}\n`);
       process.exitCode = EXIT_OTHER;
     }
   },

@@ -185,7 +185,10 @@ impl AcpFlow {
     fn in_step(step: u8, error: Error) -> Error {
         Error::InStep {
             step,
-            name: STEP_NAMES[usize::from(step - 1)],
+            name: STEP_NAMES
+                .get(usize::from(step).wrapping_sub(1))
+                .copied()
+                .unwrap_or("login"),
             error: Box::new(error),
         }
     }
@@ -519,5 +522,9 @@ impl crate::source::Grant for AcpLogin {
             self.username.clone(),
             self.idp.clone(),
         ]
+    }
+
+    fn bind_credentials(&self, binding: &mut crate::source::CredentialBinding) {
+        binding.add("password", self.password.expose().as_bytes());
     }
 }

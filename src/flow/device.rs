@@ -4,13 +4,14 @@
 use super::token_request::{ExtraParams, ParamValue, Scope, TokenGrant, TokenRequest};
 use super::{Action, DevicePrompt, Flow};
 use crate::client_auth::{ClientAuth, ClientCredential};
-use crate::endpoint::check_endpoint;
+use crate::endpoint::{check_endpoint, url_problem};
 use crate::error::{DeviceProblem, Error};
 use crate::http::HttpResponse;
 use crate::redact::Redactor;
 use crate::secret::Secret;
+use crate::text::is_safe;
 use crate::time::UnixTime;
-use crate::token::{parse_json, TokenSet};
+use crate::token::{parse_json, whole_seconds, TokenSet};
 use rsa::rand_core::CryptoRngCore;
 use serde_json::Value;
 use std::fmt;
@@ -26,6 +27,16 @@ const DEFAULT_INTERVAL_SECS: u64 = 5;
 /// RFC 8628 §3.5: on `slow_down` "the interval MUST be increased by 5
 /// seconds for this and all subsequent requests".
 const SLOW_DOWN_STEP_SECS: u64 = 5;
+
+/// The longest polling interval grantkit follows, in seconds; a larger
+/// `interval` (or one grown by `slow_down`) is cut to it. RFC 8628 names no
+/// maximum; a server asking for more is broken, and a timer cannot wait
+/// much longer (2^31 - 1 ms in JavaScript).
+pub const MAX_INTERVAL_SECS: u64 = 3600;
+
+/// The longest a device code is polled for, in seconds: one day. A larger
+/// `expires_in` is cut to it.
+pub const MAX_CODE_LIFETIME_SECS: u64 = 86_400;
 
 /// What a device-flow client is configured with.
 #[derive(Clone, Debug)]
@@ -71,6 +82,8 @@ pub struct DeviceAuthorization {
     authorize: TokenRequest,
     /// The polling request without its `device_code`.
     poll: TokenRequest,
+    /// Verification URIs may be plain `http` on any host.
+    allow_insecure_http: bool,
 }
 
 impl DeviceAuthorization {
@@ -110,6 +123,7 @@ impl DeviceAuthorization {
                 client,
             },
             poll,
+            allow_insecure_http: settings.allow_insecure_http,
         })
     }
 
@@ -183,13 +197,11 @@ fn parse_device_authorization(
     let text = |name: &str| -> Result<Option<String>, Error> {
         match body.get(name) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s))
-                if !s.is_empty() && s.len() <= 2048 && !s.chars().any(char::is_control) =>
-            {
+            Some(Value::String(s)) if !s.is_empty() && s.len() <= 2048 && is_safe(s) => {
                 Ok(Some(s.clone()))
             }
             Some(_) => Err(invalid(format!(
-                "{name} is not a non-empty string of printable characters"
+                "{name} is not a non-empty string of visible characters (no control, bidi or invisible ones)"
             ))),
         }
     };
@@ -211,18 +223,17 @@ fn parse_device_authorization(
         None => required("verification_uri", text("verification_url")?)?,
     };
     let verification_uri_complete = text("verification_uri_complete")?;
-    let whole = |name: &str| match body.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64()),
-        Some(Value::String(s)) if s.trim().parse::<u64>().is_ok() => Ok(s.trim().parse().ok()),
-        Some(_) => Err(invalid(format!(
-            "{name} is not a non-negative whole number"
-        ))),
+    let whole = |name: &str| {
+        whole_seconds(body.get(name))
+            .map_err(|()| invalid(format!("{name} is not a non-negative whole number")))
     };
     let expires_in = whole("expires_in")?
-        .ok_or_else(|| invalid("expires_in is missing (RFC 8628 §3.2)".into()))?;
+        .ok_or_else(|| invalid("expires_in is missing (RFC 8628 §3.2)".into()))?
+        .min(MAX_CODE_LIFETIME_SECS);
     // A zero interval would poll in a tight loop: at least one second.
-    let interval = whole("interval")?.unwrap_or(DEFAULT_INTERVAL_SECS).max(1);
+    let interval = whole("interval")?
+        .unwrap_or(DEFAULT_INTERVAL_SECS)
+        .clamp(1, MAX_INTERVAL_SECS);
     Ok(DeviceCode {
         device_code,
         prompt: DevicePrompt {
@@ -233,6 +244,29 @@ fn parse_device_authorization(
         },
         interval,
     })
+}
+
+/// The verification URIs are shown to a person and opened: each must be an
+/// absolute `https` URL (`http` only where endpoints may be), never
+/// `javascript:` or `data:`.
+fn check_prompt(prompt: &DevicePrompt, allow_insecure_http: bool) -> Result<(), Error> {
+    let uris = std::iter::once(("verification_uri", &prompt.verification_uri)).chain(
+        prompt
+            .verification_uri_complete
+            .as_ref()
+            .map(|uri| ("verification_uri_complete", uri)),
+    );
+    for (name, uri) in uris {
+        if let Some(problem) = url_problem(uri, allow_insecure_http) {
+            return Err(Error::Device {
+                problem: DeviceProblem::InvalidResponse,
+                server: None,
+                status: None,
+                detail: format!("{name}: {problem}"),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// One run of the device flow.
@@ -300,6 +334,7 @@ impl Flow for DeviceFlow {
         match std::mem::replace(&mut self.state, State::Finished) {
             State::ExpectDeviceCode(mut request) => match request.poll(now)? {
                 Action::Done(code) => {
+                    check_prompt(&code.prompt, self.config.allow_insecure_http)?;
                     let polling = Polling {
                         deadline: now.plus_secs(code.prompt.expires_in),
                         next_poll: now.plus_secs(code.interval),
@@ -381,7 +416,10 @@ impl Flow for DeviceFlow {
                 // RFC 8628 §3.5: the polling errors.
                 match error.error.as_str() {
                     "authorization_pending" => {}
-                    "slow_down" => polling.interval += SLOW_DOWN_STEP_SECS,
+                    "slow_down" => {
+                        polling.interval =
+                            (polling.interval + SLOW_DOWN_STEP_SECS).min(MAX_INTERVAL_SECS)
+                    }
                     "access_denied" => {
                         return Err(Error::Device {
                             problem: DeviceProblem::AccessDenied,
@@ -434,5 +472,9 @@ impl crate::source::Grant for DeviceAuthorization {
         let mut parts = self.authorize.identity();
         parts.push(self.poll.endpoint.clone());
         parts
+    }
+
+    fn bind_credentials(&self, binding: &mut crate::source::CredentialBinding) {
+        self.authorize.bind_credentials(binding);
     }
 }

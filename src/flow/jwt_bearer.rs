@@ -173,12 +173,19 @@ impl JwtBearer {
     }
 }
 
-super::token_request::single_request_grant!(JwtBearer, JwtBearer, |grant| {
-    let mut parts = grant.request.identity();
-    parts.extend([
-        grant.claims.issuer.clone(),
-        grant.claims.subject.clone(),
-        grant.claims.audience.clone(),
-    ]);
-    parts
-});
+super::token_request::single_request_grant!(
+    JwtBearer,
+    JwtBearer,
+    |grant| {
+        let mut parts = grant.request.identity();
+        parts.extend([
+            grant.claims.issuer.clone(),
+            grant.claims.subject.clone(),
+            grant.claims.audience.clone(),
+        ]);
+        parts
+    },
+    |grant, binding| {
+        binding.add("assertion_key", &grant.key.to_pkcs8_der());
+    }
+);

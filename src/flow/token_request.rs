@@ -9,6 +9,7 @@ use crate::jwt::{compact, new_jti, signing_input, AssertionClaims, JwsHeader};
 use crate::keys::PrivateKey;
 use crate::redact::Redactor;
 use crate::secret::Secret;
+use crate::source::CredentialBinding;
 use crate::time::UnixTime;
 use crate::token::{parse_token_response, TokenSet};
 use rsa::rand_core::CryptoRngCore;
@@ -151,11 +152,28 @@ pub(crate) struct TokenRequest {
 impl TokenRequest {
     /// Every secret the request carries, for the error redactor.
     pub(crate) fn redactor(&self) -> Redactor {
-        let grant_secrets = self.grant_params.iter().filter_map(|(_, v)| match v {
+        let mut redactor = Redactor::new(self.secrets());
+        self.client.redact_into(&mut redactor);
+        redactor
+    }
+
+    /// The grant's secret parameters (a password, a refresh or device code).
+    fn secrets(&self) -> impl Iterator<Item = &Secret> {
+        self.grant_params.iter().filter_map(|(_, v)| match v {
             ParamValue::Secret(secret) => Some(secret),
             ParamValue::Plain(_) => None,
-        });
-        Redactor::new(self.client.secret().into_iter().chain(grant_secrets))
+        })
+    }
+
+    /// Binds the request's credentials into a store key, one way: the
+    /// client's secret or key and the grant's secrets (a password).
+    pub(crate) fn bind_credentials(&self, binding: &mut CredentialBinding) {
+        self.client.bind_credentials(binding);
+        for (name, value) in &self.grant_params {
+            if let ParamValue::Secret(secret) = value {
+                binding.add(name, secret.expose().as_bytes());
+            }
+        }
     }
 
     /// The refresh request for tokens this request obtained (RFC 6749 §6):
@@ -396,6 +414,12 @@ impl<T> Flow for TokenGrant<T> {
                 signing_input,
             } => {
                 let jws = compact(&signing_input, &signature);
+                // A signed assertion can be replayed until its exp: a server
+                // that echoes the request must not get it into an error.
+                self.redactor.add_exact(&Secret::new(jws.as_str()));
+                if let Some((_, signature)) = jws.rsplit_once('.') {
+                    self.redactor.add_exact(&Secret::new(signature));
+                }
                 self.state = State::Ready(request.to_http(Some((use_, &jws))));
                 Ok(())
             }
@@ -424,6 +448,14 @@ impl<T> Flow for TokenGrant<T> {
 /// refreshing is the same request with the refresh grant.
 macro_rules! single_request_grant {
     ($type:ident, $kind:ident, |$grant:ident| $identity:block) => {
+        super::token_request::single_request_grant!(
+            $type,
+            $kind,
+            |$grant| $identity,
+            |_grant, _binding| {}
+        );
+    };
+    ($type:ident, $kind:ident, |$grant:ident| $identity:block, |$bound:ident, $binding:ident| $bind:block) => {
         impl crate::source::Grant for $type {
             fn kind(&self) -> crate::source::GrantKind {
                 crate::source::GrantKind::$kind
@@ -451,6 +483,12 @@ macro_rules! single_request_grant {
             fn identity(&self) -> Vec<String> {
                 let $grant = self;
                 $identity
+            }
+
+            fn bind_credentials(&self, $binding: &mut crate::source::CredentialBinding) {
+                self.request.bind_credentials($binding);
+                let $bound = self;
+                $bind
             }
         }
     };

@@ -747,11 +747,30 @@ pub fn encrypt_acp_password(
     run().map_err(|e| to_js_error(&e))
 }
 
+/// Internal, for the CLI: text from a server made safe for a terminal
+/// (`json`: JSON text whose unsafe characters become `\uXXXX` escapes).
+#[wasm_bindgen(js_name = __terminalSafe, skip_typescript)]
+pub fn terminal_safe(text: JsValue, json: bool) -> String {
+    let text = text.as_string().unwrap_or_default();
+    if json {
+        crate::text::escape_json(&text)
+    } else {
+        crate::text::escape(&text, usize::MAX)
+    }
+}
+
 /// Decodes a JWT's header and claims for diagnostics. Nothing is verified:
 /// the result says what the token claims, not that it is true.
 #[wasm_bindgen(js_name = decodeJwt, unchecked_return_type = "DecodedJwt")]
-pub fn decode_jwt(token: &str) -> Result<JsValue, JsValue> {
-    let decoded = crate::jwt::decode_unverified(token).map_err(|e| to_js_error(&e))?;
+pub fn decode_jwt(
+    #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
+) -> Result<JsValue, JsValue> {
+    let Some(token) = token.as_string() else {
+        return Err(to_js_error(&Error::InvalidJwt {
+            reason: "decodeJwt takes the token as a string".into(),
+        }));
+    };
+    let decoded = crate::jwt::decode_unverified(&token).map_err(|e| to_js_error(&e))?;
     Ok(js_object(&[
         ("header", to_js_json(&decoded.header)),
         ("claims", to_js_json(&decoded.claims)),
@@ -766,12 +785,20 @@ fn preset(provider: Provider, token_endpoint: Result<String, Error>) -> Result<J
     ]))
 }
 
-fn preset_options(value: &JsValue, what: &str, fields: &[&str]) -> Result<Vec<String>, JsValue> {
-    let options = Options::new(value, what, fields).map_err(|e| to_js_error(&e))?;
-    fields
-        .iter()
-        .map(|f| options.required_string(f).map_err(|e| to_js_error(&e)))
-        .collect()
+fn preset_options<const N: usize>(
+    value: &JsValue,
+    what: &str,
+    fields: [&str; N],
+) -> Result<[String; N], JsValue> {
+    let read = || {
+        let options = Options::new(value, what, &fields)?;
+        let mut values = [const { String::new() }; N];
+        for (value, field) in values.iter_mut().zip(fields) {
+            *value = options.required_string(field)?;
+        }
+        Ok(values)
+    };
+    read().map_err(|e: Error| to_js_error(&e))
 }
 
 /// Keycloak: `{baseUrl}/realms/{realm}/protocol/openid-connect/token`.
@@ -780,10 +807,10 @@ fn preset_options(value: &JsValue, what: &str, fields: &[&str]) -> Result<Vec<St
 pub fn keycloak(
     #[wasm_bindgen(unchecked_param_type = "{ baseUrl: string; realm: string }")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let v = preset_options(&options, "keycloak", &["baseUrl", "realm"])?;
+    let [base_url, realm] = preset_options(&options, "keycloak", ["baseUrl", "realm"])?;
     preset(
         Provider::Keycloak,
-        provider::keycloak_token_endpoint(&v[0], &v[1]),
+        provider::keycloak_token_endpoint(&base_url, &realm),
     )
 }
 
@@ -793,8 +820,8 @@ pub fn keycloak(
 pub fn entra(
     #[wasm_bindgen(unchecked_param_type = "{ tenant: string }")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let v = preset_options(&options, "entra", &["tenant"])?;
-    preset(Provider::Entra, provider::entra_token_endpoint(&v[0]))
+    let [tenant] = preset_options(&options, "entra", ["tenant"])?;
+    preset(Provider::Entra, provider::entra_token_endpoint(&tenant))
 }
 
 /// PingOne Advanced Identity Cloud: `https://{tenant}:443/am/oauth2/access_token`
@@ -803,8 +830,11 @@ pub fn entra(
 pub fn ping_aic(
     #[wasm_bindgen(unchecked_param_type = "{ tenant: string }")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let v = preset_options(&options, "pingAic", &["tenant"])?;
-    preset(Provider::PingAic, provider::ping_aic_token_endpoint(&v[0]))
+    let [tenant] = preset_options(&options, "pingAic", ["tenant"])?;
+    preset(
+        Provider::PingAic,
+        provider::ping_aic_token_endpoint(&tenant),
+    )
 }
 
 /// A standard OAuth 2.0 server: the token endpoint, checked, with no vendor
@@ -836,8 +866,8 @@ pub fn generic(
 pub fn acp(
     #[wasm_bindgen(unchecked_param_type = "{ platformUrl: string }")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let v = preset_options(&options, "acp", &["platformUrl"])?;
-    let url = provider::acp_platform_url(&v[0]).map_err(|e| to_js_error(&e))?;
+    let [platform_url] = preset_options(&options, "acp", ["platformUrl"])?;
+    let url = provider::acp_platform_url(&platform_url).map_err(|e| to_js_error(&e))?;
     Ok(js_object(&[
         ("provider", Provider::Acp.name().into()),
         ("platformUrl", url.into()),

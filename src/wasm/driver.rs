@@ -2,7 +2,7 @@
 
 use super::errors::js_object;
 use super::signer::Signer;
-use super::{get, thrown_message};
+use super::{array_items, call_method, get, thrown_message};
 use crate::error::Error;
 use crate::flow::{Action, DevicePrompt, Flow};
 use crate::http::{HttpRequest, HttpResponse};
@@ -190,16 +190,29 @@ impl Transport {
     }
 }
 
-/// Waits `ms` milliseconds, or less if `signal` fires (then `Aborted`).
+/// The longest delay `setTimeout` takes (2^31 - 1 ms); a longer one fires
+/// after 1 ms in every runtime, which would make a wait a busy loop.
+const MAX_TIMER_MS: f64 = 2_147_483_647.0;
+
+/// Waits `ms` milliseconds, or less if `signal` fires (then `Aborted`). A
+/// wait longer than a timer can take is made of several timers.
 pub(crate) async fn sleep(ms: f64, signal: Option<&AbortSignal>) -> Result<(), Error> {
-    let mut timer = JsValue::UNDEFINED;
-    let elapsed = Promise::new(&mut |resolve, _reject| {
-        timer = set_timeout(&resolve, ms);
-    });
-    let outcome = until_abort(elapsed, signal).await;
-    // An aborted wait must not keep the timer (and a Node process) alive.
-    clear_timeout(&timer);
-    outcome.map(|_| ())
+    let mut left = ms.max(0.0);
+    loop {
+        let step = left.min(MAX_TIMER_MS);
+        let mut timer = JsValue::UNDEFINED;
+        let elapsed = Promise::new(&mut |resolve, _reject| {
+            timer = set_timeout(&resolve, step);
+        });
+        let outcome = until_abort(elapsed, signal).await;
+        // An aborted wait must not keep the timer (and a Node process) alive.
+        clear_timeout(&timer);
+        let _elapsed = outcome?;
+        left -= step;
+        if left <= 0.0 {
+            return Ok(());
+        }
+    }
 }
 
 /// Waits for `promise`, or until `signal` fires (then `Err(Aborted)`); the
@@ -235,16 +248,16 @@ type AbortListener<'a> = (&'a AbortSignal, Closure<dyn FnMut()>);
 
 /// Aborts the request on timeout or when the caller's signal fires; undoes
 /// both when dropped.
-struct AbortGuard<'a> {
-    controller: AbortController,
-    timed_out: Rc<Cell<bool>>,
+pub(crate) struct AbortGuard<'a> {
+    pub controller: AbortController,
+    pub timed_out: Rc<Cell<bool>>,
     timer: JsValue,
     _on_timeout: Closure<dyn FnMut()>,
     caller: Option<AbortListener<'a>>,
 }
 
 impl<'a> AbortGuard<'a> {
-    fn new(timeout_ms: u64, signal: Option<&'a AbortSignal>) -> Result<Self, Error> {
+    pub fn new(timeout_ms: u64, signal: Option<&'a AbortSignal>) -> Result<Self, Error> {
         let controller = AbortController::new().map_err(network)?;
         let timed_out = Rc::new(Cell::new(false));
         let on_timeout = {
@@ -286,27 +299,30 @@ impl Drop for AbortGuard<'_> {
     }
 }
 
-async fn read_response(value: JsValue) -> Result<HttpResponse, Error> {
+/// The most response headers read; a real response has a few dozen.
+const MAX_HEADERS: usize = 1000;
+
+async fn read_response(response: JsValue) -> Result<HttpResponse, Error> {
     // Checked by shape, not `instanceof`: an injected fetch may come from
-    // another realm or a polyfill.
-    let Some(status) = get(&value, "status").as_f64() else {
+    // another realm or a polyfill. Everything on it is read through `get`
+    // and `call_method`, which catch what a hostile object throws.
+    let Some(status) = get(&response, "status").as_f64() else {
         return Err(Error::Network {
             message: "fetch resolved to something that is not a Response".into(),
         });
     };
-    let response: web_sys::Response = value.unchecked_into();
     // A browser hides a redirect behind an opaque response with status 0.
     let status = if get(&response, "type").as_string().as_deref() == Some("opaqueredirect") {
         0
     } else {
-        status as u16
+        status.clamp(0.0, 999.0) as u16
     };
     let mut headers = Vec::new();
-    let js_headers = response.headers();
+    let js_headers = get(&response, "headers");
     if let Ok(Some(entries)) = js_sys::try_iter(&js_headers) {
-        for entry in entries.flatten() {
-            let entry: js_sys::Array = entry.unchecked_into();
-            let (name, value) = (entry.get(0).as_string(), entry.get(1).as_string());
+        for entry in entries.take(MAX_HEADERS) {
+            let Ok(entry) = entry else { break };
+            let (name, value) = (get(&entry, "0").as_string(), get(&entry, "1").as_string());
             if let (Some(name), Some(value)) = (name, value) {
                 if !name.eq_ignore_ascii_case("set-cookie") {
                     headers.push((name, value));
@@ -341,49 +357,58 @@ async fn read_response(value: JsValue) -> Result<HttpResponse, Error> {
 
 /// `Set-Cookie` values, where the runtime exposes them (`getSetCookie`:
 /// Workers, Node, Deno, Bun; browsers hide them from scripts).
-fn set_cookies(headers: &Headers) -> Vec<String> {
-    let get_set_cookie = get(headers, "getSetCookie");
-    if !get_set_cookie.is_function() {
-        return Vec::new();
-    }
-    let function: &Function = get_set_cookie.unchecked_ref();
-    match function.call0(headers) {
-        Ok(list) if js_sys::Array::is_array(&list) => {
-            let list: js_sys::Array = list.unchecked_into();
-            list.iter().filter_map(|v| v.as_string()).collect()
-        }
-        _ => Vec::new(),
-    }
+fn set_cookies(headers: &JsValue) -> Vec<String> {
+    call_method(headers, "getSetCookie", &[])
+        .ok()
+        .and_then(|list| array_items(&list))
+        .unwrap_or_default()
+        .iter()
+        .take(MAX_HEADERS)
+        .filter_map(JsValue::as_string)
+        .collect()
 }
 
 /// Reads the body through its stream, stopping at [`MAX_BODY_BYTES`].
-async fn read_body(response: &web_sys::Response) -> Result<Vec<u8>, Error> {
-    let Some(stream) = response.body() else {
+async fn read_body(response: &JsValue) -> Result<Vec<u8>, Error> {
+    let stream = get(response, "body");
+    if stream.is_null() || stream.is_undefined() {
         return Ok(Vec::new());
+    }
+    let broken = |_| Error::Network {
+        message: "the response body cannot be read".into(),
     };
-    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let reader = call_method(&stream, "getReader", &[]).map_err(broken)?;
     let mut body = Vec::new();
     loop {
-        let chunk = JsFuture::from(reader.read()).await.map_err(network)?;
+        let read = call_method(&reader, "read", &[]).map_err(network)?;
+        let chunk = JsFuture::from(Promise::resolve(&read))
+            .await
+            .map_err(network)?;
         if get(&chunk, "done").as_bool() == Some(true) {
             return Ok(body);
         }
-        let bytes: Uint8Array = get(&chunk, "value").unchecked_into();
+        let Ok(bytes) = get(&chunk, "value").dyn_into::<Uint8Array>() else {
+            let _ = call_method(&reader, "cancel", &[]);
+            return Err(broken(JsValue::UNDEFINED));
+        };
         if body.len() + bytes.length() as usize > MAX_BODY_BYTES {
-            let _ = reader.cancel();
+            let _ = call_method(&reader, "cancel", &[]);
             return Err(Error::ResponseTooLarge {
                 limit: MAX_BODY_BYTES,
             });
         }
         let start = body.len();
         body.resize(start + bytes.length() as usize, 0);
-        bytes.copy_to(&mut body[start..]);
+        if let Some(tail) = body.get_mut(start..) {
+            bytes.copy_to(tail);
+        }
     }
 }
 
-fn cancel_body(response: &web_sys::Response) {
-    if let Some(stream) = response.body() {
-        let _ = stream.cancel();
+fn cancel_body(response: &JsValue) {
+    let stream = get(response, "body");
+    if stream.is_object() {
+        let _ = call_method(&stream, "cancel", &[]);
     }
 }
 

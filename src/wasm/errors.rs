@@ -43,11 +43,15 @@ pub(crate) fn to_js_error(error: &Error) -> JsValue {
     js.into()
 }
 
-/// A JSON value as a plain JavaScript value (objects, not `Map`s).
+/// A JSON value from a server as the JavaScript value `JSON.parse` makes of
+/// it: a `__proto__` member is an own property (it does not replace the
+/// prototype), an integer past 2^53 is the nearest number (the rest of the
+/// object is kept), and of duplicate members the last one counts.
 pub(crate) fn to_js_json<T: Serialize + ?Sized>(value: &T) -> JsValue {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .unwrap_or_else(|_| Object::new().into())
+    serde_json::to_string(value)
+        .ok()
+        .and_then(|text| js_sys::JSON::parse(&text).ok())
+        .unwrap_or_else(|| Object::new().into())
 }
 
 /// A plain object with these members, in order.

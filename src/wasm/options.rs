@@ -3,9 +3,9 @@
 //! Errors name the option and what it should be, never its value: a value
 //! in the wrong place may be a secret.
 
-use super::get;
+use super::{array_items, get, is_array, own_keys};
 use crate::error::Error;
-use js_sys::{Array, Function, Object};
+use js_sys::{Function, Object};
 use wasm_bindgen::{JsCast, JsValue};
 
 pub(crate) struct Options {
@@ -15,15 +15,20 @@ pub(crate) struct Options {
 impl Options {
     /// Reads `value` as a plain options object whose keys are all `known`.
     pub fn new(value: &JsValue, what: &str, known: &[&str]) -> Result<Options, Error> {
-        if !value.is_object() || value.is_function() || Array::is_array(value) {
+        if !is_plain_object(value) {
             return Err(Error::config(
                 "options",
                 format!("{what} takes an options object"),
             ));
         }
         let object: Object = value.clone().unchecked_into();
-        for key in Object::keys(&object).iter() {
-            let key = key.as_string().unwrap_or_default();
+        let keys = own_keys(&object).map_err(|()| {
+            Error::config(
+                "options",
+                format!("{what}: reading the options object threw"),
+            )
+        })?;
+        for key in keys {
             // A value that is undefined counts as absent, as in most JS APIs.
             if !known.contains(&key.as_str()) && !get(&object, &key).is_undefined() {
                 let key: String = key.chars().take(40).collect();
@@ -73,13 +78,11 @@ impl Options {
         match self.value(name) {
             None => Ok(None),
             Some(v) if v.is_string() => Ok(v.as_string()),
-            Some(v) if v.is_object() && !Array::is_array(&v) && !v.is_function() => {
-                js_sys::JSON::stringify(&v)
-                    .ok()
-                    .and_then(|s| s.as_string())
-                    .map(Some)
-                    .ok_or_else(|| Error::config(name, "cannot be read as JSON"))
-            }
+            Some(v) if is_plain_object(&v) => js_sys::JSON::stringify(&v)
+                .ok()
+                .and_then(|s| s.as_string())
+                .map(Some)
+                .ok_or_else(|| Error::config(name, "cannot be read as JSON")),
             Some(_) => Err(Error::config(name, "must be a string or an object")),
         }
     }
@@ -133,7 +136,7 @@ impl Options {
     pub fn object(&self, name: &str) -> Result<Option<JsValue>, Error> {
         match self.value(name) {
             None => Ok(None),
-            Some(v) if v.is_object() && !v.is_function() && !Array::is_array(&v) => Ok(Some(v)),
+            Some(v) if is_plain_object(&v) => Ok(Some(v)),
             Some(_) => Err(Error::config(name, "must be an object")),
         }
     }
@@ -188,14 +191,13 @@ impl Options {
         let Some(v) = self.value(name) else {
             return Ok(Vec::new());
         };
-        if !v.is_object() || Array::is_array(&v) || v.is_function() {
-            return Err(Error::config(name, "must be an object of strings"));
-        }
+        let keys = match is_plain_object(&v).then(|| own_keys(&v)) {
+            Some(Ok(keys)) => keys,
+            _ => return Err(Error::config(name, "must be an object of strings")),
+        };
         let mut pairs = Vec::new();
-        for entry in Object::entries(&v.unchecked_into()).iter() {
-            let entry: Array = entry.unchecked_into();
-            let key = entry.get(0).as_string().unwrap_or_default();
-            let values = string_or_array(&entry.get(1)).ok_or_else(|| {
+        for key in keys {
+            let values = string_or_array(&get(&v, &key)).ok_or_else(|| {
                 Error::config(
                     name,
                     format!("the value of {key:?} must be a string or an array of strings"),
@@ -211,11 +213,12 @@ fn string_or_array(value: &JsValue) -> Option<Vec<String>> {
     if let Some(s) = value.as_string() {
         return Some(vec![s]);
     }
-    if Array::is_array(value) {
-        let array: &Array = value.unchecked_ref();
-        return array.iter().map(|item| item.as_string()).collect();
-    }
-    None
+    array_items(value)?.iter().map(JsValue::as_string).collect()
+}
+
+/// An object that is neither a function nor an array (nor a revoked Proxy).
+fn is_plain_object(value: &JsValue) -> bool {
+    value.is_object() && !value.is_function() && is_array(value) == Ok(false)
 }
 
 /// An `AbortSignal`, recognised by shape so that signals from any realm or

@@ -3,10 +3,10 @@
 //! `authorizedFetch`.
 
 use super::api::{token_set_to_js, GrantHandle};
-use super::driver::{now, until_abort, Transport};
+use super::driver::{now, until_abort, AbortGuard, Transport};
 use super::errors::to_js_error;
 use super::options::{abort_signal, get_token_signal, Options};
-use super::{get, thrown_message};
+use super::{call_method, get, own_keys, thrown_message};
 use crate::endpoint::parse_origin;
 use crate::error::Error;
 use crate::redact::Redactor;
@@ -405,7 +405,11 @@ impl SourceState {
                 }
             },
             Err(error) => {
-                self.report(store_error("get", &error, &Redactor::default()));
+                // A store that quotes what it holds would hand the cached
+                // tokens to onStoreError: they are cut out.
+                let known = self.source.borrow().current().map(redactor);
+                let redactor = known.unwrap_or_default();
+                self.report(store_error("get", &error, &redactor));
                 None
             }
         }
@@ -453,40 +457,41 @@ impl SourceState {
         init: JsValue,
     ) -> Result<JsValue, JsValue> {
         let js = |error: Error| to_js_error(&error);
-        let url = request_url(&input).map_err(js)?;
-        let origin = url.origin();
+        let init = copy_init(&init).map_err(js)?;
+        let signal = abort_signal(&get(&init, "signal"));
+        // Redirects are answered, never followed: a redirect to another
+        // origin would carry the Authorization header there.
+        let _ = Reflect::set(&init, &"redirect".into(), &"manual".into());
+        // The Request is built first and its own URL is checked: whatever
+        // `input` claims (a lying `url` getter, a `toString` that differs,
+        // a polluted prototype), this object and its copies are what is sent.
+        let request = new_request(&input, &init).map_err(js)?;
+        let url = get(&request, "url").as_string().unwrap_or_default();
+        let origin = web_sys::Url::new(&url)
+            .map(|url| url.origin())
+            .map_err(|_| js(Error::config("input", "is not a valid absolute URL")))?;
         if !self.api.allowed_origins.contains(&origin) {
             return Err(js(Error::OriginNotAllowed { origin }));
         }
-        let init_object: Object = if init.is_undefined() || init.is_null() {
-            Object::new()
-        } else if init.is_object() {
-            Object::assign(&Object::new(), init.unchecked_ref())
-        } else {
-            return Err(js(Error::config("init", "must be a RequestInit object")));
-        };
-        let signal = abort_signal(&get(&init_object, "signal"));
-        // Redirects are answered, never followed: a redirect to another
-        // origin would carry the Authorization header there.
-        let _ = Reflect::set(&init_object, &"redirect".into(), &"manual".into());
-        let request = new_request(&input, &init_object).map_err(js)?;
         let spare = clone_request(&request).map_err(js)?;
 
         let token = self.access_token(signal.clone()).await?;
-        self.prepare(&request, &token).map_err(js)?;
-        let response = self.send(&request, signal.as_ref()).await.map_err(js)?;
+        let response = self
+            .send(&request, &token, signal.as_ref())
+            .await
+            .map_err(js)?;
         if get(&response, "status").as_f64() != Some(401.0) {
             return Ok(response);
         }
         // RFC 6750 §3.1: invalid_token is answered with 401; a new token
         // may succeed. Once only: a second 401 is the caller's to see.
         self.source.borrow_mut().invalidate_token(&token);
-        if let Some(body) = get(&response, "body").dyn_ref::<web_sys::ReadableStream>() {
-            let _ = body.cancel();
+        let body = get(&response, "body");
+        if body.is_object() {
+            let _ = call_method(&body, "cancel", &[]);
         }
         let token = self.access_token(signal.clone()).await?;
-        self.prepare(&spare, &token).map_err(js)?;
-        self.send(&spare, signal.as_ref()).await.map_err(js)
+        self.send(&spare, &token, signal.as_ref()).await.map_err(js)
     }
 
     /// The access token, or the GrantkitError of the token request.
@@ -515,76 +520,80 @@ impl SourceState {
         Ok(())
     }
 
+    /// Sends a copy of `checked` (same URL, headers and body) with the
+    /// token, within the flow's time limit; the caller's signal still
+    /// aborts it.
     async fn send(
         &self,
-        request: &JsValue,
+        checked: &JsValue,
+        token: &str,
         signal: Option<&AbortSignal>,
     ) -> Result<JsValue, Error> {
+        if signal.is_some_and(AbortSignal::aborted) {
+            return Err(Error::Aborted);
+        }
+        let timeout_ms = self.transport.timeout_ms;
+        let guard = AbortGuard::new(timeout_ms, signal)?;
+        let init = Object::new();
+        let _ = Reflect::set(&init, &"signal".into(), &guard.controller.signal());
+        let request = new_request(checked, &init)?;
+        self.prepare(&request, token)?;
         let promise = match &self.api.fetch {
-            Some(fetch) => fetch.call1(&JsValue::UNDEFINED, request),
-            None => super::driver::global_fetch_request(request).map(JsValue::from),
+            Some(fetch) => fetch.call1(&JsValue::UNDEFINED, &request),
+            None => super::driver::global_fetch_request(&request).map(JsValue::from),
         }
         .map_err(super::driver::network)?;
-        match JsFuture::from(Promise::resolve(&promise)).await {
-            Ok(response) => Ok(response),
-            Err(_) if signal.is_some_and(AbortSignal::aborted) => Err(Error::Aborted),
-            Err(error) => Err(super::driver::network(error)),
+        let controller_signal = guard.controller.signal();
+        let answer = until_abort(Promise::resolve(&promise), Some(&controller_signal)).await;
+        match answer {
+            Ok(Ok(response)) => Ok(response),
+            _ if guard.timed_out.get() => Err(Error::Timeout {
+                after_ms: timeout_ms,
+            }),
+            _ if signal.is_some_and(AbortSignal::aborted) => Err(Error::Aborted),
+            Ok(Err(error)) => Err(super::driver::network(error)),
+            Err(error) => Err(error),
         }
     }
 }
 
-/// The URL a fetch input names, resolved against the page in a browser.
-fn request_url(input: &JsValue) -> Result<web_sys::Url, Error> {
-    let text = if let Some(text) = input.as_string() {
-        text
-    } else if let Some(url) = get(input, "url").as_string() {
-        url // a Request
-    } else if let Some(href) = get(input, "href").as_string() {
-        href // a URL
-    } else {
-        return Err(Error::config(
-            "input",
-            "must be a URL string, a URL or a Request",
-        ));
-    };
-    let base = get(&get(&js_sys::global(), "location"), "href").as_string();
-    match base {
-        Some(base) => web_sys::Url::new_with_base(&text, &base),
-        None => web_sys::Url::new(&text),
+/// A copy of `authorizedFetch`'s `init`, read through catching getters.
+fn copy_init(init: &JsValue) -> Result<Object, Error> {
+    let copy = Object::new();
+    if init.is_undefined() || init.is_null() {
+        return Ok(copy);
     }
-    .map_err(|_| Error::config("input", "is not a valid absolute URL"))
+    let bad = || Error::config("init", "must be a RequestInit object");
+    if !init.is_object() {
+        return Err(bad());
+    }
+    for key in own_keys(init).map_err(|()| bad())? {
+        let _ = Reflect::set(&copy, &key.as_str().into(), &get(init, &key));
+    }
+    Ok(copy)
 }
 
 fn new_request(input: &JsValue, init: &Object) -> Result<JsValue, Error> {
     let constructor: Function = get(&js_sys::global(), "Request")
         .dyn_into()
         .map_err(|_| Error::config("input", "this runtime has no Request"))?;
-    Reflect::construct(&constructor, &Array::of2(input, init)).map_err(|error| {
+    // The runtime's message is not passed on: it may quote the URL, and a
+    // query string may hold a secret.
+    Reflect::construct(&constructor, &Array::of2(input, init)).map_err(|_| {
         Error::config(
-            "init",
-            format!(
-                "the runtime refused the request: {}",
-                get(&error, "message")
-                    .as_string()
-                    .unwrap_or_default()
-                    .chars()
-                    .take(200)
-                    .collect::<String>()
-            ),
+            "input",
+            "input and init do not make a Request (a relative URL outside a browser, a body on a GET, ...)",
         )
     })
 }
 
 fn clone_request(request: &JsValue) -> Result<JsValue, Error> {
-    get(request, "clone")
-        .unchecked_ref::<Function>()
-        .call0(request)
-        .map_err(|_| {
-            Error::config(
-                "input",
-                "the request body cannot be read twice (it was used)",
-            )
-        })
+    call_method(request, "clone", &[]).map_err(|_| {
+        Error::config(
+            "input",
+            "the request body cannot be read twice (it was used)",
+        )
+    })
 }
 
 /// A header name must be an RFC 9110 token, and not one grantkit sets.

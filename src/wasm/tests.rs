@@ -6,6 +6,7 @@ use super::api::{decode_jwt, JsClientCredentials, JsPasswordGrant};
 use super::get;
 use js_sys::{Array, Function, Object, Reflect, JSON};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -43,6 +44,16 @@ export function abortAfter(ms) {
   setTimeout(() => controller.abort(), ms);
   return controller.signal;
 }
+// An object whose every reflective operation throws.
+export function throwingProxy() {
+  const trap = () => { throw new Error("trap"); };
+  return new Proxy({}, { ownKeys: trap, get: trap, has: trap, getOwnPropertyDescriptor: trap, getPrototypeOf: trap });
+}
+export function revokedProxy() {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  return proxy;
+}
 export function abortedSignal() {
   const controller = new AbortController();
   controller.abort();
@@ -52,6 +63,10 @@ export function abortedSignal() {
 extern "C" {
     #[wasm_bindgen(js_name = recordingFetch)]
     fn recording_fetch(status: u16, body: &str, headers: JsValue) -> Function;
+    #[wasm_bindgen(js_name = throwingProxy)]
+    fn throwing_proxy() -> JsValue;
+    #[wasm_bindgen(js_name = revokedProxy)]
+    fn revoked_proxy() -> JsValue;
     #[wasm_bindgen(js_name = hangingFetch)]
     fn hanging_fetch() -> Function;
     #[wasm_bindgen(js_name = endlessFetch)]
@@ -292,11 +307,48 @@ fn bad_options_throw_from_the_constructor_without_echoing_values() {
 
 #[wasm_bindgen_test]
 fn decode_jwt_returns_plain_objects() {
-    let decoded = decode_jwt("eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9.").unwrap();
+    let decoded = decode_jwt("eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9.".into()).unwrap();
     assert_eq!(text(&get(&decoded, "header"), "alg"), "none");
     assert_eq!(text(&get(&decoded, "claims"), "sub"), "alice");
-    let error = decode_jwt("nope").unwrap_err();
+    let error = decode_jwt("nope".into()).unwrap_err();
     assert_grantkit_error(&error, "INVALID_JWT");
+}
+
+#[wasm_bindgen_test]
+fn decode_jwt_of_something_that_is_not_a_string_is_invalid_jwt() {
+    // Once a trap ("memory access out of bounds") instead of an error.
+    for value in [
+        JsValue::from_f64(42.0),
+        Object::new().into(),
+        JsValue::UNDEFINED,
+        JsValue::NULL,
+    ] {
+        let error = decode_jwt(value).unwrap_err();
+        assert_grantkit_error(&error, "INVALID_JWT");
+    }
+}
+
+#[wasm_bindgen_test]
+fn server_json_becomes_what_json_parse_makes_of_it() {
+    // A __proto__ member is an own property, not the prototype; a number
+    // past 2^53 no longer empties the object; the last duplicate wins.
+    let body: serde_json::Value = serde_json::from_str(
+        r#"{"__proto__":{"polluted":true},"big":12345678901234567890,"a":1,"a":2,"s":"x"}"#,
+    )
+    .unwrap();
+    let js = super::errors::to_js_json(&body);
+    let proto = Object::get_prototype_of(&js);
+    assert!(Object::is(
+        &proto,
+        &Object::get_prototype_of(&Object::new())
+    ));
+    assert!(get(&js, "polluted").is_undefined());
+    let own =
+        Object::get_own_property_descriptor(js.unchecked_ref::<Object>(), &"__proto__".into());
+    assert!(get(&get(&own, "value"), "polluted").as_bool() == Some(true));
+    assert_eq!(get(&js, "big").as_f64(), Some(12345678901234567890.0));
+    assert_eq!(get(&js, "a").as_f64(), Some(2.0));
+    assert_eq!(text(&js, "s"), "x");
 }
 
 mod signing {
@@ -440,4 +492,31 @@ mod acp_in_browsers {
             }
         }
     }
+}
+
+#[wasm_bindgen_test]
+async fn hostile_option_objects_are_config_errors_not_exceptions() {
+    let fetch = recording_fetch(
+        200,
+        r#"{"access_token":"t","token_type":"Bearer"}"#,
+        JsValue::UNDEFINED,
+    );
+    let client = client_credentials(
+        r#"{"tokenEndpoint":"https://idp.example/token","clientId":"a","clientSecret":"s"}"#,
+        &fetch,
+    );
+    for hostile in [throwing_proxy(), revoked_proxy()] {
+        // getToken(options): a rejected promise, never a throw that
+        // leaves it unsettled.
+        let error = JsFuture::from(client.get_token(hostile.clone()))
+            .await
+            .unwrap_err();
+        assert_grantkit_error(&error, "INVALID_CONFIG");
+        // Constructors: a thrown GrantkitError.
+        let error = JsClientCredentials::new(hostile.clone()).err().unwrap();
+        assert_grantkit_error(&error, "INVALID_CONFIG");
+        let error = JsPasswordGrant::new(hostile).err().unwrap();
+        assert_grantkit_error(&error, "INVALID_CONFIG");
+    }
+    assert_eq!(Array::from(&get(&fetch, "calls")).length(), 0);
 }

@@ -202,3 +202,12 @@ pub fn waits(events: &[Event]) -> Vec<u64> {
         })
         .collect()
 }
+
+/// The raw (still form-encoded) value of a form parameter of a request.
+pub fn param<'a>(request: &'a HttpRequest, name: &str) -> &'a str {
+    request
+        .body_text()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} in {}", request.body_text()))
+}

@@ -258,7 +258,7 @@ describe('TokenSource against the local IdP', () => {
     const store = memoryStore();
     const a = new gk.TokenSource(ccBasic(), { store });
     const b = new gk.TokenSource(ccBasic(), { store });
-    assert.match(a.storeKey, /^grantkit:v1:[A-Za-z0-9_-]{43}$/);
+    assert.match(a.storeKey, /^grantkit:v2:[A-Za-z0-9_-]{43}$/);
     assert.equal(b.storeKey, a.storeKey);
     idp.resetRequests();
 
@@ -295,7 +295,7 @@ describe('TokenSource against the local IdP', () => {
     const pwA = new gk.TokenSource(passwordGrant(), { store });
     const pwB = new gk.TokenSource(passwordGrant({ username: 'bob', password: USERS.bob.password }), { store });
     for (const k of [a.storeKey, pwA.storeKey, pwB.storeKey]) {
-      assert.match(k, /^grantkit:v1:[A-Za-z0-9_-]{43}$/);
+      assert.match(k, /^grantkit:v2:[A-Za-z0-9_-]{43}$/);
       for (const s of [CLIENTS.ccBasic.client_secret, CLIENTS.pwClient.client_secret, 'alice', USERS.alice.password, 'bob', USERS.bob.password]) {
         assert.ok(!k.includes(s), `${k} contains ${s}`);
       }
@@ -311,6 +311,19 @@ describe('TokenSource against the local IdP', () => {
     const tc = await c.getToken();
     assert.equal(idp.tokenRequests().length, 2);
     assert.notEqual(tc.access_token, ta.access_token);
+
+    // Credentials are bound into the key: a wrong password (or secret)
+    // never reads the token the right one stored; it asks the server,
+    // which refuses it.
+    const right = new gk.TokenSource(passwordGrant(), { store });
+    await right.getToken();
+    const wrong = new gk.TokenSource(passwordGrant({ password: 'not-alices-password' }), { store });
+    assert.notEqual(wrong.storeKey, right.storeKey);
+    const err = await rejection(wrong.getToken());
+    assertGrantkitError(err, 'OAUTH_ERROR', { error: 'invalid_grant' });
+    const wrongSecret = new gk.TokenSource(ccBasic({ clientSecret: 'not-the-secret' }), { store });
+    assert.notEqual(wrongSecret.storeKey, a.storeKey);
+    assertGrantkitError(await rejection(wrongSecret.getToken()), 'OAUTH_ERROR', { error: 'invalid_client' });
   });
 
   test('a broken store never fails getToken: get throws / rejects / returns garbage, set throws / rejects -> onStoreError STORE_FAILED, no token text', async () => {

