@@ -198,6 +198,20 @@ describe('other hostile platform answers', () => {
     assertWithin(ms, 10_000, 'the rejection');
   });
 
+  test('step 2 resets the connection -> NETWORK_ERROR, step 2', async () => {
+    scriptAcp({ override: { 2: (req) => { req.socket.destroy(); } } });
+    const { err } = await timedRejection(login().getToken());
+    assertHostileError(err, 'NETWORK_ERROR', { step: 2 });
+    assertNoSecrets(err, [PASSWORD]);
+  });
+
+  test('step 3 never answers, timeoutMs 600 -> TIMEOUT within the limit, step 3', async () => {
+    scriptAcp({ override: { 3: () => { /* never answer */ } } });
+    const { err, ms } = await timedRejection(login({ timeoutMs: 600 }).getToken());
+    assertHostileError(err, 'TIMEOUT', { step: 3 });
+    assertWithin(ms, 600 + 2000, 'the rejection');
+  });
+
   test('step 4 refuses with a message full of escapes that echoes the password -> ACP_INVALID_CREDENTIALS, step 4, message clean, no password', async () => {
     scriptAcp({ override: { 4: (_req, res) => json(res, 401, { message: `invalid username or password\u001b[2J\r\n\u202e${PASSWORD}\u200b` }) } });
     const { err } = await timedRejection(login().getToken());

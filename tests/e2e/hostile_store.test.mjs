@@ -117,11 +117,11 @@ describe('hostile store values: a miss, STORE_FAILED, a real request', () => {
         { store: { get: () => huge, set() {} }, onStoreError: (e) => errors.push(e) });
       const ts = await src.getToken();
       await new Promise((r) => setTimeout(r, 100));
-      return { token: ts.access_token, errors: errors.map((e) => ({ name: e.name, code: e.code, length: e.message.length })) };
+      return { token: ts.access_token.slice(0, 40), tokenLength: ts.access_token.length, errors: errors.map((e) => ({ name: e.name, code: e.code, length: e.message.length })) };
     `, { env: { url: srv.url(), id: ID, secret: SECRET } });
     const result = assertChildSurvived(r);
     assert.equal(result.ok, true, JSON.stringify(result.error));
-    assert.match(result.value.token, /^AT-server-/);
+    assert.ok(result.value.token.startsWith('AT-server-'), `the 16 MiB stored token (${result.value.tokenLength} characters) was used`);
     assert.equal(result.value.errors.length, 1);
     assert.equal(result.value.errors[0].code, 'STORE_FAILED');
     assert.ok(result.value.errors[0].length < 2048);

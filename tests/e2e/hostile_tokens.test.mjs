@@ -176,6 +176,27 @@ describe('server text is escaped and bounded in err.message, verbatim in fields'
 });
 
 describe('echoed credentials never reach the error', () => {
+  // Cutting a short secret out of server text that merely happens to hold it
+  // leaves a marker at its place, and the text around it gives it away.
+  test('a short password inside unrelated server text is not disclosed by a redaction marker in its place', async () => {
+    srv.script((_req, res) => json(res, 400, { error: 'invalid_grant', error_description: 'Account locked since 2024-05-01T10:00:00Z' }));
+    const { err } = await timedRejection(new gk.PasswordGrant({
+      tokenEndpoint: srv.url(), clientId: ID, username: 'u', password: '2024', timeoutMs: 5000,
+    }).getToken());
+    assertHostileError(err, 'OAUTH_ERROR', { status: 400, error: 'invalid_grant' });
+    assert.ok(!err.message.includes('2024'), `the password is in the message: ${err.message}`);
+    assert.doesNotMatch(err.message, /\[redacted\]-05-01T10:00:00Z/, 'the marker sits where the password was: a reader recovers "2024"');
+  });
+
+  test('a client secret that is a substring of the Content-Type is not disclosed by a marker in it', async () => {
+    srv.script((_req, res) => { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<p>hi</p>'); });
+    const { err } = await timedRejection(new gk.ClientCredentials({
+      tokenEndpoint: srv.url(), clientId: ID, clientSecret: 'html', timeoutMs: 5000,
+    }).getToken());
+    assertHostileError(err, 'RESPONSE_NOT_JSON', { status: 200 });
+    assert.doesNotMatch(err.message, /text\/\[redacted\]/, `the marker gives the secret away: ${err.message}`);
+  });
+
   test('a server echoing the Basic header value (base64 of form(id):form(secret)) -> not in the error', async () => {
     srv.script((req, res) => json(res, 401, {
       error: 'invalid_client', error_description: `bad credentials: ${req.headers.authorization}`, got: req.headers.authorization,
