@@ -9,6 +9,9 @@ use crate::secret::Secret;
 use crate::text::is_unsafe_char;
 use serde_json::Value;
 
+/// What stands in for server text that held a secret the flow sent.
+pub const WITHHELD: &str = "[withheld: it held a secret]";
+
 /// How many characters of a response body an error shows at most.
 pub const EXCERPT_CHARS: usize = 200;
 
@@ -65,15 +68,16 @@ impl Redactor {
             .sort_by_key(|s| std::cmp::Reverse(s.expose().len()));
     }
 
-    /// `text` with every known secret replaced by `[redacted]`.
+    /// `text`, or [`WITHHELD`] in its place when it holds any known secret.
+    /// The whole text goes, not only the secret: around a marker the
+    /// context gives a short secret away ("locked since [redacted]-05-01",
+    /// "text/[redacted]").
     pub fn scrub(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for secret in &self.secrets {
-            if out.contains(secret.expose()) {
-                out = out.replace(secret.expose(), "[redacted]");
-            }
+        if self.secrets.iter().any(|s| text.contains(s.expose())) {
+            WITHHELD.to_owned()
+        } else {
+            text.to_owned()
         }
-        out
     }
 
     /// Scrubs every string inside a JSON value, keys included.
@@ -175,13 +179,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scrubs_raw_and_form_encoded_secrets() {
+    fn withholds_text_with_a_secret_in_any_encoding() {
         let secret = Secret::new("p@ss word");
         let redactor = Redactor::new([&secret]);
-        assert_eq!(
-            redactor.scrub("got password=p%40ss+word and p@ss word"),
-            "got password=[redacted] and [redacted]"
-        );
+        for echo in [
+            "got password=p%40ss+word",
+            "got p@ss word",
+            "got p%40ss%20word",
+            "got p%40ss%20word".to_lowercase().as_str(),
+            r#"{"p":"p@ss word"}"#,
+        ] {
+            assert_eq!(redactor.scrub(echo), WITHHELD, "{echo}");
+        }
+        assert_eq!(redactor.scrub("got nothing"), "got nothing");
     }
 
     #[test]
@@ -202,7 +212,7 @@ mod tests {
         redactor.scrub_json(&mut value);
         assert_eq!(
             value,
-            serde_json::json!({"error": "x", "echo": {"client_secret": ["[redacted]"]}})
+            serde_json::json!({"error": "x", "echo": {"client_secret": [WITHHELD]}})
         );
     }
 }

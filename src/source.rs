@@ -14,7 +14,7 @@ use crate::http::HttpResponse;
 use crate::jwt::decode_unverified;
 use crate::secret::Secret;
 use crate::time::UnixTime;
-use crate::token::TokenSet;
+use crate::token::{is_vschar, TokenSet};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rsa::rand_core::CryptoRngCore;
@@ -440,6 +440,15 @@ impl Flow for Acquire {
         }
     }
 
+    fn transport_failed(&mut self, error: Error) -> Error {
+        let error = match self.active() {
+            Some(flow) => flow.transport_failed(error),
+            None => error,
+        };
+        self.state = AcquireState::Finished;
+        error
+    }
+
     fn handle_signature(&mut self, signature: Vec<u8>) -> Result<(), Error> {
         let result = match self.active() {
             Some(flow) => flow.handle_signature(signature),
@@ -451,11 +460,17 @@ impl Flow for Acquire {
     }
 }
 
-/// Tokens as kept in a shared store: JSON with the RFC 6749 names and the
-/// absolute expiry.
-pub fn encode_stored(tokens: &TokenSet) -> String {
+/// The longest stored value read, in bytes: as long as a response body.
+pub const MAX_STORED_BYTES: usize = 1 << 20;
+
+/// Tokens as kept in a shared store under `key`: JSON with the RFC 6749
+/// names, the absolute expiry, and the key itself, so a value copied under
+/// another key (by a bug, or by someone who can write to the store) is not
+/// taken for this configuration's tokens.
+pub fn encode_stored(tokens: &TokenSet, key: &str) -> String {
     let mut object = Map::new();
-    object.insert("v".into(), 1.into());
+    object.insert("v".into(), 2.into());
+    object.insert("key".into(), key.into());
     object.insert(
         "access_token".into(),
         tokens.access_token.expose().to_owned().into(),
@@ -480,13 +495,18 @@ pub fn encode_stored(tokens: &TokenSet) -> String {
     Value::Object(object).to_string()
 }
 
-/// Reads what [`encode_stored`] wrote; anything else (another version, a
-/// broken or foreign value) is `None`, a cache miss.
-pub fn decode_stored(text: &str) -> Option<TokenSet> {
+/// Reads what [`encode_stored`] wrote under `key`; anything else (another
+/// version or key, a value over [`MAX_STORED_BYTES`], tokens that are not
+/// VSCHAR, a broken or foreign value) is `None`, a cache miss. A store is
+/// shared: its values are checked as a server's answers are.
+pub fn decode_stored(text: &str, key: &str) -> Option<TokenSet> {
+    if text.len() > MAX_STORED_BYTES {
+        return None;
+    }
     let Value::Object(object) = serde_json::from_str(text).ok()? else {
         return None;
     };
-    if object.get("v")?.as_u64()? != 1 {
+    if object.get("v")?.as_u64()? != 2 || object.get("key")?.as_str()? != key {
         return None;
     }
     let string = |name: &str| match object.get(name) {
@@ -498,7 +518,12 @@ pub fn decode_stored(text: &str) -> Option<TokenSet> {
         None => Some(None),
         Some(value) => value.as_u64().map(Some),
     };
-    let access_token = string("access_token")?.filter(|t| !t.is_empty())?;
+    let access_token = string("access_token")?.filter(|t| is_vschar(t))?;
+    for name in ["refresh_token", "id_token"] {
+        if string(name)?.is_some_and(|t| !is_vschar(&t)) {
+            return None;
+        }
+    }
     if string("token_type")?.as_deref() != Some("Bearer") {
         return None;
     }

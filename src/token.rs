@@ -230,7 +230,7 @@ pub(crate) fn whole_seconds(value: Option<&Value>) -> Result<Option<u64>, ()> {
 }
 
 /// RFC 6749 Appendix A: `1*VSCHAR`, VSCHAR = %x20-7E.
-fn is_vschar(token: &str) -> bool {
+pub(crate) fn is_vschar(token: &str) -> bool {
     !token.is_empty() && token.bytes().all(|b| (0x20..=0x7E).contains(&b))
 }
 

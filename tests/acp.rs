@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{drive, json};
+use common::{drive, json, NOW};
 use grantkit::flow::{AcpLogin, AcpLoginSettings};
 use grantkit::{Error, HttpRequest, HttpResponse, Method, Secret, TokenSet, UnixTime};
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -339,4 +339,27 @@ fn a_400_about_the_password_is_invalid_credentials_and_step_5_fields_are_named()
             "step 5 (token callback): the reply lacks a documented field: access_token".into()
         )
     );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_failed_exchange_names_its_step_and_finishes_the_login() {
+    use grantkit::flow::{Action, Flow};
+    // The driver's errors (network, time limit, body too large) happen
+    // outside handle_response; the flow still says at which call.
+    for (answered, step) in [(0, 1), (1, 2), (2, 3)] {
+        let mut flow = login("pw").start(Box::new(common::TestRng::default()));
+        let replies = [step1(), step2(), step3(serde_json::json!(1))];
+        for reply in replies.into_iter().take(answered) {
+            assert!(matches!(flow.poll(NOW), Ok(Action::Send(_))));
+            flow.handle_response(reply, NOW).unwrap();
+        }
+        assert!(matches!(flow.poll(NOW), Ok(Action::Send(_))));
+        let error = flow.transport_failed(Error::Timeout { after_ms: 500 });
+        assert_eq!(error.code(), "TIMEOUT");
+        assert!(
+            matches!(error, Error::InStep { step: s, .. } if s == step),
+            "{error:?}"
+        );
+        assert_eq!(flow.poll(NOW).unwrap_err().code(), "FLOW_MISUSE");
+    }
 }

@@ -10,6 +10,7 @@ use grantkit::flow::{
     PasswordGrantSettings,
 };
 use grantkit::provider::Provider;
+use grantkit::redact::WITHHELD;
 use grantkit::{Error, Method, Secret, UnixTime};
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -168,14 +169,8 @@ fn an_oauth_error_is_structured_and_free_of_the_password() {
     };
     assert_eq!(error.status, 400);
     assert_eq!(error.error, "invalid_grant");
-    assert_eq!(
-        error.error_description.as_deref(),
-        Some("bad password [redacted] for alice")
-    );
-    assert_eq!(
-        error.body["error_description"],
-        "bad password [redacted] for alice"
-    );
+    assert_eq!(error.error_description.as_deref(), Some(WITHHELD));
+    assert_eq!(error.body["error_description"], WITHHELD);
     let shown = format!("{} {:?}", Error::OAuth(error.clone()), error);
     assert!(!shown.contains("hunter2-pw"), "{shown}");
 }
@@ -197,10 +192,7 @@ fn a_server_that_echoes_the_secret_in_html_does_not_leak_it() {
         Error::ResponseNotJson {
             status: 502,
             content_type: Some("application/json".into()),
-            excerpt: Some(
-                "<html><body>502 Bad Gateway; you sent client_secret=[redacted]</body></html>"
-                    .into()
-            )
+            excerpt: Some(WITHHELD.into())
         }
     );
 }
@@ -345,7 +337,7 @@ fn debug_output_of_settings_and_flows_never_shows_secrets() {
 #[wasm_bindgen_test(unsupported = test)]
 fn a_short_secret_never_corrupts_a_registered_error_code() {
     // The secret "client" occurs in "invalid_client": the code stays exact,
-    // the free text around it is still scrubbed.
+    // the free text around it is still withheld.
     let client = ClientCredentials::new(client_credentials("client")).unwrap();
     let body = r#"{"error":"invalid_client","error_description":"bad client"}"#;
 
@@ -356,7 +348,7 @@ fn a_short_secret_never_corrupts_a_registered_error_code() {
     };
     assert_eq!(error.error, "invalid_client");
     assert_eq!(error.body["error"], "invalid_client");
-    assert_eq!(error.error_description.as_deref(), Some("bad [redacted]"));
+    assert_eq!(error.error_description.as_deref(), Some(WITHHELD));
 
     // An unregistered code holding the secret is scrubbed like any text.
     let client = ClientCredentials::new(client_credentials("s3cret-value")).unwrap();
@@ -367,7 +359,7 @@ fn a_short_secret_never_corrupts_a_registered_error_code() {
     let Err(Error::OAuth(error)) = result else {
         panic!("{result:?}")
     };
-    assert_eq!(error.error, "[redacted]");
+    assert_eq!(error.error, WITHHELD);
 }
 
 #[wasm_bindgen_test(unsupported = test)]

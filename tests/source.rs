@@ -374,22 +374,36 @@ fn stored_tokens_round_trip_and_anything_else_is_a_miss() {
         r#"{"access_token":"at-1","token_type":"bearer","expires_in":300,"refresh_token":"rt-1","id_token":"id-1","scope":"openid","ext_expires_in":3600}"#,
         NOW,
     );
-    let text = encode_stored(&t);
-    assert_eq!(decode_stored(&text), Some(t.clone()));
+    let key = "grantkit:v2:k1";
+    let text = encode_stored(&t, key);
+    assert_eq!(decode_stored(&text, key), Some(t.clone()));
     assert_eq!(store_ttl(&t, NOW.plus_secs(100)), Some(200));
+    // A value copied under another key is not this configuration's.
+    assert_eq!(decode_stored(&text, "grantkit:v2:k2"), None);
+    let big = format!(
+        r#"{{"v":2,"key":"{key}","access_token":"a","token_type":"Bearer","raw":{{"pad":"{}"}}}}"#,
+        "x".repeat(1 << 20)
+    );
     for broken in [
         "",
         "null",
         "[]",
         "{}",
+        r#"{"v":1,"key":"grantkit:v2:k1","access_token":"a","token_type":"Bearer","raw":{}}"#,
         r#"{"v":2,"access_token":"a","token_type":"Bearer","raw":{}}"#,
-        r#"{"v":1,"access_token":"","token_type":"Bearer","raw":{}}"#,
-        r#"{"v":1,"access_token":"a","token_type":"MAC","raw":{}}"#,
-        r#"{"v":1,"access_token":"a","token_type":"Bearer","expires_at":"soon","raw":{}}"#,
-        r#"{"v":1,"access_token":"a","token_type":"Bearer"}"#,
+        r#"{"v":2,"key":"grantkit:v2:k1","access_token":"","token_type":"Bearer","raw":{}}"#,
+        r#"{"v":2,"key":"grantkit:v2:k1","access_token":"a\r\nX: 1","token_type":"Bearer","raw":{}}"#,
+        r#"{"v":2,"key":"grantkit:v2:k1","access_token":"a","refresh_token":"r\u001b","token_type":"Bearer","raw":{}}"#,
+        r#"{"v":2,"key":"grantkit:v2:k1","access_token":"a","token_type":"MAC","raw":{}}"#,
+        r#"{"v":2,"key":"grantkit:v2:k1","access_token":"a","token_type":"Bearer","expires_at":"soon","raw":{}}"#,
+        r#"{"v":2,"key":"grantkit:v2:k1","access_token":"a","token_type":"Bearer"}"#,
+        big.as_str(),
     ] {
-        assert_eq!(decode_stored(broken), None, "{broken}");
+        assert_eq!(decode_stored(broken, key), None, "{broken:.100}");
     }
+    let fine =
+        r#"{"v":2,"key":"grantkit:v2:k1","access_token":"a","token_type":"Bearer","raw":{}}"#;
+    assert!(decode_stored(fine, key).is_some());
 }
 
 #[wasm_bindgen_test(unsupported = test)]

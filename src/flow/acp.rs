@@ -367,6 +367,17 @@ impl Flow for AcpFlow {
             .map_err(|e| Self::in_step(step, e))?;
         Ok(())
     }
+
+    fn transport_failed(&mut self, error: Error) -> Error {
+        match std::mem::replace(&mut self.state, State::Finished) {
+            expected @ (State::ExpectLoginInfo
+            | State::ExpectRequestId { .. }
+            | State::ExpectPublicKey { .. }
+            | State::ExpectRedirect { .. }
+            | State::ExpectToken) => Self::in_step(Self::step_of(&expected), error),
+            _ => error,
+        }
+    }
 }
 
 /// The `password` of step 4: standard base64 of the RSA-PKCS#1-v1.5

@@ -102,6 +102,14 @@ pub trait Flow {
             reason: "this flow never asks for a signature",
         })
     }
+
+    /// Tells the flow that the request of the last [`Action::Send`] got no
+    /// usable response (a network error, the time limit, a body too large)
+    /// and returns the error to report, with what the flow knows of where
+    /// it was: the ACP login names its step. The flow is finished.
+    fn transport_failed(&mut self, error: Error) -> Error {
+        error
+    }
 }
 
 impl<F: Flow + ?Sized> Flow for Box<F> {
@@ -118,6 +126,10 @@ impl<F: Flow + ?Sized> Flow for Box<F> {
     fn handle_signature(&mut self, signature: Vec<u8>) -> Result<(), Error> {
         (**self).handle_signature(signature)
     }
+
+    fn transport_failed(&mut self, error: Error) -> Error {
+        (**self).transport_failed(error)
+    }
 }
 
 impl<F: Flow + ?Sized> Flow for &mut F {
@@ -133,5 +145,9 @@ impl<F: Flow + ?Sized> Flow for &mut F {
 
     fn handle_signature(&mut self, signature: Vec<u8>) -> Result<(), Error> {
         (**self).handle_signature(signature)
+    }
+
+    fn transport_failed(&mut self, error: Error) -> Error {
+        (**self).transport_failed(error)
     }
 }

@@ -61,7 +61,10 @@ impl Transport {
         loop {
             match flow.poll(now())? {
                 Action::Send(request) => {
-                    let response = self.send(&request, signal).await?;
+                    let response = match self.send(&request, signal).await {
+                        Ok(response) => response,
+                        Err(error) => return Err(flow.transport_failed(error)),
+                    };
                     flow.handle_response(response, now())?;
                 }
                 Action::Sign(request) => {

@@ -358,7 +358,7 @@ impl SourceState {
                         self.remember(tokens),
                         self.store.as_ref().map(|_| {
                             (
-                                encode_stored(tokens),
+                                encode_stored(tokens, &self.store_key),
                                 store_ttl(tokens, now()),
                                 redactor(tokens),
                             )
@@ -395,7 +395,10 @@ impl SourceState {
         };
         match value {
             Ok(value) if value.is_null() || value.is_undefined() => None,
-            Ok(value) => match value.as_string().as_deref().map(decode_stored) {
+            Ok(value) => match value
+                .as_string()
+                .map(|text| decode_stored(&text, &self.store_key))
+            {
                 Some(Some(tokens)) => Some(tokens),
                 _ => {
                     self.report(Error::StoreFailed {
@@ -465,7 +468,13 @@ impl SourceState {
         // The Request is built first and its own URL is checked: whatever
         // `input` claims (a lying `url` getter, a `toString` that differs,
         // a polluted prototype), this object and its copies are what is sent.
-        let request = new_request(&input, &init).map_err(js)?;
+        let request = match new_request(&input, &init) {
+            Ok(request) => request,
+            // A URL with credentials makes no Request; when it names another
+            // origin (`https://api.example.com@evil.example`) that is the
+            // error to report. Nothing is sent either way.
+            Err(error) => return Err(js(self.refused_origin(&input).unwrap_or(error))),
+        };
         let url = get(&request, "url").as_string().unwrap_or_default();
         let origin = web_sys::Url::new(&url)
             .map(|url| url.origin())
@@ -492,6 +501,16 @@ impl SourceState {
         }
         let token = self.access_token(signal.clone()).await?;
         self.send(&spare, &token, signal.as_ref()).await.map_err(js)
+    }
+
+    /// `ORIGIN_NOT_ALLOWED` for an input that names, as a URL string or a
+    /// `URL`, an origin outside the allow-list.
+    fn refused_origin(&self, input: &JsValue) -> Option<Error> {
+        let text = input
+            .as_string()
+            .or_else(|| get(input, "href").as_string())?;
+        let origin = web_sys::Url::new(&text).ok()?.origin();
+        (!self.api.allowed_origins.contains(&origin)).then_some(Error::OriginNotAllowed { origin })
     }
 
     /// The access token, or the GrantkitError of the token request.
