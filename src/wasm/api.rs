@@ -136,8 +136,10 @@ export interface AcpLoginOptions extends TransportOptions {
 export type DeviceAuthorizationOptions = DeviceAuthorizationSecretOptions | (Omit<DeviceAuthorizationSecretOptions, "clientSecret" | "clientAuth"> & PrivateKeyJwtOptions);
 
 export interface DeviceAuthorizationSecretOptions extends TransportOptions {
-  /** RFC 8628 §3.1 device authorization endpoint. */
-  deviceAuthorizationEndpoint: string;
+  /** RFC 8628 §3.1 device authorization endpoint. Default: Keycloak's and Entra's documented one beside tokenEndpoint (spread keycloak() or entra() in); required for other servers. */
+  deviceAuthorizationEndpoint?: string;
+  /** Whose documented endpoints apply; inferred from the endpoint when absent. */
+  provider?: ProviderName;
   tokenEndpoint: string;
   clientId: string;
   /** Absent for a public client (the usual case on devices). */
@@ -607,11 +609,12 @@ impl JsDeviceAuthorization {
             "scope",
             "extraParams",
             "onPrompt",
+            "provider",
         ];
         let options = Options::new(value, "DeviceAuthorization", &known(&own, true))?;
         let settings = DeviceAuthorizationSettings {
-            device_authorization_endpoint: options
-                .required_string("deviceAuthorizationEndpoint")?,
+            device_authorization_endpoint: options.string("deviceAuthorizationEndpoint")?,
+            provider: provider_option(&options)?,
             token_endpoint: options.required_string("tokenEndpoint")?,
             client_id: options.required_string("clientId")?,
             credential: credential_option(&options, false)?,
