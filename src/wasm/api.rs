@@ -563,19 +563,15 @@ impl JsJwtBearer {
     /// sending anything (for diagnostics).
     #[wasm_bindgen(js_name = createAssertion, unchecked_return_type = "Promise<string>")]
     pub fn create_assertion(&self) -> Promise {
-        let (transport, flow) = (self.transport.clone(), self.client.start(&mut OsRng));
+        let (transport, flow) = (
+            self.transport.clone(),
+            self.client.sign_assertion(&mut OsRng),
+        );
         future_to_promise(async move {
-            let request = transport
-                .first_request(flow)
+            let assertion = transport
+                .run(flow, None)
                 .await
                 .map_err(|e| to_js_error(&e))?;
-            // A JWS is base64url and dots: form encoding leaves it as is.
-            let assertion = request
-                .body_text()
-                .split('&')
-                .find_map(|pair| pair.strip_prefix("assertion="))
-                .unwrap_or_default()
-                .to_owned();
             Ok(assertion.into())
         })
     }
