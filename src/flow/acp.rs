@@ -389,10 +389,19 @@ pub fn encrypt_password(
     password: &Secret,
     rng: &mut dyn CryptoRngCore,
 ) -> Result<String, Error> {
-    let plaintext = zeroize::Zeroizing::new(format!(
-        "{{\"ts\":{ts},\"password\":{}}}",
-        Value::from(password.expose())
-    ));
+    /// Members in this order, `ts` exactly as the platform sent it.
+    #[derive(serde::Serialize)]
+    struct Plaintext<'a> {
+        ts: &'a Value,
+        password: &'a str,
+    }
+    let plaintext = zeroize::Zeroizing::new(
+        serde_json::to_string(&Plaintext {
+            ts,
+            password: password.expose(),
+        })
+        .unwrap_or_default(),
+    );
     let ciphertext = encrypt_pkcs1v15(key, plaintext.as_bytes(), rng).ok_or(Error::Acp {
         problem: AcpProblem::PasswordTooLong,
         status: None,
