@@ -15,7 +15,7 @@
 use super::{Action, Flow};
 use crate::cookie::CookieJar;
 use crate::crypto::encrypt_pkcs1v15;
-use crate::endpoint::check_endpoint;
+use crate::endpoint::{check_endpoint, UrlParts};
 use crate::error::{AcpProblem, Error};
 use crate::http::{form_urldecode, form_urlencode, HttpRequest, HttpResponse, Method};
 use crate::keys::PublicKey;
@@ -63,9 +63,8 @@ impl AcpLogin {
             settings.platform_url.trim_end_matches('/'),
             settings.allow_insecure_http,
         )?;
-        if platform
-            .split_once("://")
-            .is_some_and(|(_, rest)| rest.contains(['/', '?']))
+        if UrlParts::split(&platform)
+            .is_some_and(|url| !url.path.is_empty() || !url.rest.is_empty())
         {
             return Err(Error::config(
                 "platformUrl",
