@@ -35,6 +35,7 @@
 // No panic reachable from input: no indexing or slicing that can fail, outside tests.
 #![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::string_slice))]
 
+pub mod api_call;
 pub mod client_auth;
 pub mod cookie;
 pub mod crypto;
