@@ -34,9 +34,15 @@ function run(command, args, { cwd = here, env = {} } = {}) {
   });
 }
 
+// Dev servers still running when the run ends (a row that timed out) are stopped on exit.
+const devServers = new Set();
+process.on("exit", () => devServers.forEach((child) => child.kill("SIGTERM")));
+
 /** Starts a dev server and resolves to { url, stop } once it answers. */
 async function devServer(command, args, port) {
-  const child = spawn(command, args, { cwd: here, stdio: ["ignore", "pipe", "pipe"], detached: false });
+  const child = spawn(command, args, { cwd: here, stdio: ["ignore", "pipe", "pipe"] });
+  devServers.add(child);
+  child.on("close", () => devServers.delete(child));
   let output = "";
   child.stdout.on("data", (d) => (output += d));
   child.stderr.on("data", (d) => (output += d));
@@ -127,7 +133,7 @@ async function loadPage(browser, url) {
     page.on("pageerror", (e) => errors.push(e.message));
     await page.goto(url);
     // A dev server may reload the page once after optimising dependencies.
-    await page.waitForFunction(() => window.__results, null, { timeout: 30_000 }).catch(() => {});
+    await page.waitForFunction(() => window.__results, null, { timeout: 15_000 }).catch(() => {});
     return (await page.evaluate(() => window.__results).catch(() => undefined)) ?? { load: `FAIL: no results ${errors.join("; ").slice(0, 300)}` };
   } finally {
     await context.close();
@@ -160,6 +166,26 @@ function cells(normal, blocked) {
   };
 }
 
+const ROW_TIMEOUT_MS = 120_000;
+
+/** Builds, serves and loads one row; the result cells. */
+async function runRow(row) {
+  if (row.node) return cells(await nodeRow(row.node, idp.url));
+  const app = await row.start();
+  try {
+    const page = `${app.url}/?idp=${encodeURIComponent(idp.url)}`;
+    return cells(await loadPage(browser, page), await loadPage(browser, `${page}&blocked`));
+  } finally {
+    await app.stop();
+  }
+}
+
+function withTimeout(row, ms) {
+  let timer;
+  const late = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no result within ${ms / 1000} s`)), ms)));
+  return Promise.race([runRow(row), late]).finally(() => clearTimeout(timer));
+}
+
 const filter = process.argv[2];
 const rows = ROWS.filter((r) => !filter || r.name.includes(filter));
 await mkdir(work, { recursive: true });
@@ -172,17 +198,7 @@ try {
     const started = Date.now();
     let result;
     try {
-      if (row.node) {
-        result = cells(await nodeRow(row.node, idp.url));
-      } else {
-        const app = await row.start();
-        try {
-          const page = `${app.url}/?idp=${encodeURIComponent(idp.url)}`;
-          result = cells(await loadPage(browser, page), await loadPage(browser, `${page}&blocked`));
-        } finally {
-          await app.stop();
-        }
-      }
+      result = await withTimeout(row, ROW_TIMEOUT_MS);
     } catch (e) {
       result = Object.fromEntries(COLUMNS.map((c) => [c, `FAIL: ${e.message}`]));
     }

@@ -18,7 +18,9 @@ const TYPES = {
 function listen(server) {
   return new Promise((resolve) => {
     server.listen(0, "127.0.0.1", () => {
-      resolve({ url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) });
+      // closeAllConnections: a page's keep-alive or upgrade socket must not hold close() open.
+      const close = () => new Promise((r) => { server.close(r); server.closeAllConnections(); });
+      resolve({ url: `http://127.0.0.1:${server.address().port}`, close });
     });
   });
 }
