@@ -55,7 +55,7 @@ pub mod token;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use error::{AcpProblem, DeviceProblem, Error, KeyProblem, ServerError};
+pub use error::{AcpProblem, DeviceProblem, Error, ErrorCode, KeyProblem, ServerError};
 pub use http::{HttpRequest, HttpResponse, Method};
 pub use secret::Secret;
 pub use time::UnixTime;

@@ -344,12 +344,14 @@ async function secret(v, name, { required: isRequired }) {
     case "env": {
       const variable = v[`${name}-env`];
       // A value given where the NAME belongs may be the secret itself: it is
-      // never printed.
+      // never printed (nor is the name, below).
       if (!ENV_NAME.test(variable)) {
         throw new UsageError(`--${name}-env takes the NAME of an environment variable (letters, digits and _), not its value`);
       }
       const value = process.env[variable];
-      if (value === undefined) throw new UsageError(`environment variable ${variable} (--${name}-env) is not set`);
+      // Not even a well-formed name is printed: a random secret can look
+      // like one.
+      if (value === undefined) throw new UsageError(`the environment variable named by --${name}-env is not set`);
       return value;
     }
     case "file": {

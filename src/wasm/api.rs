@@ -166,35 +166,6 @@ export interface GetTokenOptions {
   signal?: AbortSignal;
 }
 
-/** The stable codes of GrantkitError. */
-export type GrantkitErrorCode =
-  | "INVALID_CONFIG" | "OAUTH_ERROR" | "RESPONSE_NOT_JSON" | "INVALID_TOKEN_RESPONSE"
-  | "UNSUPPORTED_TOKEN_TYPE" | "HTTP_ERROR" | "UNEXPECTED_REDIRECT" | "RESPONSE_TOO_LARGE"
-  | "NETWORK_ERROR" | "TIMEOUT" | "ABORTED" | "INVALID_JWT" | "FLOW_MISUSE"
-  | "KEY_PUBLIC_ONLY" | "KEY_TOO_SMALL" | "KEY_NOT_RSA" | "KEY_ENCRYPTED" | "KEY_MALFORMED" | "SIGNING_FAILED"
-  | "ACP_SESSION_LOST" | "ACP_INVALID_CREDENTIALS" | "ACP_STATE_MISMATCH" | "ACP_MISSING_FIELD"
-  | "ACP_UNEXPECTED_RESPONSE" | "ACP_BAD_PUBLIC_KEY" | "ACP_PASSWORD_TOO_LONG" | "ACP_CROSS_ORIGIN"
-  | "DEVICE_ACCESS_DENIED" | "DEVICE_EXPIRED_TOKEN" | "DEVICE_CODE_EXPIRED" | "DEVICE_INVALID_RESPONSE"
-  | "PROMPT_FAILED" | "ORIGIN_NOT_ALLOWED" | "STORE_FAILED";
-
-/** Every error grantkit throws or rejects with: a real Error named "GrantkitError". */
-export interface GrantkitError extends Error {
-  name: "GrantkitError";
-  code: GrantkitErrorCode;
-  /** HTTP status, when a response caused the error. */
-  status?: number;
-  /** OAUTH_ERROR: the server's error code (invalid_client, invalid_grant, ...). */
-  error?: string;
-  error_description?: string;
-  error_uri?: string;
-  /** OAUTH_ERROR: the whole error body, vendor members included (Entra's error_codes, trace_id, correlation_id). */
-  body?: Record<string, unknown>;
-  /** INVALID_CONFIG: the option at fault. */
-  field?: string;
-  /** AcpLogin: which of the five calls failed (1-5). */
-  step?: number;
-}
-
 export interface DecodedJwt { header: Record<string, unknown>; claims: Record<string, unknown>; }
 export interface TokenEndpointPreset { provider: ProviderName; tokenEndpoint: string; }
 "#;
@@ -333,7 +304,7 @@ macro_rules! flow_class_methods {
             #[wasm_bindgen(js_name = getToken, unchecked_return_type = "Promise<TokenSet>")]
             pub fn get_token(
                 &self,
-                #[wasm_bindgen(unchecked_param_type = "GetTokenOptions | undefined")]
+                #[wasm_bindgen(unchecked_optional_param_type = "GetTokenOptions")]
                 options: JsValue,
             ) -> Promise {
                 let flow = crate::source::Grant::start(&*self.$field, Box::new(OsRng));

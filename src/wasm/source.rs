@@ -114,7 +114,7 @@ impl JsTokenSource {
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "TokenFlow")] flow: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "TokenSourceOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "TokenSourceOptions")] options: JsValue,
     ) -> Result<JsTokenSource, JsValue> {
         SourceState::new(&flow, &options)
             .map(|state| JsTokenSource {
@@ -127,7 +127,7 @@ impl JsTokenSource {
     #[wasm_bindgen(js_name = getToken, unchecked_return_type = "Promise<TokenSet>")]
     pub fn get_token(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "GetTokenOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "GetTokenOptions")] options: JsValue,
     ) -> Promise {
         let signal = match get_token_signal(&options) {
             Ok(signal) => signal,
@@ -159,7 +159,7 @@ impl JsTokenSource {
     pub fn authorized_fetch(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string | URL | Request")] input: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "RequestInit | undefined")] init: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "RequestInit")] init: JsValue,
     ) -> Promise {
         let state = self.state.clone();
         future_to_promise(async move { state.authorized_fetch(input, init).await })

@@ -15,6 +15,12 @@ tests/node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   pkg/grantkit_bg.wasm -o pkg/grantkit_bg.wasm
+# The declarations users see: the API only. wasm-bindgen's loader types
+# (InitInput and initSync, used by the entry files, not by users) name DOM
+# types (RequestInfo, BufferSource, WebAssembly) that a Node-only project
+# lacks, and `[Symbol.dispose]` needs lib esnext.disposable; both are left
+# out so the package type-checks with skipLibCheck off under lib es2022 alone.
+sed -i -e '/^export type InitInput = /,$d' -e '/^ *\[Symbol\.dispose\](): void;$/d' pkg/grantkit.d.ts
 cp -R pkg-template/. pkg/
 # The default browser entry (index.browser.js) imports the module inlined as
 # base64, so bundlers need neither an asset URL nor top-level await.
