@@ -162,7 +162,7 @@ function cells(normal, blocked) {
     decodeJwt: get("decodeJwt"),
     getToken: get("getToken"),
     INVALID_CONFIG: get("invalidConfig"),
-    "CSP blocks wasm: catchable": blocked === undefined ? "-" : blocked.load === "WASM_LOAD_FAILED" ? "pass" : `FAIL: ${blocked.load}`,
+    "CSP blocks wasm: catchable": blocked === undefined ? "-" : blocked.load === "WASM_LOAD_FAILED" ? "pass" : blocked.load.startsWith("FAIL") ? blocked.load : `FAIL: ${blocked.load}`,
   };
 }
 
