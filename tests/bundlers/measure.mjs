@@ -11,7 +11,7 @@ import { serveStatic } from "./serve.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const pkg = resolve(process.argv[2] ?? join(here, "../../pkg"));
-const RUNS = 15;
+const RUNS = 25;
 
 const size = (files) => {
   const bytes = files.map((f) => readFileSync(join(pkg, f)));
