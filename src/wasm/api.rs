@@ -136,8 +136,10 @@ export interface AcpLoginOptions extends TransportOptions {
 export type DeviceAuthorizationOptions = DeviceAuthorizationSecretOptions | (Omit<DeviceAuthorizationSecretOptions, "clientSecret" | "clientAuth"> & PrivateKeyJwtOptions);
 
 export interface DeviceAuthorizationSecretOptions extends TransportOptions {
-  /** RFC 8628 §3.1 device authorization endpoint. */
-  deviceAuthorizationEndpoint: string;
+  /** RFC 8628 §3.1 device authorization endpoint. Default: Keycloak's and Entra's documented one beside tokenEndpoint (spread keycloak() or entra() in); required for other servers. */
+  deviceAuthorizationEndpoint?: string;
+  /** Whose documented endpoints apply; inferred from the endpoint when absent. */
+  provider?: ProviderName;
   tokenEndpoint: string;
   clientId: string;
   /** Absent for a public client (the usual case on devices). */
@@ -561,19 +563,15 @@ impl JsJwtBearer {
     /// sending anything (for diagnostics).
     #[wasm_bindgen(js_name = createAssertion, unchecked_return_type = "Promise<string>")]
     pub fn create_assertion(&self) -> Promise {
-        let (transport, flow) = (self.transport.clone(), self.client.start(&mut OsRng));
+        let (transport, flow) = (
+            self.transport.clone(),
+            self.client.sign_assertion(&mut OsRng),
+        );
         future_to_promise(async move {
-            let request = transport
-                .first_request(flow)
+            let assertion = transport
+                .run(flow, None)
                 .await
                 .map_err(|e| to_js_error(&e))?;
-            // A JWS is base64url and dots: form encoding leaves it as is.
-            let assertion = request
-                .body_text()
-                .split('&')
-                .find_map(|pair| pair.strip_prefix("assertion="))
-                .unwrap_or_default()
-                .to_owned();
             Ok(assertion.into())
         })
     }
@@ -607,11 +605,12 @@ impl JsDeviceAuthorization {
             "scope",
             "extraParams",
             "onPrompt",
+            "provider",
         ];
         let options = Options::new(value, "DeviceAuthorization", &known(&own, true))?;
         let settings = DeviceAuthorizationSettings {
-            device_authorization_endpoint: options
-                .required_string("deviceAuthorizationEndpoint")?,
+            device_authorization_endpoint: options.string("deviceAuthorizationEndpoint")?,
+            provider: provider_option(&options)?,
             token_endpoint: options.required_string("tokenEndpoint")?,
             client_id: options.required_string("clientId")?,
             credential: credential_option(&options, false)?,
