@@ -1,6 +1,6 @@
 # grantkit: every target installs what it needs (tests/tools/setup.sh), so
 # `make demo` and `make test` work on a fresh machine.
-.PHONY: setup setup-browser build demo test lint test-native test-wasm-node test-wasm-browser test-e2e test-types bench clean
+.PHONY: setup setup-browser build demo test lint test-native test-wasm-node test-wasm-browser test-e2e test-types test-bundlers bench clean
 
 WASM_TEST = CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 	cargo test --target wasm32-unknown-unknown
@@ -20,7 +20,7 @@ demo: build
 	bash tests/tools/demo.sh
 
 # Every test: lint, native, wasm in Node and Chromium, end-to-end on the packed package.
-test: lint test-native test-wasm-node test-wasm-browser test-e2e test-types
+test: lint test-native test-wasm-node test-wasm-browser test-e2e test-types test-bundlers
 
 lint: setup
 	cargo fmt --check
@@ -45,6 +45,12 @@ test-e2e: build
 test-types: build
 	node tests/types/check.mjs
 
+# The packed package in a small browser app built by Vite 5-8 (build and dev),
+# webpack 5, esbuild, rollup and bun, run in Chromium: one table.
+test-bundlers: build
+	bash tests/bundlers/setup.sh
+	node tests/bundlers/run.mjs
+
 # Benchmarks: ratios against peers in one process, never timed assertions.
 bench: build
 	node tests/bench/sign.mjs
@@ -52,4 +58,4 @@ bench: build
 	node tests/bench/token_source.mjs
 
 clean:
-	rm -rf pkg target/npm tests/e2e/.tmp
+	rm -rf pkg target/npm tests/e2e/.tmp tests/types/.tmp tests/bundlers/.work

@@ -16,6 +16,7 @@ const USAGE = `Usage:
   grantkit device ENDPOINT --client-id ID [CLIENT-SECRET] [--device-authorization-endpoint URL] [options]
   grantkit acp --platform-url URL --username USER PASSWORD [--idp local|ldap|oidc] [--json]
   grantkit decode [--token-env NAME | --token-file PATH]   (default: the token on standard input)
+  grantkit --version                    prints the package version
 
 ENDPOINT is one of:
   --token-endpoint URL
@@ -158,6 +159,11 @@ async function main(argv) {
   const [command, ...rest] = argv;
   if (command === "--help" || command === "-h" || command === "help") {
     process.stdout.write(USAGE);
+    return 0;
+  }
+  if (command === "--version") {
+    const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+    process.stdout.write(`${version}\n`);
     return 0;
   }
   if (command === undefined) {
