@@ -62,6 +62,79 @@ pub enum ClientCredential {
     },
 }
 
+/// A client's credential as options give it, before the rules that combine
+/// them: `clientAuth`, `clientSecret`, `privateKey`, `certificate`,
+/// `algorithm` (the CLI's flags map onto the same).
+#[derive(Clone, Debug, Default)]
+pub struct CredentialOptions {
+    /// `"basic"`, `"post"` or `"private_key_jwt"`.
+    pub client_auth: Option<String>,
+    /// The client secret.
+    pub client_secret: Option<Secret>,
+    /// The private key: a JWK (JSON) or PEM.
+    pub private_key: Option<Secret>,
+    /// The key's certificate (PEM).
+    pub certificate: Option<String>,
+    /// `"RS256"` or `"PS256"`.
+    pub algorithm: Option<String>,
+}
+
+impl ClientCredential {
+    /// Combines the options into a credential: a secret (`clientAuth`
+    /// `"basic"`, the default, or `"post"`), a private key (`clientAuth`
+    /// `"private_key_jwt"`), or none (a public client, when
+    /// `secret_required` is false). A combination that cannot be meant
+    /// (a secret with `private_key_jwt`, a key without it) is an error
+    /// naming the option.
+    pub fn from_options(options: CredentialOptions, secret_required: bool) -> Result<Self, Error> {
+        let auth = options.client_auth.as_deref();
+        if auth == Some("private_key_jwt") {
+            if options.client_secret.is_some() {
+                return Err(Error::config(
+                    "clientSecret",
+                    "does not go with clientAuth \"private_key_jwt\"; give privateKey",
+                ));
+            }
+            let key = options.private_key.ok_or_else(|| {
+                Error::config(
+                    "privateKey",
+                    "is required with clientAuth \"private_key_jwt\"",
+                )
+            })?;
+            return Ok(ClientCredential::PrivateKeyJwt {
+                key: Arc::new(PrivateKey::parse(key.expose())?),
+                algorithm: options
+                    .algorithm
+                    .as_deref()
+                    .map(Algorithm::from_name)
+                    .transpose()?,
+                certificate_pem: options.certificate,
+            });
+        }
+        let key_options = [
+            ("privateKey", options.private_key.is_some()),
+            ("certificate", options.certificate.is_some()),
+            ("algorithm", options.algorithm.is_some()),
+        ];
+        if let Some((name, _)) = key_options.iter().find(|(_, given)| *given) {
+            return Err(Error::config(
+                name,
+                "goes with clientAuth \"private_key_jwt\"",
+            ));
+        }
+        let method = auth.map_or(Ok(ClientAuthMethod::default()), ClientAuthMethod::from_name)?;
+        match options.client_secret {
+            Some(secret) => Ok(ClientCredential::Secret { secret, method }),
+            None if secret_required => Err(Error::config(
+                "clientSecret",
+                "is required (or clientAuth \"private_key_jwt\" with privateKey)",
+            )),
+            None if auth.is_some() => Err(Error::config("clientAuth", "needs a clientSecret")),
+            None => Ok(ClientCredential::None),
+        }
+    }
+}
+
 /// How long a client assertion is valid: it is used once, at once.
 pub const CLIENT_ASSERTION_LIFETIME_SECS: u64 = 60;
 
@@ -245,5 +318,116 @@ mod tests {
                 STANDARD.encode("my%3Aclient:%3A%2B%25%26%C3%A9")
             )
         );
+    }
+
+    #[test]
+    fn credential_options_combine_by_one_set_of_rules() {
+        let key = || {
+            Some(Secret::new(include_str!(
+                "../tests/fixtures/rsa2048.pkcs8.pem"
+            )))
+        };
+        let secret = || Some(Secret::new("s"));
+        let field =
+            |options: CredentialOptions, required: bool| match ClientCredential::from_options(
+                options, required,
+            ) {
+                Err(Error::InvalidConfig { field, .. }) => field,
+                other => panic!("{other:?}"),
+            };
+        // Accepted.
+        let basic = CredentialOptions {
+            client_secret: secret(),
+            ..Default::default()
+        };
+        assert!(matches!(
+            ClientCredential::from_options(basic, true),
+            Ok(ClientCredential::Secret {
+                method: ClientAuthMethod::Basic,
+                ..
+            })
+        ));
+        let post = CredentialOptions {
+            client_auth: Some("post".into()),
+            client_secret: secret(),
+            ..Default::default()
+        };
+        assert!(matches!(
+            ClientCredential::from_options(post, true),
+            Ok(ClientCredential::Secret {
+                method: ClientAuthMethod::Post,
+                ..
+            })
+        ));
+        let jwt = CredentialOptions {
+            client_auth: Some("private_key_jwt".into()),
+            private_key: key(),
+            algorithm: Some("PS256".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            ClientCredential::from_options(jwt, true),
+            Ok(ClientCredential::PrivateKeyJwt {
+                algorithm: Some(Algorithm::Ps256),
+                ..
+            })
+        ));
+        assert!(matches!(
+            ClientCredential::from_options(CredentialOptions::default(), false),
+            Ok(ClientCredential::None)
+        ));
+        // Refused, naming the option.
+        let jwt_with_secret = CredentialOptions {
+            client_auth: Some("private_key_jwt".into()),
+            client_secret: secret(),
+            private_key: key(),
+            ..Default::default()
+        };
+        assert_eq!(field(jwt_with_secret, true), "clientSecret");
+        let jwt_without_key = CredentialOptions {
+            client_auth: Some("private_key_jwt".into()),
+            ..Default::default()
+        };
+        assert_eq!(field(jwt_without_key, true), "privateKey");
+        for (name, options) in [
+            (
+                "privateKey",
+                CredentialOptions {
+                    private_key: key(),
+                    client_secret: secret(),
+                    ..Default::default()
+                },
+            ),
+            (
+                "certificate",
+                CredentialOptions {
+                    certificate: Some("c".into()),
+                    client_secret: secret(),
+                    ..Default::default()
+                },
+            ),
+            (
+                "algorithm",
+                CredentialOptions {
+                    algorithm: Some("RS256".into()),
+                    client_secret: secret(),
+                    ..Default::default()
+                },
+            ),
+        ] {
+            assert_eq!(field(options, true), name);
+        }
+        assert_eq!(field(CredentialOptions::default(), true), "clientSecret");
+        let auth_without_secret = CredentialOptions {
+            client_auth: Some("basic".into()),
+            ..Default::default()
+        };
+        assert_eq!(field(auth_without_secret, false), "clientAuth");
+        let unknown = CredentialOptions {
+            client_auth: Some("mtls".into()),
+            client_secret: secret(),
+            ..Default::default()
+        };
+        assert_eq!(field(unknown, true), "clientAuth");
     }
 }

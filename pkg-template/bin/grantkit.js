@@ -195,7 +195,7 @@ async function clientCredentials(v) {
   const client = new ClientCredentials({
     ...endpoint(v),
     clientId: required(v, "client-id"),
-    ...(await clientCredential(v, { secretRequired: true })),
+    ...(await clientCredential(v)),
     ...flowOptions(v),
   });
   print(await client.getToken(), v.json);
@@ -206,7 +206,7 @@ async function password(v) {
   const client = new PasswordGrant({
     ...endpoint(v),
     clientId: required(v, "client-id"),
-    ...(await clientCredential(v, { secretRequired: false })),
+    ...(await clientCredential(v)),
     username: required(v, "username"),
     password: await secret(v, "password", { required: true }),
     ...flowOptions(v),
@@ -216,10 +216,9 @@ async function password(v) {
 }
 
 async function jwtBearer(v) {
-  if (v["client-secret-env"] || v["client-secret-file"] || v["client-secret-stdin"] || v["client-auth"]) {
-    throw new UsageError("jwt-bearer authenticates with the assertion; it takes no client secret or --client-auth");
-  }
   const options = {
+    // JwtBearer takes no client secret or clientAuth: the core refuses them.
+    ...(await clientCredential(v)),
     ...endpoint(v),
     key: readKeyFile(required(v, "key"), "--key"),
     issuer: required(v, "issuer"),
@@ -244,7 +243,7 @@ async function device(v) {
     ...(device === undefined ? {} : { deviceAuthorizationEndpoint: device }),
     ...endpoint(v),
     clientId: required(v, "client-id"),
-    ...(await clientCredential(v, { secretRequired: false })),
+    ...(await clientCredential(v)),
     ...flowOptions(v),
     onPrompt: (prompt) => {
       const lines = [`To sign in, open ${prompt.verification_uri} and enter the code ${prompt.user_code}`];
@@ -265,19 +264,16 @@ async function device(v) {
 }
 
 /** The client secret, or the private key for --client-auth private_key_jwt. */
-async function clientCredential(v, { secretRequired }) {
-  if (v["client-auth"] === "private_key_jwt") {
-    const options = { clientAuth: "private_key_jwt", privateKey: readKeyFile(required(v, "private-key"), "--private-key") };
-    if (v.certificate !== undefined) options.certificate = readKeyFile(v.certificate, "--certificate");
-    if (v.algorithm !== undefined) options.algorithm = v.algorithm;
-    return options;
-  }
-  for (const flag of ["private-key", "certificate", "algorithm"]) {
-    if (v[flag] !== undefined) throw new UsageError(`--${flag} goes with --client-auth private_key_jwt`);
-  }
-  const clientSecret = await secret(v, "client-secret", { required: secretRequired });
-  const options = clientSecret === undefined ? {} : { clientSecret };
+/** The client credential flags as options; which combinations make sense is
+ * the core's rule (an INVALID_CONFIG naming the option, shown with its flag). */
+async function clientCredential(v) {
+  const options = {};
   if (v["client-auth"] !== undefined) options.clientAuth = v["client-auth"];
+  if (v["private-key"] !== undefined) options.privateKey = readKeyFile(v["private-key"], "--private-key");
+  if (v.certificate !== undefined) options.certificate = readKeyFile(v.certificate, "--certificate");
+  if (v.algorithm !== undefined) options.algorithm = v.algorithm;
+  const clientSecret = await secret(v, "client-secret", { required: false });
+  if (clientSecret !== undefined) options.clientSecret = clientSecret;
   return options;
 }
 

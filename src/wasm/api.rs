@@ -5,7 +5,7 @@ use super::driver::{Transport, DEFAULT_TIMEOUT_MS};
 use super::errors::{js_object, to_js_error, to_js_json};
 use super::options::{get_token_signal, Options};
 use super::signer::{Signer, SignerChoice};
-use crate::client_auth::{ClientAuthMethod, ClientCredential};
+use crate::client_auth::{ClientCredential, CredentialOptions};
 use crate::error::Error;
 use crate::flow::{
     AcpLogin, AcpLoginSettings, ClientCredentials, ClientCredentialsSettings, DeviceAuthorization,
@@ -213,52 +213,16 @@ fn algorithm_option(options: &Options) -> Result<Option<Algorithm>, Error> {
         .transpose()
 }
 
-/// The client's credential: a secret (`clientAuth` "basic" or "post"), a
-/// private key (`clientAuth` "private_key_jwt"), or none.
+/// The client's credential, by the core's rules (`ClientCredential::from_options`).
 fn credential_option(options: &Options, secret_required: bool) -> Result<ClientCredential, Error> {
-    let auth = options.string("clientAuth")?;
-    if auth.as_deref() == Some("private_key_jwt") {
-        if options.string("clientSecret")?.is_some() {
-            return Err(Error::config(
-                "clientSecret",
-                "does not go with clientAuth \"private_key_jwt\"; give privateKey",
-            ));
-        }
-        let key = key_option(options, "privateKey")?.ok_or_else(|| {
-            Error::config(
-                "privateKey",
-                "is required with clientAuth \"private_key_jwt\"",
-            )
-        })?;
-        return Ok(ClientCredential::PrivateKeyJwt {
-            key,
-            algorithm: algorithm_option(options)?,
-            certificate_pem: options.string("certificate")?,
-        });
-    }
-    for name in ["privateKey", "certificate", "algorithm"] {
-        if options.text_or_object(name)?.is_some() {
-            return Err(Error::config(
-                name,
-                "goes with clientAuth \"private_key_jwt\"",
-            ));
-        }
-    }
-    let method = auth
-        .as_deref()
-        .map_or(Ok(ClientAuthMethod::default()), ClientAuthMethod::from_name)?;
-    match options.string("clientSecret")? {
-        Some(secret) => Ok(ClientCredential::Secret {
-            secret: Secret::new(secret),
-            method,
-        }),
-        None if secret_required => Err(Error::config(
-            "clientSecret",
-            "is required (or clientAuth \"private_key_jwt\" with privateKey)",
-        )),
-        None if auth.is_some() => Err(Error::config("clientAuth", "needs a clientSecret")),
-        None => Ok(ClientCredential::None),
-    }
+    let parts = CredentialOptions {
+        client_auth: options.string("clientAuth")?,
+        client_secret: options.string("clientSecret")?.map(Secret::new),
+        private_key: options.text_or_object("privateKey")?.map(Secret::new),
+        certificate: options.string("certificate")?,
+        algorithm: options.string("algorithm")?,
+    };
+    ClientCredential::from_options(parts, secret_required)
 }
 
 /// The option names a class accepts: its own, the transport's, and the

@@ -313,3 +313,25 @@ describe('grantkit --help', () => {
     }
   });
 });
+
+describe('credential flags follow the core\'s rules, reported with their flag', () => {
+  const key = new URL('../fixtures/rsa2048.pkcs8.pem', import.meta.url).pathname;
+  for (const [name, args, env, expected] of [
+    ['--private-key without --client-auth private_key_jwt', ['--private-key', key, '--client-secret-env', 'S'], { S: 'x' },
+      /^grantkit: --private-key: INVALID_CONFIG: invalid configuration: privateKey: goes with clientAuth "private_key_jwt"\n$/],
+    ['--client-auth private_key_jwt without --private-key', ['--client-auth', 'private_key_jwt'], {},
+      /^grantkit: --private-key: INVALID_CONFIG: invalid configuration: privateKey: is required with clientAuth "private_key_jwt"\n$/],
+    ['a secret with --client-auth private_key_jwt', ['--client-auth', 'private_key_jwt', '--private-key', key, '--client-secret-env', 'S'], { S: 'x' },
+      /^grantkit: --client-secret-env \/ -file \/ -stdin: INVALID_CONFIG: invalid configuration: clientSecret: does not go with clientAuth "private_key_jwt"; give privateKey\n$/],
+    ['no secret at all', [], {},
+      /^grantkit: --client-secret-env \/ -file \/ -stdin: INVALID_CONFIG: invalid configuration: clientSecret: is required \(or clientAuth "private_key_jwt" with privateKey\)\n$/],
+  ]) {
+    test(`${name} -> exit 1, nothing sent`, async () => {
+      idp.resetRequests();
+      const r = await runCli([...ccBasic(), ...args], { env });
+      assertUsageError(r);
+      assert.match(r.stderr, expected);
+      assert.equal(idp.tokenRequests().length, 0);
+    });
+  }
+});
