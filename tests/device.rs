@@ -583,3 +583,35 @@ fn keycloak_and_entra_device_endpoints_come_from_their_token_endpoints() {
         );
     }
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_whole_interval_is_waited_however_long_the_prompt_took() {
+    // Clock readings are whole seconds. A prompt that returns just after a
+    // second begins once made the first poll go out up to a second early
+    // (with interval 1: at once). The wait is the whole interval, asked for
+    // after the prompt and after every pending answer.
+    use grantkit::flow::Action;
+    for interval in [1u64, 5] {
+        let mut flow = start(settings());
+        assert!(matches!(flow.poll(common::NOW), Ok(Action::Send(_))));
+        flow.handle_response(
+            device_response(&format!(r#","interval":{interval}"#)),
+            common::NOW,
+        )
+        .unwrap();
+        assert!(matches!(flow.poll(common::NOW), Ok(Action::Prompt(_))));
+        let after_prompt = common::NOW.plus_secs(1);
+        match flow.poll(after_prompt) {
+            Ok(Action::Wait(wait)) => assert_eq!(wait.as_secs(), interval),
+            other => panic!("interval {interval}: {other:?}"),
+        }
+        let polled = after_prompt.plus_secs(interval);
+        assert!(matches!(flow.poll(polled), Ok(Action::Send(_))));
+        flow.handle_response(error("authorization_pending"), polled.plus_secs(1))
+            .unwrap();
+        match flow.poll(polled.plus_secs(1)) {
+            Ok(Action::Wait(wait)) => assert_eq!(wait.as_secs(), interval),
+            other => panic!("interval {interval}: {other:?}"),
+        }
+    }
+}

@@ -309,9 +309,12 @@ struct Polling {
     interval: u64,
     /// The device code's end: the response's time plus `expires_in`.
     deadline: UnixTime,
-    /// No poll before this (RFC 8628 §3.5: wait `interval` between
-    /// requests).
-    next_poll: UnixTime,
+    /// Whether the wait before the next poll is done. RFC 8628 §3.5: the
+    /// client waits `interval` seconds between requests. The wait is asked
+    /// for as a whole [`Action::Wait`] and not worked out from whole-second
+    /// clock readings, which would let a poll go out up to a second early
+    /// (a prompt that returns just after a second begins).
+    waited: bool,
 }
 
 enum State {
@@ -356,7 +359,7 @@ impl Flow for DeviceFlow {
                     check_prompt(&code.prompt, self.config.allow_insecure_http)?;
                     let polling = Polling {
                         deadline: now.plus_secs(code.prompt.expires_in),
-                        next_poll: now.plus_secs(code.interval),
+                        waited: false,
                         device_code: code.device_code,
                         interval: code.interval,
                     };
@@ -380,11 +383,14 @@ impl Flow for DeviceFlow {
                         ),
                     });
                 }
-                if now < polling.next_poll {
+                if !polling.waited {
                     // Never sleep past the code's end: then stop at once.
-                    let until = polling.next_poll.min(polling.deadline);
-                    let wait = until.as_secs() - now.as_secs();
-                    self.state = State::Waiting(polling);
+                    let left = polling.deadline.as_secs().saturating_sub(now.as_secs());
+                    let wait = polling.interval.min(left);
+                    self.state = State::Waiting(Polling {
+                        waited: true,
+                        ..polling
+                    });
                     return Ok(Action::Wait(Duration::from_secs(wait)));
                 }
                 let mut request = self.poll_request(&polling);
@@ -457,7 +463,7 @@ impl Flow for DeviceFlow {
                     }
                     _ => return Err(Error::OAuth(error)),
                 }
-                polling.next_poll = now.plus_secs(polling.interval);
+                polling.waited = false;
                 self.state = State::Waiting(polling);
                 Ok(())
             }

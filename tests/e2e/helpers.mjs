@@ -221,8 +221,18 @@ export async function closedPort() {
  * env is added to a minimal environment (no secrets are inherited).
  */
 export function runCli(args, { env = {}, stdin, timeoutMs = 20_000 } = {}) {
+  return runNode([cliPath(), ...args], { env, stdin, timeoutMs });
+}
+
+/**
+ * Run `node` with `args` in a minimal environment plus `env` (no secrets are
+ * inherited), killed after `timeoutMs`: resolves to
+ * { code, signal, stdout, stderr, ms }.
+ */
+export function runNode(args, { env = {}, stdin, timeoutMs = 20_000 } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath(), ...args], {
+    const t0 = Date.now();
+    const child = spawn(process.execPath, args, {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -235,10 +245,10 @@ export function runCli(args, { env = {}, stdin, timeoutMs = 20_000 } = {}) {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({
-        code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'),
+        code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), ms: Date.now() - t0,
       });
     });
-    child.stdin.on('error', () => {}); // the CLI may exit without reading stdin
+    child.stdin.on('error', () => {}); // the child may exit without reading stdin
     if (stdin !== undefined) child.stdin.end(stdin);
     else child.stdin.end();
   });

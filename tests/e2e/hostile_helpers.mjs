@@ -1,13 +1,12 @@
 // Shared helpers of the hostile-server suite (tests/e2e/hostile_*.test.mjs);
 // not a test file itself. Everything here talks to 127.0.0.1 only.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 
-import { errorText, pkgDir } from './helpers.mjs';
+import { errorText, pkgDir, runNode } from './helpers.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -139,30 +138,12 @@ out.uncaught = uncaught;
 out.notes = notes;
 process.stdout.write('\\nHOSTILE-RESULT ' + JSON.stringify(out) + '\\n');
 `;
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const child = spawn(process.execPath, [...nodeArgs, '--input-type=module', '-e', script], {
-      env: {
-        PATH: process.env.PATH, HOME: process.env.HOME, GRANTKIT_PKG_DIR: pkgDir(), HOSTILE_CASE_ENV: JSON.stringify(env),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const out = [];
-    const err = [];
-    child.stdout.on('data', (d) => out.push(d));
-    child.stderr.on('data', (d) => err.push(d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const stdout = Buffer.concat(out).toString('utf8');
-      const stderr = Buffer.concat(err).toString('utf8');
-      const line = stdout.split('\n').find((l) => l.startsWith('HOSTILE-RESULT '));
-      const result = line ? JSON.parse(line.slice('HOSTILE-RESULT '.length)) : undefined;
-      resolve({
-        code, signal, stdout, stderr, result, ms: Date.now() - t0,
-      });
-    });
+  return runNode([...nodeArgs, '--input-type=module', '-e', script], {
+    env: { GRANTKIT_PKG_DIR: pkgDir(), HOSTILE_CASE_ENV: JSON.stringify(env) },
+    timeoutMs,
+  }).then((r) => {
+    const line = r.stdout.split('\n').find((l) => l.startsWith('HOSTILE-RESULT '));
+    return { ...r, result: line ? JSON.parse(line.slice('HOSTILE-RESULT '.length)) : undefined };
   });
 }
 
