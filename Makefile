@@ -1,6 +1,6 @@
 # grantkit: every target installs what it needs (tests/tools/setup.sh), so
 # `make demo` and `make test` work on a fresh machine.
-.PHONY: setup setup-browser build demo test lint test-native test-wasm-node test-wasm-browser test-e2e bench clean
+.PHONY: setup setup-browser build demo test lint test-native test-wasm-node test-wasm-browser test-e2e test-matrix bench clean
 
 WASM_TEST = CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 	cargo test --target wasm32-unknown-unknown
@@ -19,8 +19,9 @@ build: setup
 demo: build
 	bash tests/tools/demo.sh
 
-# Every test: lint, native, wasm in Node and Chromium, end-to-end on the packed package.
-test: lint test-native test-wasm-node test-wasm-browser test-e2e
+# Every test: lint, native, wasm in Node and Chromium, end-to-end on the packed
+# package, and the packed package in every runtime.
+test: lint test-native test-wasm-node test-wasm-browser test-e2e test-matrix
 
 lint: setup
 	cargo fmt --check
@@ -40,6 +41,11 @@ test-wasm-browser: setup-browser
 test-e2e: build
 	bash tests/e2e/run.sh
 
+# One scenario, the packed package, Node 20 and 22, Deno, Bun, workerd, a
+# Chromium page and a Chromium module worker: one table, runtime x step.
+test-matrix: build
+	bash tests/matrix/setup.sh && node tests/matrix/run.mjs
+
 # Benchmarks: ratios against peers in one process, never timed assertions.
 bench: build
 	node tests/bench/sign.mjs
@@ -47,4 +53,4 @@ bench: build
 	node tests/bench/token_source.mjs
 
 clean:
-	rm -rf pkg target/npm tests/e2e/.tmp
+	rm -rf pkg target/npm tests/e2e/.tmp tests/matrix/.tmp
