@@ -104,7 +104,10 @@ export const CHECKS = {
     assert.ok(ctx.approval, 'the harness was asked to approve the user code');
     const approval = await ctx.approval;
     assert.equal(approval.outcome, 'approved', `approval: ${approval.message ?? ''}`);
-    assert.ok(ctx.tokenRequests.length >= 1, 'at least one poll');
+    // The harness approved after the first poll: pending first, then the tokens.
+    assert.ok(ctx.tokenRequests.length >= 2, `polls: ${ctx.tokenRequests.length}, at least 2 (pending, then tokens)`);
+    const firstWait = ctx.tokenRequests[0].at - ctx.deviceRequests[0].at;
+    assert.ok(firstWait >= 900, `the first poll comes the 1 s interval after the code (came after ${firstWait} ms)`);
     for (const poll of ctx.tokenRequests) {
       const body = new URLSearchParams(poll.body);
       assert.equal(body.get('grant_type'), DEVICE_CODE_GRANT);
@@ -116,7 +119,7 @@ export const CHECKS = {
     assert.equal(typeof observed.tokens.refresh_token, 'string');
     const claims = await accessTokenClaims(ctx, observed.tokens.access_token);
     assert.equal(claims.sub, params.user.username);
-    return `approved through the IdP's pages, ${ctx.tokenRequests.length} poll(s)`;
+    return `approved through the IdP's pages after the first poll, ${ctx.tokenRequests.length} polls`;
   },
 
   async token_source_single_flight(ctx) {

@@ -143,10 +143,21 @@ function startControl({ idp, rs, install, results }) {
     }
     const mark = marks.get(runtime);
     if (route === '/device-prompt') {
+      // Approved in the background once the first poll has been answered
+      // authorization_pending, so the step polls at least twice.
       const { prompt } = body;
-      mark.approval = approveDevice({
-        verificationUri: prompt.verification_uri, userCode: prompt.user_code, username: params.user.username, password: params.user.password,
-      }).catch((e) => ({ outcome: 'failed', message: e.message }));
+      const polls = () => idp.requests.slice(mark.idp).filter((r) => r.path === '/token').length;
+      mark.approval = (async () => {
+        const deadline = Date.now() + 10_000;
+        while (polls() === 0) {
+          if (Date.now() > deadline) throw new Error('no poll within 10 s of the prompt');
+          await new Promise((r) => { setTimeout(r, 20); });
+        }
+        await new Promise((r) => { setTimeout(r, 50); }); // its answer is on its way
+        return approveDevice({
+          verificationUri: prompt.verification_uri, userCode: prompt.user_code, username: params.user.username, password: params.user.password,
+        });
+      })().catch((e) => ({ outcome: 'failed', message: e.message }));
       return { accepted: true };
     }
     if (route === '/end') {
@@ -340,28 +351,40 @@ async function runWorkerd(install, controlUrl) {
   }
 }
 
-async function runChromium(install, controlUrl, mode, runtime) {
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
+// One Chromium for both browser rows, launched on first use.
+let browserPromise;
+function chromiumBrowser() {
+  browserPromise ??= import('playwright-core').then(({ chromium }) => chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless=new', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
+  }));
+  return browserPromise;
+}
+
+async function runChromium(install, controlUrl, mode, runtime) {
   const problems = [];
+  let context;
   try {
-    const page = await browser.newPage();
+    const browser = await chromiumBrowser();
+    context = await browser.newContext();
+    const page = await context.newPage();
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
     page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
     await page.goto(`${controlUrl}/page.html?${new URLSearchParams({ runtime, mode })}`);
-    const report = await page.evaluate(() => window.matrixReport);
+    let timer;
+    const report = await Promise.race([
+      page.evaluate(() => window.matrixReport),
+      new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`no report within ${RUNTIME_TIMEOUT_MS} ms`)), RUNTIME_TIMEOUT_MS); }),
+    ]).finally(() => clearTimeout(timer));
     const expected = `${controlUrl}/pkg/${install.browserEntry.replace(/^\.\//, '')}`;
-    if (report.entry !== expected && new URL(report.entry, controlUrl).href !== expected) {
+    if (new URL(report.entry, controlUrl).href !== expected) {
       throw new Error(`"grantkit" was ${report.entry}, not ${expected}`);
     }
     return report;
   } catch (e) {
     throw new Error(`${e.message.split('\n')[0]}${problems.length ? ` (${problems.slice(-3).join(' | ')})` : ''}`);
   } finally {
-    await browser.close();
+    await context?.close();
   }
 }
 
@@ -434,6 +457,7 @@ async function main() {
     log(`${labels[runtime]}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
 
+  if (browserPromise) await (await browserPromise.catch(() => undefined))?.close();
   await control.close();
   await rs.close();
   await idp.close();
