@@ -106,15 +106,17 @@ export const CHECKS = {
     assert.equal(approval.outcome, 'approved', `approval: ${approval.message ?? ''}`);
     // The harness approved after the first poll: pending first, then the tokens.
     assert.ok(ctx.tokenRequests.length >= 2, `polls: ${ctx.tokenRequests.length}, at least 2 (pending, then tokens)`);
-    const firstWait = ctx.tokenRequests[0].at - ctx.deviceRequests[0].at;
-    assert.ok(firstWait >= 900, `the first poll comes the 1 s interval after the code (came after ${firstWait} ms)`);
+    const t0 = ctx.deviceRequests[0].at;
+    const timeline = `device code at 0 ms, prompt at the harness at ${ctx.promptAt - t0} ms, polls at ${ctx.tokenRequests.map((r) => r.at - t0).join(', ')} ms`;
+    const firstWait = ctx.tokenRequests[0].at - t0;
+    assert.ok(firstWait >= 950, `the first poll must come the 1 s interval after the code, also when onPrompt ends past a whole second (${timeline})`);
     for (const poll of ctx.tokenRequests) {
       const body = new URLSearchParams(poll.body);
       assert.equal(body.get('grant_type'), DEVICE_CODE_GRANT);
       assert.equal(body.get('client_id'), params.deviceClientId);
     }
     const gaps = ctx.tokenRequests.slice(1).map((r, i) => r.at - ctx.tokenRequests[i].at);
-    for (const gap of gaps) assert.ok(gap >= 900, `polls at least the 1 s interval apart (gap ${gap} ms)`);
+    for (const gap of gaps) assert.ok(gap >= 900, `polls at least the 1 s interval apart (${timeline})`);
     assertBearerSet(observed.tokens);
     assert.equal(typeof observed.tokens.refresh_token, 'string');
     const claims = await accessTokenClaims(ctx, observed.tokens.access_token);

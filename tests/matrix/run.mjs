@@ -146,6 +146,7 @@ function startControl({ idp, rs, install, results }) {
       // Approved in the background once the first poll has been answered
       // authorization_pending, so the step polls at least twice.
       const { prompt } = body;
+      mark.promptAt = Date.now();
       const polls = () => idp.requests.slice(mark.idp).filter((r) => r.path === '/token').length;
       mark.approval = (async () => {
         const deadline = Date.now() + 10_000;
@@ -158,6 +159,11 @@ function startControl({ idp, rs, install, results }) {
           verificationUri: prompt.verification_uri, userCode: prompt.user_code, username: params.user.username, password: params.user.password,
         });
       })().catch((e) => ({ outcome: 'failed', message: e.message }));
+      // onPrompt returns just after the clock's next whole second, as a
+      // prompt that takes a moment would: the first poll must still wait
+      // until `interval` after the code (a client counting whole seconds
+      // polls at once).
+      await new Promise((r) => { setTimeout(r, 1000 - (Date.now() % 1000) + 30); });
       return { accepted: true };
     }
     if (route === '/end') {
@@ -172,6 +178,7 @@ function startControl({ idp, rs, install, results }) {
         deviceRequests: recorded.filter((r) => r.method === 'POST' && r.path === '/device/auth'),
         rsCalls: rs.calls.slice(mark.rs),
         approval: mark.approval,
+        promptAt: mark.promptAt,
       };
       const v = await verdict(body.step, ctx);
       results[runtime][body.step] = v;
@@ -376,6 +383,8 @@ async function runChromium(install, controlUrl, mode, runtime) {
       page.evaluate(() => window.matrixReport),
       new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`no report within ${RUNTIME_TIMEOUT_MS} ms`)), RUNTIME_TIMEOUT_MS); }),
     ]).finally(() => clearTimeout(timer));
+    const scope = mode === 'worker' ? '[object DedicatedWorkerGlobalScope]' : '[object Window]';
+    if (report.global !== scope) throw new Error(`the scenario ran in ${report.global}, not ${scope}`);
     const expected = `${controlUrl}/pkg/${install.browserEntry.replace(/^\.\//, '')}`;
     if (new URL(report.entry, controlUrl).href !== expected) {
       throw new Error(`"grantkit" was ${report.entry}, not ${expected}`);
@@ -446,7 +455,8 @@ async function main() {
     const t0 = Date.now();
     log(`${labels[runtime]}: running`);
     try {
-      await runners[runtime]();
+      const report = await runners[runtime]();
+      log(`${labels[runtime]}: the scenario ran in ${report.global}`);
     } catch (e) {
       failures.push(`${labels[runtime]}: ${e.message}`);
       log(`${labels[runtime]}: ${e.message}`);

@@ -205,5 +205,6 @@ export async function runScenario(gk, { controlUrl, runtime }) {
     const verdict = await control('/end', { step, observed, error });
     results.push({ step, ...verdict });
   }
-  return { runtime, results };
+  // Which global the scenario ran in ("[object DedicatedWorkerGlobalScope]" in a worker).
+  return { runtime, global: Object.prototype.toString.call(globalThis), results };
 }
