@@ -1,6 +1,6 @@
 # grantkit: every target installs what it needs (tests/tools/setup.sh), so
 # `make demo` and `make test` work on a fresh machine.
-.PHONY: setup setup-browser build demo test lint test-native test-wasm-node test-wasm-browser test-e2e test-matrix bench clean
+.PHONY: setup setup-browser build demo test lint test-native test-wasm-node test-wasm-browser test-e2e test-types test-bundlers test-matrix bench clean
 
 WASM_TEST = CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 	cargo test --target wasm32-unknown-unknown
@@ -21,7 +21,7 @@ demo: build
 
 # Every test: lint, native, wasm in Node and Chromium, end-to-end on the packed
 # package, and the packed package in every runtime.
-test: lint test-native test-wasm-node test-wasm-browser test-e2e test-matrix
+test: lint test-native test-wasm-node test-wasm-browser test-e2e test-types test-bundlers test-matrix
 
 lint: setup
 	cargo fmt --check
@@ -41,6 +41,17 @@ test-wasm-browser: setup-browser
 test-e2e: build
 	bash tests/e2e/run.sh
 
+# The declarations and every README code block, with tsc --strict (TypeScript
+# 5 and the latest; DOM and Node-only settings).
+test-types: build
+	node tests/types/check.mjs
+
+# The packed package in a small browser app built by Vite 5-8 (build and dev),
+# webpack 5, esbuild, rollup and bun, run in Chromium: one table.
+test-bundlers: build
+	bash tests/bundlers/setup.sh
+	node tests/bundlers/run.mjs
+
 # One scenario, the packed package, Node 20 and 22, Deno, Bun, workerd, a
 # Chromium page and a Chromium module worker: one table, runtime x step.
 test-matrix: build
@@ -53,4 +64,4 @@ bench: build
 	node tests/bench/token_source.mjs
 
 clean:
-	rm -rf pkg target/npm tests/e2e/.tmp tests/matrix/.tmp
+	rm -rf pkg target/npm tests/e2e/.tmp tests/types/.tmp tests/bundlers/.work tests/matrix/.tmp

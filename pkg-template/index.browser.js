@@ -1,7 +1,25 @@
-// Entry point for browsers and bundlers: the module is fetched next to this
-// file (top-level await), so importing the package is enough.
-import init from "./grantkit.js";
+// Entry point for browsers and bundlers (and any runtime without a better
+// match): the WebAssembly module is inlined as base64 and instantiated
+// synchronously on import. No top-level await and no asset URL, so every
+// bundler and dev server takes it unconfigured, and the classes can be
+// constructed as soon as the import returns. `grantkit/wasm-url` is the
+// smaller alternative that fetches the .wasm file next to it.
+import { initSync } from "./grantkit.js";
+import wasmBase64 from "./grantkit_bg_inline.js";
+import { wasmLoadFailed } from "./wasm_load_error.js";
 
-await init({ module_or_path: new URL("./grantkit_bg.wasm", import.meta.url) });
+function decodeBase64(text) {
+  if (typeof Uint8Array.fromBase64 === "function") return Uint8Array.fromBase64(text);
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
 
-export { ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin, TokenSource, decodeJwt, encryptAcpPassword, keycloak, entra, pingAic, acp, generic } from "./grantkit.js";
+try {
+  initSync({ module: decodeBase64(wasmBase64) });
+} catch (cause) {
+  throw wasmLoadFailed(cause);
+}
+
+export { ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin, TokenSource, GrantkitError, decodeJwt, encryptAcpPassword, keycloak, entra, pingAic, acp, generic } from "./grantkit.js";

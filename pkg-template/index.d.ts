@@ -1,6 +1,6 @@
 // Types of the package; the declarations and their docs are generated from
 // the Rust sources by wasm-bindgen (grantkit.d.ts).
-export { ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin, TokenSource, decodeJwt, encryptAcpPassword, keycloak, entra, pingAic, acp, generic } from "./grantkit.js";
+export { ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin, TokenSource, GrantkitError, decodeJwt, encryptAcpPassword, keycloak, entra, pingAic, acp, generic } from "./grantkit.js";
 export type {
   TokenSet,
   TransportOptions,
@@ -21,7 +21,6 @@ export type {
   TokenSourceOptions,
   GetTokenOptions,
   GrantkitErrorCode,
-  GrantkitError,
   DecodedJwt,
   TokenEndpointPreset,
 } from "./grantkit.js";

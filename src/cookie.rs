@@ -6,6 +6,7 @@
 //! request (§5.4). Public-suffix checks are not made: the jar only ever
 //! holds one platform's cookies for one login.
 
+use crate::endpoint::UrlParts;
 use crate::secret::Secret;
 use crate::time::UnixTime;
 
@@ -65,7 +66,7 @@ impl CookieJar {
     /// `request_url` (RFC 6265 §5.2, §5.3). Malformed cookies are ignored,
     /// as §5.2 says.
     pub fn store(&mut self, set_cookie: &str, request_url: &str, now: UnixTime) {
-        let Some(url) = UrlParts::parse(request_url) else {
+        let Some(url) = RequestUrl::parse(request_url) else {
             return;
         };
         let Some(cookie) = parse_set_cookie(set_cookie, &url, now) else {
@@ -84,7 +85,7 @@ impl CookieJar {
     /// The `Cookie` header value for a request to `url` (RFC 6265 §5.4),
     /// or `None` when no cookie applies.
     pub fn header_for(&self, url: &str, now: UnixTime) -> Option<String> {
-        let url = UrlParts::parse(url)?;
+        let url = RequestUrl::parse(url)?;
         let mut matching: Vec<&Cookie> = self
             .cookies
             .iter()
@@ -114,29 +115,22 @@ impl CookieJar {
 }
 
 /// The parts of a request URL the jar needs.
-struct UrlParts {
+struct RequestUrl {
     secure: bool,
     host: String,
     path: String,
 }
 
-impl UrlParts {
-    fn parse(url: &str) -> Option<UrlParts> {
-        let (scheme, rest) = url.split_once("://")?;
-        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let (authority, after) = rest.split_at_checked(end)?;
-        let host = match authority.strip_prefix('[') {
-            Some(bracketed) => bracketed.split(']').next()?,
-            None => authority.rsplit('@').next()?.split(':').next()?,
-        };
-        let path = after.split(['?', '#']).next().unwrap_or_default();
-        Some(UrlParts {
-            secure: scheme.eq_ignore_ascii_case("https"),
-            host: host.to_ascii_lowercase(),
-            path: if path.is_empty() {
+impl RequestUrl {
+    fn parse(url: &str) -> Option<RequestUrl> {
+        let parts = UrlParts::split(url)?;
+        Some(RequestUrl {
+            secure: parts.scheme.eq_ignore_ascii_case("https"),
+            host: parts.host.to_ascii_lowercase(),
+            path: if parts.path.is_empty() {
                 "/".into()
             } else {
-                path.into()
+                parts.path.into()
             },
         })
     }
@@ -151,7 +145,7 @@ impl UrlParts {
 }
 
 /// §5.2 and §5.3, for one `Set-Cookie` value.
-fn parse_set_cookie(set_cookie: &str, url: &UrlParts, now: UnixTime) -> Option<Cookie> {
+fn parse_set_cookie(set_cookie: &str, url: &RequestUrl, now: UnixTime) -> Option<Cookie> {
     let mut parts = set_cookie.split(';');
     let (name, value) = parts.next()?.split_once('=')?;
     let name = name.trim();

@@ -7,6 +7,51 @@
 use crate::error::Error;
 use crate::text::is_unsafe_char;
 
+/// The parts of an absolute URL that grantkit looks at, as written: the one
+/// reader for every URL the core checks or takes apart (endpoints, origins,
+/// verification URIs, the cookie jar's request URLs). Nothing is normalised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UrlParts<'a> {
+    /// The scheme, as written (`https`).
+    pub scheme: &'a str,
+    /// Everything between `//` and the path: `user@host:port`.
+    pub authority: &'a str,
+    /// The host: without brackets for IPv6, without user information or port.
+    pub host: &'a str,
+    /// The path, empty when there is none.
+    pub path: &'a str,
+    /// The query and fragment, with their `?` / `#`.
+    pub rest: &'a str,
+}
+
+impl<'a> UrlParts<'a> {
+    /// Splits `scheme://authority/path?query#fragment`; `None` when there is
+    /// no `://`.
+    pub fn split(url: &'a str) -> Option<Self> {
+        let (scheme, after_scheme) = url.split_once("://")?;
+        let authority_end = after_scheme
+            .find(['/', '?', '#'])
+            .unwrap_or(after_scheme.len());
+        let (authority, after_authority) = after_scheme.split_at_checked(authority_end)?;
+        let path_end = after_authority
+            .find(['?', '#'])
+            .unwrap_or(after_authority.len());
+        let (path, rest) = after_authority.split_at_checked(path_end)?;
+        let host_and_port = authority.rsplit('@').next().unwrap_or_default();
+        let host = match host_and_port.strip_prefix('[') {
+            Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+            None => host_and_port.split(':').next().unwrap_or_default(),
+        };
+        Some(UrlParts {
+            scheme,
+            authority,
+            host,
+            path,
+            rest,
+        })
+    }
+}
+
 /// Checks an endpoint URL and returns it unchanged.
 ///
 /// It must be absolute `https`, or `http` on a loopback host (a local
@@ -34,33 +79,23 @@ pub fn url_problem(url: &str, allow_insecure_http: bool) -> Option<&'static str>
     if url.chars().any(|c| c.is_whitespace() || is_unsafe_char(c)) {
         return Some("the URL contains white space, control or invisible characters");
     }
-    let Some((scheme, rest)) = url.split_once("://") else {
+    let Some(parts) = UrlParts::split(url) else {
         return Some("not an absolute URL");
     };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = rest.get(..authority_end).unwrap_or_default();
-    if authority.contains('@') {
+    if parts.authority.contains('@') {
         return Some("credentials do not belong in the URL");
     }
-    let host = host_of(authority);
-    if host.is_empty() {
+    if parts.host.is_empty() {
         return Some("the URL has no host");
     }
-    match scheme.to_ascii_lowercase().as_str() {
+    match parts.scheme.to_ascii_lowercase().as_str() {
         "https" => None,
-        "http" if allow_insecure_http || is_loopback(host) => None,
+        "http" if allow_insecure_http || is_loopback(parts.host) => None,
         "http" => Some(
             "plain http is allowed only on loopback hosts; use https, or set allowInsecureHttp",
         ),
         _ => Some("the URL scheme must be https"),
     }
-}
-
-fn host_of(authority: &str) -> &str {
-    if let Some(bracketed) = authority.strip_prefix('[') {
-        return bracketed.split(']').next().unwrap_or("");
-    }
-    authority.split(':').next().unwrap_or("")
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -97,14 +132,14 @@ pub fn parse_origin(field: &str, text: &str, allow_insecure_http: bool) -> Resul
     if !checked.is_ascii() {
         return fail("write the host in its ASCII (punycode) form");
     }
-    let (scheme, rest) = checked.split_once("://").unwrap_or_default();
-    let scheme = scheme.to_ascii_lowercase();
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at_checked(authority_end).unwrap_or((rest, ""));
-    if !tail.is_empty() && tail != "/" {
+    let Some(parts) = UrlParts::split(&checked) else {
+        return fail("not an absolute URL");
+    };
+    let scheme = parts.scheme.to_ascii_lowercase();
+    if !(parts.path.is_empty() || parts.path == "/") || !parts.rest.is_empty() {
         return fail("an origin is scheme, host and port, without a path or query");
     }
-    let authority = authority.to_ascii_lowercase();
+    let authority = parts.authority.to_ascii_lowercase();
     let default_port = if scheme == "https" { ":443" } else { ":80" };
     let authority = authority.strip_suffix(default_port).unwrap_or(&authority);
     Ok(format!("{scheme}://{authority}"))
@@ -113,6 +148,27 @@ pub fn parse_origin(field: &str, text: &str, allow_insecure_http: bool) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn url_parts_split_as_written() {
+        let split = |url| UrlParts::split(url).unwrap();
+        assert_eq!(
+            split("https://u:p@Host.example:443/a/b?q=1#f"),
+            UrlParts {
+                scheme: "https",
+                authority: "u:p@Host.example:443",
+                host: "Host.example",
+                path: "/a/b",
+                rest: "?q=1#f",
+            }
+        );
+        assert_eq!(split("http://[::1]:8080").host, "::1");
+        assert_eq!(split("http://[::1]:8080").path, "");
+        assert_eq!(split("https://h?x").path, "");
+        assert_eq!(split("https://h?x").rest, "?x");
+        assert_eq!(split("https://é.example/ü").host, "é.example");
+        assert_eq!(UrlParts::split("mailto:x@y"), None);
+    }
 
     #[test]
     fn keeps_urls_exactly_as_configured() {

@@ -4,6 +4,127 @@ use crate::text;
 use serde_json::{Map, Value};
 use std::fmt;
 
+/// Declares the stable error codes once: the [`ErrorCode`] enum, its
+/// strings, and the TypeScript the JavaScript package declares for them.
+macro_rules! error_codes {
+    ($($(#[doc = $doc:literal])* $variant:ident = $code:literal,)*) => {
+        /// The stable code of an error: `.code` in JavaScript, what programs
+        /// and tests match on. Messages are for people and may change.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in the order of the list.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            /// The code as a string (`"INVALID_CONFIG"`).
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+        }
+
+        /// TypeScript for the codes, derived from the same list: the
+        /// `GrantkitErrorCode` union and the `GrantkitError` class with a
+        /// static constant per code.
+        pub const ERROR_CODES_TYPESCRIPT: &str = concat!(
+            "/** The stable codes of GrantkitError. */\nexport type GrantkitErrorCode =",
+            $(" | \"", $code, "\"",)*
+            ";\n\n",
+            "/** Every error grantkit throws or rejects with: a real Error (with a stack) whose class is GrantkitError, so `instanceof GrantkitError` works. */\n",
+            "export class GrantkitError extends Error {\n",
+            "  private constructor();\n",
+            "  name: \"GrantkitError\";\n",
+            "  /** The stable code; compare with the constants, e.g. GrantkitError.OAUTH_ERROR. */\n",
+            "  code: GrantkitErrorCode;\n",
+            "  /** HTTP status, when a response caused the error. */\n  status?: number;\n",
+            "  /** OAUTH_ERROR and the device flow's ends: the server's error code (invalid_client, access_denied, ...). */\n  error?: string;\n",
+            "  /** The server's error_description, verbatim (escape it before printing). */\n  error_description?: string;\n",
+            "  error_uri?: string;\n",
+            "  /** The whole error body, vendor members included (Entra's error_codes, trace_id, correlation_id). */\n  body?: Record<string, unknown>;\n",
+            "  /** INVALID_CONFIG: the option at fault. */\n  field?: string;\n",
+            "  /** AcpLogin: which of the five calls failed (1-5). */\n  step?: number;\n",
+            $("  /**", $($doc,)* " */\n  static readonly ", $code, ": \"", $code, "\";\n",)*
+            "}\n"
+        );
+    };
+}
+
+error_codes! {
+    /// A missing, unknown or malformed option.
+    InvalidConfig = "INVALID_CONFIG",
+    /// The server sent an OAuth error response (RFC 6749 §5.2).
+    OAuthError = "OAUTH_ERROR",
+    /// The response body is not JSON grantkit reads.
+    ResponseNotJson = "RESPONSE_NOT_JSON",
+    /// A 2xx token response that breaks RFC 6749 §5.1.
+    InvalidTokenResponse = "INVALID_TOKEN_RESPONSE",
+    /// A token type other than Bearer.
+    UnsupportedTokenType = "UNSUPPORTED_TOKEN_TYPE",
+    /// A non-2xx JSON body that is not an OAuth error.
+    HttpError = "HTTP_ERROR",
+    /// A redirect: token requests are never redirected.
+    UnexpectedRedirect = "UNEXPECTED_REDIRECT",
+    /// A body over the size limit.
+    ResponseTooLarge = "RESPONSE_TOO_LARGE",
+    /// No response: refused, unreachable, CORS.
+    NetworkError = "NETWORK_ERROR",
+    /// No response within the time limit.
+    Timeout = "TIMEOUT",
+    /// The caller's abort signal fired.
+    Aborted = "ABORTED",
+    /// Something given as a JWT is not one.
+    InvalidJwt = "INVALID_JWT",
+    /// A flow was driven out of order (a driver bug).
+    FlowMisuse = "FLOW_MISUSE",
+    /// A public key or certificate where a private key is needed.
+    KeyPublicOnly = "KEY_PUBLIC_ONLY",
+    /// An RSA key under 2048 bits.
+    KeyTooSmall = "KEY_TOO_SMALL",
+    /// A key that is not RSA.
+    KeyNotRsa = "KEY_NOT_RSA",
+    /// An encrypted PEM.
+    KeyEncrypted = "KEY_ENCRYPTED",
+    /// Not a well-formed JWK or PEM key.
+    KeyMalformed = "KEY_MALFORMED",
+    /// The runtime's WebCrypto refused to sign.
+    SigningFailed = "SIGNING_FAILED",
+    /// ACP step 5: the session cookie did not come back.
+    AcpSessionLost = "ACP_SESSION_LOST",
+    /// ACP step 4 refused the user name or password.
+    AcpInvalidCredentials = "ACP_INVALID_CREDENTIALS",
+    /// ACP: the redirect's state is not step 1's.
+    AcpStateMismatch = "ACP_STATE_MISMATCH",
+    /// ACP: a reply lacks a documented field.
+    AcpMissingField = "ACP_MISSING_FIELD",
+    /// ACP: a step answered with an unexpected status.
+    AcpUnexpectedResponse = "ACP_UNEXPECTED_RESPONSE",
+    /// ACP step 3: the platform's public key is unusable.
+    AcpBadPublicKey = "ACP_BAD_PUBLIC_KEY",
+    /// ACP: the password is too long for the platform's key.
+    AcpPasswordTooLong = "ACP_PASSWORD_TOO_LONG",
+    /// ACP in a browser page that is not same-origin with the platform.
+    AcpCrossOrigin = "ACP_CROSS_ORIGIN",
+    /// The user declined the device authorization.
+    DeviceAccessDenied = "DEVICE_ACCESS_DENIED",
+    /// The server said the device code expired.
+    DeviceExpiredToken = "DEVICE_EXPIRED_TOKEN",
+    /// The device code's expires_in passed while polling.
+    DeviceCodeExpired = "DEVICE_CODE_EXPIRED",
+    /// A broken device authorization response.
+    DeviceInvalidResponse = "DEVICE_INVALID_RESPONSE",
+    /// The device flow's onPrompt threw or rejected.
+    PromptFailed = "PROMPT_FAILED",
+    /// authorizedFetch was given a URL outside allowedOrigins.
+    OriginNotAllowed = "ORIGIN_NOT_ALLOWED",
+    /// The shared token store failed (only passed to onStoreError).
+    StoreFailed = "STORE_FAILED",
+}
+
 /// Everything that can go wrong while getting a token.
 ///
 /// Each variant has a stable [`Error::code`] (the `.code` of the JavaScript
@@ -154,28 +275,33 @@ pub enum Error {
 impl Error {
     /// The stable code of this error, for programs to match on.
     pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// The stable code of this error, as an [`ErrorCode`].
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            Error::InvalidConfig { .. } => "INVALID_CONFIG",
-            Error::OAuth(_) => "OAUTH_ERROR",
-            Error::ResponseNotJson { .. } => "RESPONSE_NOT_JSON",
-            Error::InvalidTokenResponse { .. } => "INVALID_TOKEN_RESPONSE",
-            Error::UnsupportedTokenType { .. } => "UNSUPPORTED_TOKEN_TYPE",
-            Error::HttpError { .. } => "HTTP_ERROR",
-            Error::UnexpectedRedirect { .. } => "UNEXPECTED_REDIRECT",
-            Error::ResponseTooLarge { .. } => "RESPONSE_TOO_LARGE",
-            Error::Network { .. } => "NETWORK_ERROR",
-            Error::Timeout { .. } => "TIMEOUT",
-            Error::Aborted => "ABORTED",
-            Error::InvalidKey(problem) => problem.code(),
-            Error::Signing { .. } => "SIGNING_FAILED",
-            Error::InStep { error, .. } => error.code(),
-            Error::Acp { problem, .. } => problem.code(),
-            Error::Device { problem, .. } => problem.code(),
-            Error::PromptFailed { .. } => "PROMPT_FAILED",
-            Error::OriginNotAllowed { .. } => "ORIGIN_NOT_ALLOWED",
-            Error::StoreFailed { .. } => "STORE_FAILED",
-            Error::InvalidJwt { .. } => "INVALID_JWT",
-            Error::FlowMisuse { .. } => "FLOW_MISUSE",
+            Error::InvalidConfig { .. } => ErrorCode::InvalidConfig,
+            Error::OAuth(_) => ErrorCode::OAuthError,
+            Error::ResponseNotJson { .. } => ErrorCode::ResponseNotJson,
+            Error::InvalidTokenResponse { .. } => ErrorCode::InvalidTokenResponse,
+            Error::UnsupportedTokenType { .. } => ErrorCode::UnsupportedTokenType,
+            Error::HttpError { .. } => ErrorCode::HttpError,
+            Error::UnexpectedRedirect { .. } => ErrorCode::UnexpectedRedirect,
+            Error::ResponseTooLarge { .. } => ErrorCode::ResponseTooLarge,
+            Error::Network { .. } => ErrorCode::NetworkError,
+            Error::Timeout { .. } => ErrorCode::Timeout,
+            Error::Aborted => ErrorCode::Aborted,
+            Error::InvalidKey(problem) => problem.error_code(),
+            Error::Signing { .. } => ErrorCode::SigningFailed,
+            Error::InStep { error, .. } => error.error_code(),
+            Error::Acp { problem, .. } => problem.error_code(),
+            Error::Device { problem, .. } => problem.error_code(),
+            Error::PromptFailed { .. } => ErrorCode::PromptFailed,
+            Error::OriginNotAllowed { .. } => ErrorCode::OriginNotAllowed,
+            Error::StoreFailed { .. } => ErrorCode::StoreFailed,
+            Error::InvalidJwt { .. } => ErrorCode::InvalidJwt,
+            Error::FlowMisuse { .. } => ErrorCode::FlowMisuse,
         }
     }
 
@@ -325,12 +451,17 @@ pub enum KeyProblem {
 impl KeyProblem {
     /// The stable code of this problem.
     pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// The stable code of this problem, as an [`ErrorCode`].
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            KeyProblem::PublicOnly => "KEY_PUBLIC_ONLY",
-            KeyProblem::TooSmall { .. } => "KEY_TOO_SMALL",
-            KeyProblem::NotRsa { .. } => "KEY_NOT_RSA",
-            KeyProblem::Encrypted => "KEY_ENCRYPTED",
-            KeyProblem::Malformed { .. } => "KEY_MALFORMED",
+            KeyProblem::PublicOnly => ErrorCode::KeyPublicOnly,
+            KeyProblem::TooSmall { .. } => ErrorCode::KeyTooSmall,
+            KeyProblem::NotRsa { .. } => ErrorCode::KeyNotRsa,
+            KeyProblem::Encrypted => ErrorCode::KeyEncrypted,
+            KeyProblem::Malformed { .. } => ErrorCode::KeyMalformed,
         }
     }
 }
@@ -381,15 +512,20 @@ pub enum AcpProblem {
 impl AcpProblem {
     /// The stable code of this problem.
     pub fn code(self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// The stable code of this problem, as an [`ErrorCode`].
+    pub fn error_code(self) -> ErrorCode {
         match self {
-            AcpProblem::SessionLost => "ACP_SESSION_LOST",
-            AcpProblem::InvalidCredentials => "ACP_INVALID_CREDENTIALS",
-            AcpProblem::StateMismatch => "ACP_STATE_MISMATCH",
-            AcpProblem::MissingField => "ACP_MISSING_FIELD",
-            AcpProblem::UnexpectedResponse => "ACP_UNEXPECTED_RESPONSE",
-            AcpProblem::BadPublicKey => "ACP_BAD_PUBLIC_KEY",
-            AcpProblem::PasswordTooLong => "ACP_PASSWORD_TOO_LONG",
-            AcpProblem::CrossOrigin => "ACP_CROSS_ORIGIN",
+            AcpProblem::SessionLost => ErrorCode::AcpSessionLost,
+            AcpProblem::InvalidCredentials => ErrorCode::AcpInvalidCredentials,
+            AcpProblem::StateMismatch => ErrorCode::AcpStateMismatch,
+            AcpProblem::MissingField => ErrorCode::AcpMissingField,
+            AcpProblem::UnexpectedResponse => ErrorCode::AcpUnexpectedResponse,
+            AcpProblem::BadPublicKey => ErrorCode::AcpBadPublicKey,
+            AcpProblem::PasswordTooLong => ErrorCode::AcpPasswordTooLong,
+            AcpProblem::CrossOrigin => ErrorCode::AcpCrossOrigin,
         }
     }
 
@@ -433,11 +569,16 @@ pub enum DeviceProblem {
 impl DeviceProblem {
     /// The stable code of this problem.
     pub fn code(self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// The stable code of this problem, as an [`ErrorCode`].
+    pub fn error_code(self) -> ErrorCode {
         match self {
-            DeviceProblem::AccessDenied => "DEVICE_ACCESS_DENIED",
-            DeviceProblem::ExpiredToken => "DEVICE_EXPIRED_TOKEN",
-            DeviceProblem::CodeExpired => "DEVICE_CODE_EXPIRED",
-            DeviceProblem::InvalidResponse => "DEVICE_INVALID_RESPONSE",
+            DeviceProblem::AccessDenied => ErrorCode::DeviceAccessDenied,
+            DeviceProblem::ExpiredToken => ErrorCode::DeviceExpiredToken,
+            DeviceProblem::CodeExpired => ErrorCode::DeviceCodeExpired,
+            DeviceProblem::InvalidResponse => ErrorCode::DeviceInvalidResponse,
         }
     }
 

@@ -4,6 +4,7 @@
 use crate::error::Error;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// The header and claims of a JWT, unverified.
@@ -67,20 +68,26 @@ impl JwsHeader {
     /// `{"alg":..,"typ":"JWT","kid":..,"x5t":..,"x5t#S256":..}`, members in
     /// that order, absent ones left out.
     pub fn to_json(&self) -> String {
-        let mut header = serde_json::json!({ "alg": self.alg.name(), "typ": "JWT" }).to_string();
-        header.pop(); // the closing brace; members are appended in order
-        let mut push = |name: &str, value: &str| {
-            header.push_str(&format!(",{}:{}", Value::from(name), Value::from(value)));
+        /// A struct's members serialize in declaration order.
+        #[derive(Serialize)]
+        struct Header<'a> {
+            alg: &'a str,
+            typ: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            kid: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            x5t: Option<&'a str>,
+            #[serde(rename = "x5t#S256", skip_serializing_if = "Option::is_none")]
+            x5t_s256: Option<&'a str>,
+        }
+        let header = Header {
+            alg: self.alg.name(),
+            typ: "JWT",
+            kid: self.kid.as_deref(),
+            x5t: self.thumbprints.as_ref().map(|t| t.x5t.as_str()),
+            x5t_s256: self.thumbprints.as_ref().map(|t| t.x5t_s256.as_str()),
         };
-        if let Some(kid) = &self.kid {
-            push("kid", kid);
-        }
-        if let Some(t) = &self.thumbprints {
-            push("x5t", &t.x5t);
-            push("x5t#S256", &t.x5t_s256);
-        }
-        header.push('}');
-        header
+        serde_json::to_string(&header).unwrap_or_default()
     }
 }
 
@@ -108,24 +115,33 @@ impl AssertionClaims {
     /// The claims as JSON, dated `now`, with this `jti`: `iss, sub, aud,
     /// iat, exp, nbf?, jti`, then the extra claims.
     pub fn to_json(&self, now: crate::time::UnixTime, jti: &str) -> String {
+        /// A struct's members serialize in declaration order; the extra
+        /// claims follow, in the map's order.
+        #[derive(Serialize)]
+        struct Claims<'a> {
+            iss: &'a str,
+            sub: &'a str,
+            aud: &'a str,
+            iat: u64,
+            exp: u64,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            nbf: Option<u64>,
+            jti: &'a str,
+            #[serde(flatten)]
+            extra: &'a Map<String, Value>,
+        }
         let iat = now.as_secs();
-        // serde_json's Map keeps keys sorted; the order is written by hand.
-        let mut json = format!(
-            "{{\"iss\":{},\"sub\":{},\"aud\":{},\"iat\":{iat},\"exp\":{}",
-            Value::from(self.issuer.as_str()),
-            Value::from(self.subject.as_str()),
-            Value::from(self.audience.as_str()),
-            iat.saturating_add(self.lifetime_secs),
-        );
-        if self.not_before {
-            json.push_str(&format!(",\"nbf\":{iat}"));
-        }
-        json.push_str(&format!(",\"jti\":{}", Value::from(jti)));
-        for (name, value) in &self.extra {
-            json.push_str(&format!(",{}:{}", Value::from(name.as_str()), value));
-        }
-        json.push('}');
-        json
+        let claims = Claims {
+            iss: &self.issuer,
+            sub: &self.subject,
+            aud: &self.audience,
+            iat,
+            exp: iat.saturating_add(self.lifetime_secs),
+            nbf: self.not_before.then_some(iat),
+            jti,
+            extra: &self.extra,
+        };
+        serde_json::to_string(&claims).unwrap_or_default()
     }
 }
 

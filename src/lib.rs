@@ -35,6 +35,7 @@
 // No panic reachable from input: no indexing or slicing that can fail, outside tests.
 #![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::string_slice))]
 
+pub mod api_call;
 pub mod client_auth;
 pub mod cookie;
 pub mod crypto;
@@ -55,7 +56,7 @@ pub mod token;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use error::{AcpProblem, DeviceProblem, Error, KeyProblem, ServerError};
+pub use error::{AcpProblem, DeviceProblem, Error, ErrorCode, KeyProblem, ServerError};
 pub use http::{HttpRequest, HttpResponse, Method};
 pub use secret::Secret;
 pub use time::UnixTime;

@@ -50,6 +50,28 @@ impl Provider {
         }
     }
 
+    /// The documented device authorization endpoint (RFC 8628 §3.1) that
+    /// goes with `token_endpoint`, where the provider has one:
+    /// - Keycloak: `{base}/realms/{realm}/protocol/openid-connect/auth/device`
+    ///   beside `.../protocol/openid-connect/token`;
+    /// - Microsoft Entra ID: `.../{tenant}/oauth2/v2.0/devicecode` beside
+    ///   `.../{tenant}/oauth2/v2.0/token`.
+    ///
+    /// `None` for other providers, or a token endpoint of another shape.
+    pub fn device_authorization_endpoint(self, token_endpoint: &str) -> Option<String> {
+        let (token_suffix, device_suffix) = match self {
+            Provider::Keycloak => (
+                "/protocol/openid-connect/token",
+                "/protocol/openid-connect/auth/device",
+            ),
+            Provider::Entra => ("/oauth2/v2.0/token", "/oauth2/v2.0/devicecode"),
+            Provider::Generic | Provider::PingAic | Provider::Acp => return None,
+        };
+        token_endpoint
+            .strip_suffix(token_suffix)
+            .map(|base| format!("{base}{device_suffix}"))
+    }
+
     /// The provider a token endpoint evidently belongs to, when none was
     /// named: Entra's public cloud host is recognised.
     pub fn infer(token_endpoint: &str) -> Self {

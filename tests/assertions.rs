@@ -33,7 +33,6 @@ fn key(text: &str) -> Arc<PrivateKey> {
     Arc::new(PrivateKey::parse(text).unwrap())
 }
 
-/// The value of a form parameter (JWS values need no decoding).
 #[wasm_bindgen_test(unsupported = test)]
 fn the_pingone_request_carries_the_pinned_rs256_vector() {
     // Header, claims and key of tests/fixtures/rs256-vector.json (made with
@@ -341,4 +340,16 @@ mod openssl {
             assert!(!verify(alg, b"tampered", &signature), "{alg:?}");
         }
     }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn sign_assertion_gives_the_pinned_vector_without_a_request() {
+    // createAssertion's flow: the same assertion the grant would send (same
+    // key, clock and jti), and nothing sent.
+    let mut settings = JwtBearerSettings::new(PING, key(JWK), "svc-123");
+    settings.provider = Some(Provider::PingAic);
+    let client = JwtBearer::new(settings).unwrap();
+    let (sent, result) = drive(client.sign_assertion(&mut TestRng::default()), vec![]);
+    assert!(sent.is_empty());
+    assert_eq!(result.unwrap(), vector("jws"));
 }

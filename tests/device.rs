@@ -417,7 +417,7 @@ fn the_device_code_never_appears_in_debug_output_or_errors() {
 #[wasm_bindgen_test(unsupported = test)]
 fn endpoints_are_checked_before_any_request() {
     let mut bad = settings();
-    bad.device_authorization_endpoint = "http://idp.example.com/device/auth".into();
+    bad.device_authorization_endpoint = Some("http://idp.example.com/device/auth".into());
     let error = DeviceAuthorization::new(bad).unwrap_err();
     assert_eq!(error.code(), "INVALID_CONFIG");
     assert!(
@@ -528,7 +528,7 @@ fn verification_uris_must_be_https_and_codes_visible() {
     }
     // Plain http on loopback is a local server, as for endpoints.
     let mut local = settings();
-    local.device_authorization_endpoint = "http://127.0.0.1:8080/device/auth".into();
+    local.device_authorization_endpoint = Some("http://127.0.0.1:8080/device/auth".into());
     let mut flow = start(local);
     let body = r#"{"device_code":"dc-SECRET-1","user_code":"WDJB-MJHT","verification_uri":"http://127.0.0.1:8080/device","expires_in":600}"#;
     let (events, _) = drive_timed(&mut flow, vec![json(200, body)], Some(1));
@@ -536,4 +536,50 @@ fn verification_uris_must_be_https_and_codes_visible() {
         matches!(events.get(1), Some(Event::Prompted(_))),
         "{events:?}"
     );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn keycloak_and_entra_device_endpoints_come_from_their_token_endpoints() {
+    use grantkit::provider::{entra_token_endpoint, keycloak_token_endpoint, Provider};
+    let derived = |token_endpoint: &str, provider: Option<Provider>| {
+        let mut settings = DeviceAuthorizationSettings::new("unused", token_endpoint, "tv-app");
+        settings.device_authorization_endpoint = None;
+        settings.provider = provider;
+        let mut flow =
+            DeviceAuthorization::new(settings).map(|d| d.start(Box::new(TestRng::default())))?;
+        match flow.poll(common::NOW)? {
+            grantkit::flow::Action::Send(request) => Ok(request.url),
+            _ => panic!("no request"),
+        }
+    };
+    let keycloak = keycloak_token_endpoint("https://sso.example.com", "ops").unwrap();
+    assert_eq!(
+        derived(&keycloak, Some(Provider::Keycloak)).unwrap(),
+        "https://sso.example.com/realms/ops/protocol/openid-connect/auth/device"
+    );
+    // Entra is recognised by its host, as for its scope rules.
+    let entra = entra_token_endpoint("contoso.onmicrosoft.com").unwrap();
+    assert_eq!(
+        derived(&entra, None).unwrap(),
+        "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/devicecode"
+    );
+    // Anything else must name its endpoint.
+    for (endpoint, provider) in [
+        (keycloak.as_str(), None),
+        ("https://idp.example.com/token", None),
+        (
+            "https://tenant.example.com:443/am/oauth2/access_token",
+            Some(Provider::PingAic),
+        ),
+        (
+            "https://sso.example.com/other/token",
+            Some(Provider::Keycloak),
+        ),
+    ] {
+        let err: Error = derived(endpoint, provider).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidConfig { field, .. } if field == "deviceAuthorizationEndpoint"),
+            "{endpoint}: {err:?}"
+        );
+    }
 }

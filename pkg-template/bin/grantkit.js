@@ -16,6 +16,7 @@ const USAGE = `Usage:
   grantkit device ENDPOINT --client-id ID [CLIENT-SECRET] [--device-authorization-endpoint URL] [options]
   grantkit acp --platform-url URL --username USER PASSWORD [--idp local|ldap|oidc] [--json]
   grantkit decode [--token-env NAME | --token-file PATH]   (default: the token on standard input)
+  grantkit --version                    prints the package version
 
 ENDPOINT is one of:
   --token-endpoint URL
@@ -122,6 +123,34 @@ const COMMANDS = {
   decode: { options: { ...secretSource("token"), help: { type: "boolean", short: "h" } }, run: decode },
 };
 
+// The flag that gives each option, for the core's INVALID_CONFIG errors
+// (which name the option).
+const FLAG_OF_OPTION = {
+  tokenEndpoint: "--token-endpoint",
+  deviceAuthorizationEndpoint: "--device-authorization-endpoint",
+  baseUrl: "--keycloak-url",
+  realm: "--realm",
+  tenant: "--entra-tenant / --ping-tenant",
+  clientId: "--client-id",
+  clientSecret: "--client-secret-env / -file / -stdin",
+  clientAuth: "--client-auth",
+  privateKey: "--private-key",
+  certificate: "--certificate",
+  algorithm: "--algorithm",
+  scope: "--scope",
+  extraParams: "--param",
+  timeoutMs: "--timeout",
+  username: "--username",
+  password: "--password-env / -file / -stdin",
+  key: "--key",
+  issuer: "--issuer",
+  subject: "--subject",
+  audience: "--audience",
+  lifetimeSeconds: "--lifetime",
+  platformUrl: "--platform-url",
+  idp: "--idp",
+};
+
 // Options that would put a secret on the command line, refused by name so
 // the message can say what to use instead.
 const SECRET_ON_ARGV = ["--client-secret", "--password", "--token"];
@@ -130,6 +159,11 @@ async function main(argv) {
   const [command, ...rest] = argv;
   if (command === "--help" || command === "-h" || command === "help") {
     process.stdout.write(USAGE);
+    return 0;
+  }
+  if (command === "--version") {
+    const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+    process.stdout.write(`${version}\n`);
     return 0;
   }
   if (command === undefined) {
@@ -203,10 +237,12 @@ async function jwtBearer(v) {
 }
 
 async function device(v) {
-  const { tokenEndpoint } = endpoint(v);
+  const device = v["device-authorization-endpoint"];
   const client = new DeviceAuthorization({
-    deviceAuthorizationEndpoint: v["device-authorization-endpoint"] ?? deviceEndpoint(v),
-    tokenEndpoint,
+    // Without the flag, the core derives Keycloak's and Entra's documented
+    // device endpoint from the preset's token endpoint.
+    ...(device === undefined ? {} : { deviceAuthorizationEndpoint: device }),
+    ...endpoint(v),
     clientId: required(v, "client-id"),
     ...(await clientCredential(v, { secretRequired: false })),
     ...flowOptions(v),
@@ -226,17 +262,6 @@ async function device(v) {
     process.off("SIGINT", onSigint);
   }
   return 0;
-}
-
-/** The documented device authorization endpoint of a Keycloak or Entra preset. */
-function deviceEndpoint(v) {
-  if (v["keycloak-url"] !== undefined) {
-    return keycloak({ baseUrl: v["keycloak-url"], realm: required(v, "realm") }).tokenEndpoint.replace(/\/token$/, "/auth/device");
-  }
-  if (v["entra-tenant"] !== undefined) {
-    return entra({ tenant: v["entra-tenant"] }).tokenEndpoint.replace(/\/token$/, "/devicecode");
-  }
-  throw new UsageError("--device-authorization-endpoint is required with this endpoint");
 }
 
 /** The client secret, or the private key for --client-auth private_key_jwt. */
@@ -338,12 +363,14 @@ async function secret(v, name, { required: isRequired }) {
     case "env": {
       const variable = v[`${name}-env`];
       // A value given where the NAME belongs may be the secret itself: it is
-      // never printed.
+      // never printed (nor is the name, below).
       if (!ENV_NAME.test(variable)) {
         throw new UsageError(`--${name}-env takes the NAME of an environment variable (letters, digits and _), not its value`);
       }
       const value = process.env[variable];
-      if (value === undefined) throw new UsageError(`environment variable ${variable} (--${name}-env) is not set`);
+      // Not even a well-formed name is printed: a random secret can look
+      // like one.
+      if (value === undefined) throw new UsageError(`the environment variable named by --${name}-env is not set`);
       return value;
     }
     case "file": {
@@ -397,7 +424,9 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`grantkit: ${terminalSafe(error.error.slice(0, 100), false)}: ${error.message}\n`);
       process.exitCode = EXIT_OAUTH;
     } else if (error?.name === "GrantkitError") {
-      process.stderr.write(`grantkit: ${error.code}: ${error.message}\n`);
+      // The core names the option at fault; the CLI says which flag that is.
+      const flag = error.code === "INVALID_CONFIG" ? FLAG_OF_OPTION[error.field] : undefined;
+      process.stderr.write(`grantkit: ${flag ? `${flag}: ` : ""}${error.code}: ${error.message}\n`);
       process.exitCode = EXIT_OTHER;
     } else {
       process.stderr.write(`grantkit: ${terminalSafe(String(error?.message ?? error).slice(0, 2000), false)}\n`);

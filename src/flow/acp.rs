@@ -15,7 +15,7 @@
 use super::{Action, Flow};
 use crate::cookie::CookieJar;
 use crate::crypto::encrypt_pkcs1v15;
-use crate::endpoint::check_endpoint;
+use crate::endpoint::{check_endpoint, UrlParts};
 use crate::error::{AcpProblem, Error};
 use crate::http::{form_urldecode, form_urlencode, HttpRequest, HttpResponse, Method};
 use crate::keys::PublicKey;
@@ -63,9 +63,8 @@ impl AcpLogin {
             settings.platform_url.trim_end_matches('/'),
             settings.allow_insecure_http,
         )?;
-        if platform
-            .split_once("://")
-            .is_some_and(|(_, rest)| rest.contains(['/', '?']))
+        if UrlParts::split(&platform)
+            .is_some_and(|url| !url.path.is_empty() || !url.rest.is_empty())
         {
             return Err(Error::config(
                 "platformUrl",
@@ -389,10 +388,19 @@ pub fn encrypt_password(
     password: &Secret,
     rng: &mut dyn CryptoRngCore,
 ) -> Result<String, Error> {
-    let plaintext = zeroize::Zeroizing::new(format!(
-        "{{\"ts\":{ts},\"password\":{}}}",
-        Value::from(password.expose())
-    ));
+    /// Members in this order, `ts` exactly as the platform sent it.
+    #[derive(serde::Serialize)]
+    struct Plaintext<'a> {
+        ts: &'a Value,
+        password: &'a str,
+    }
+    let plaintext = zeroize::Zeroizing::new(
+        serde_json::to_string(&Plaintext {
+            ts,
+            password: password.expose(),
+        })
+        .unwrap_or_default(),
+    );
     let ciphertext = encrypt_pkcs1v15(key, plaintext.as_bytes(), rng).ok_or(Error::Acp {
         problem: AcpProblem::PasswordTooLong,
         status: None,

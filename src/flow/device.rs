@@ -7,6 +7,7 @@ use crate::client_auth::{ClientAuth, ClientCredential};
 use crate::endpoint::{check_endpoint, url_problem};
 use crate::error::{DeviceProblem, Error};
 use crate::http::HttpResponse;
+use crate::provider::Provider;
 use crate::redact::Redactor;
 use crate::secret::Secret;
 use crate::text::is_safe;
@@ -41,8 +42,10 @@ pub const MAX_CODE_LIFETIME_SECS: u64 = 86_400;
 /// What a device-flow client is configured with.
 #[derive(Clone, Debug)]
 pub struct DeviceAuthorizationSettings {
-    /// The device authorization endpoint (RFC 8628 §3.1).
-    pub device_authorization_endpoint: String,
+    /// The device authorization endpoint (RFC 8628 §3.1); `None`: the
+    /// provider's documented one beside the token endpoint (Keycloak,
+    /// Entra), see [`Provider::device_authorization_endpoint`].
+    pub device_authorization_endpoint: Option<String>,
     /// The token endpoint that is polled.
     pub token_endpoint: String,
     /// The client id.
@@ -56,19 +59,23 @@ pub struct DeviceAuthorizationSettings {
     pub extra_params: Vec<(String, String)>,
     /// Allow plain `http` to hosts other than loopback.
     pub allow_insecure_http: bool,
+    /// Whose documented endpoints apply; inferred from the token endpoint
+    /// when absent.
+    pub provider: Option<Provider>,
 }
 
 impl DeviceAuthorizationSettings {
     /// Settings for a public client and every default.
     pub fn new(device_authorization_endpoint: &str, token_endpoint: &str, client_id: &str) -> Self {
         DeviceAuthorizationSettings {
-            device_authorization_endpoint: device_authorization_endpoint.to_owned(),
+            device_authorization_endpoint: Some(device_authorization_endpoint.to_owned()),
             token_endpoint: token_endpoint.to_owned(),
             client_id: client_id.to_owned(),
             credential: ClientCredential::None,
             scope: Vec::new(),
             extra_params: Vec::new(),
             allow_insecure_http: false,
+            provider: None,
         }
     }
 }
@@ -89,9 +96,21 @@ pub struct DeviceAuthorization {
 impl DeviceAuthorization {
     /// Checks the settings; every error here is raised before any request.
     pub fn new(settings: DeviceAuthorizationSettings) -> Result<Self, Error> {
+        let provider = settings
+            .provider
+            .unwrap_or_else(|| Provider::infer(&settings.token_endpoint));
+        let device_endpoint = settings
+            .device_authorization_endpoint
+            .or_else(|| provider.device_authorization_endpoint(&settings.token_endpoint))
+            .ok_or_else(|| {
+                Error::config(
+                    "deviceAuthorizationEndpoint",
+                    "is required: only Keycloak's and Entra's are known from their token endpoints",
+                )
+            })?;
         let device_endpoint = check_endpoint(
             "deviceAuthorizationEndpoint",
-            &settings.device_authorization_endpoint,
+            &device_endpoint,
             settings.allow_insecure_http,
         )?;
         let token_endpoint = check_endpoint(

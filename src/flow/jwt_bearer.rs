@@ -2,12 +2,15 @@
 //! for a token. PingOne Advanced Identity Cloud service accounts use it.
 
 use super::token_request::{ExtraParams, Scope, TokenGrant, TokenRequest};
+use super::{Action, Flow, SignRequest};
 use crate::client_auth::{ClientAuth, ClientCredential};
 use crate::endpoint::check_endpoint;
 use crate::error::Error;
-use crate::jwt::{AssertionClaims, JwsHeader, REGISTERED_CLAIMS};
+use crate::http::HttpResponse;
+use crate::jwt::{compact, new_jti, signing_input, AssertionClaims, JwsHeader, REGISTERED_CLAIMS};
 use crate::keys::{Algorithm, PrivateKey};
 use crate::provider::Provider;
+use crate::time::UnixTime;
 use rsa::rand_core::CryptoRngCore;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -165,11 +168,97 @@ impl JwtBearer {
         })
     }
 
+    /// A flow that only signs a fresh assertion, exactly as [`start`]'s
+    /// request would carry it, and ends with it (for diagnostics: nothing
+    /// is sent).
+    ///
+    /// [`start`]: JwtBearer::start
+    pub fn sign_assertion(&self, rng: &mut dyn CryptoRngCore) -> AssertionFlow {
+        AssertionFlow::Start {
+            key: self.key.clone(),
+            header: self.header.clone(),
+            claims: self.claims.clone(),
+            jti: new_jti(rng),
+        }
+    }
+
     /// A flow that signs a fresh assertion (its `jti` from `rng`) and
     /// exchanges it for a token.
     pub fn start(&self, rng: &mut dyn CryptoRngCore) -> TokenGrant {
         let assertion = (self.key.clone(), self.header.clone(), self.claims.clone());
         TokenGrant::new(self.request.clone(), Some(assertion), rng)
+    }
+}
+
+/// Signs one assertion: [`Action::Sign`], then [`Action::Done`] with the
+/// compact JWS.
+#[derive(Debug)]
+pub enum AssertionFlow {
+    /// Nothing asked yet.
+    Start {
+        /// The signing key.
+        key: Arc<PrivateKey>,
+        /// The JOSE header.
+        header: JwsHeader,
+        /// The claims, dated when signed.
+        claims: AssertionClaims,
+        /// The `jti`.
+        jti: String,
+    },
+    /// The signature of this signing input is awaited.
+    ExpectSignature(String),
+    /// Signed.
+    Signed(String),
+    /// Done, or failed.
+    Finished,
+}
+
+impl Flow for AssertionFlow {
+    type Output = String;
+
+    fn poll(&mut self, now: UnixTime) -> Result<Action<String>, Error> {
+        match std::mem::replace(self, AssertionFlow::Finished) {
+            AssertionFlow::Start {
+                key,
+                header,
+                claims,
+                jti,
+            } => {
+                let input = signing_input(&header.to_json(), &claims.to_json(now, &jti));
+                *self = AssertionFlow::ExpectSignature(input.clone());
+                Ok(Action::Sign(SignRequest {
+                    key,
+                    alg: header.alg,
+                    message: input.into_bytes(),
+                }))
+            }
+            AssertionFlow::Signed(jws) => Ok(Action::Done(jws)),
+            AssertionFlow::ExpectSignature(_) => Err(Error::FlowMisuse {
+                reason: "polled while a signature is awaited",
+            }),
+            AssertionFlow::Finished => Err(Error::FlowMisuse {
+                reason: "polled after the flow finished",
+            }),
+        }
+    }
+
+    fn handle_response(&mut self, _response: HttpResponse, _now: UnixTime) -> Result<(), Error> {
+        *self = AssertionFlow::Finished;
+        Err(Error::FlowMisuse {
+            reason: "signing an assertion sends nothing",
+        })
+    }
+
+    fn handle_signature(&mut self, signature: Vec<u8>) -> Result<(), Error> {
+        match std::mem::replace(self, AssertionFlow::Finished) {
+            AssertionFlow::ExpectSignature(input) => {
+                *self = AssertionFlow::Signed(compact(&input, &signature));
+                Ok(())
+            }
+            _ => Err(Error::FlowMisuse {
+                reason: "a signature arrived when none was awaited",
+            }),
+        }
     }
 }
 

@@ -22,7 +22,7 @@ mod token_request;
 pub use acp::{AcpFlow, AcpLogin, AcpLoginSettings};
 pub use client_credentials::{ClientCredentials, ClientCredentialsSettings};
 pub use device::{DeviceAuthorization, DeviceAuthorizationSettings, DeviceFlow};
-pub use jwt_bearer::{JwtBearer, JwtBearerSettings};
+pub use jwt_bearer::{AssertionFlow, JwtBearer, JwtBearerSettings};
 pub use password::{PasswordGrant, PasswordGrantSettings};
 pub use token_request::{ExtraParams, Scope, TokenGrant};
 

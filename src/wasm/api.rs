@@ -136,8 +136,10 @@ export interface AcpLoginOptions extends TransportOptions {
 export type DeviceAuthorizationOptions = DeviceAuthorizationSecretOptions | (Omit<DeviceAuthorizationSecretOptions, "clientSecret" | "clientAuth"> & PrivateKeyJwtOptions);
 
 export interface DeviceAuthorizationSecretOptions extends TransportOptions {
-  /** RFC 8628 §3.1 device authorization endpoint. */
-  deviceAuthorizationEndpoint: string;
+  /** RFC 8628 §3.1 device authorization endpoint. Default: Keycloak's and Entra's documented one beside tokenEndpoint (spread keycloak() or entra() in); required for other servers. */
+  deviceAuthorizationEndpoint?: string;
+  /** Whose documented endpoints apply; inferred from the endpoint when absent. */
+  provider?: ProviderName;
   tokenEndpoint: string;
   clientId: string;
   /** Absent for a public client (the usual case on devices). */
@@ -164,35 +166,6 @@ export interface DevicePrompt {
 export interface GetTokenOptions {
   /** Aborts the request; the promise then rejects with code "ABORTED". */
   signal?: AbortSignal;
-}
-
-/** The stable codes of GrantkitError. */
-export type GrantkitErrorCode =
-  | "INVALID_CONFIG" | "OAUTH_ERROR" | "RESPONSE_NOT_JSON" | "INVALID_TOKEN_RESPONSE"
-  | "UNSUPPORTED_TOKEN_TYPE" | "HTTP_ERROR" | "UNEXPECTED_REDIRECT" | "RESPONSE_TOO_LARGE"
-  | "NETWORK_ERROR" | "TIMEOUT" | "ABORTED" | "INVALID_JWT" | "FLOW_MISUSE"
-  | "KEY_PUBLIC_ONLY" | "KEY_TOO_SMALL" | "KEY_NOT_RSA" | "KEY_ENCRYPTED" | "KEY_MALFORMED" | "SIGNING_FAILED"
-  | "ACP_SESSION_LOST" | "ACP_INVALID_CREDENTIALS" | "ACP_STATE_MISMATCH" | "ACP_MISSING_FIELD"
-  | "ACP_UNEXPECTED_RESPONSE" | "ACP_BAD_PUBLIC_KEY" | "ACP_PASSWORD_TOO_LONG" | "ACP_CROSS_ORIGIN"
-  | "DEVICE_ACCESS_DENIED" | "DEVICE_EXPIRED_TOKEN" | "DEVICE_CODE_EXPIRED" | "DEVICE_INVALID_RESPONSE"
-  | "PROMPT_FAILED" | "ORIGIN_NOT_ALLOWED" | "STORE_FAILED";
-
-/** Every error grantkit throws or rejects with: a real Error named "GrantkitError". */
-export interface GrantkitError extends Error {
-  name: "GrantkitError";
-  code: GrantkitErrorCode;
-  /** HTTP status, when a response caused the error. */
-  status?: number;
-  /** OAUTH_ERROR: the server's error code (invalid_client, invalid_grant, ...). */
-  error?: string;
-  error_description?: string;
-  error_uri?: string;
-  /** OAUTH_ERROR: the whole error body, vendor members included (Entra's error_codes, trace_id, correlation_id). */
-  body?: Record<string, unknown>;
-  /** INVALID_CONFIG: the option at fault. */
-  field?: string;
-  /** AcpLogin: which of the five calls failed (1-5). */
-  step?: number;
 }
 
 export interface DecodedJwt { header: Record<string, unknown>; claims: Record<string, unknown>; }
@@ -333,7 +306,7 @@ macro_rules! flow_class_methods {
             #[wasm_bindgen(js_name = getToken, unchecked_return_type = "Promise<TokenSet>")]
             pub fn get_token(
                 &self,
-                #[wasm_bindgen(unchecked_param_type = "GetTokenOptions | undefined")]
+                #[wasm_bindgen(unchecked_optional_param_type = "GetTokenOptions")]
                 options: JsValue,
             ) -> Promise {
                 let flow = crate::source::Grant::start(&*self.$field, Box::new(OsRng));
@@ -590,19 +563,15 @@ impl JsJwtBearer {
     /// sending anything (for diagnostics).
     #[wasm_bindgen(js_name = createAssertion, unchecked_return_type = "Promise<string>")]
     pub fn create_assertion(&self) -> Promise {
-        let (transport, flow) = (self.transport.clone(), self.client.start(&mut OsRng));
+        let (transport, flow) = (
+            self.transport.clone(),
+            self.client.sign_assertion(&mut OsRng),
+        );
         future_to_promise(async move {
-            let request = transport
-                .first_request(flow)
+            let assertion = transport
+                .run(flow, None)
                 .await
                 .map_err(|e| to_js_error(&e))?;
-            // A JWS is base64url and dots: form encoding leaves it as is.
-            let assertion = request
-                .body_text()
-                .split('&')
-                .find_map(|pair| pair.strip_prefix("assertion="))
-                .unwrap_or_default()
-                .to_owned();
             Ok(assertion.into())
         })
     }
@@ -636,11 +605,12 @@ impl JsDeviceAuthorization {
             "scope",
             "extraParams",
             "onPrompt",
+            "provider",
         ];
         let options = Options::new(value, "DeviceAuthorization", &known(&own, true))?;
         let settings = DeviceAuthorizationSettings {
-            device_authorization_endpoint: options
-                .required_string("deviceAuthorizationEndpoint")?,
+            device_authorization_endpoint: options.string("deviceAuthorizationEndpoint")?,
+            provider: provider_option(&options)?,
             token_endpoint: options.required_string("tokenEndpoint")?,
             client_id: options.required_string("clientId")?,
             credential: credential_option(&options, false)?,

@@ -112,25 +112,6 @@ impl Transport {
         Ok(())
     }
 
-    /// Runs a flow up to the request it would send, signing on the way,
-    /// and returns that request unsent (for `createAssertion`).
-    pub async fn first_request<F: Flow>(&self, mut flow: F) -> Result<HttpRequest, Error> {
-        loop {
-            match flow.poll(now())? {
-                Action::Sign(request) => {
-                    let signature = self.signer.sign(&request).await?;
-                    flow.handle_signature(signature)?;
-                }
-                Action::Send(request) => return Ok(request),
-                _ => {
-                    return Err(Error::FlowMisuse {
-                        reason: "the flow finished without a request",
-                    })
-                }
-            }
-        }
-    }
-
     /// Sends one request: redirects are never followed, the body is read up
     /// to [`MAX_BODY_BYTES`], and the time limit covers the whole exchange.
     pub async fn send(

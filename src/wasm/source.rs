@@ -7,13 +7,11 @@ use super::driver::{now, until_abort, AbortGuard, Transport};
 use super::errors::to_js_error;
 use super::options::{abort_signal, get_token_signal, Options};
 use super::{call_method, get, own_keys, thrown_message};
-use crate::endpoint::parse_origin;
+use crate::api_call::{ApiPolicy, ApiSettings};
 use crate::error::Error;
 use crate::redact::Redactor;
 use crate::secret::Secret;
-use crate::source::{
-    decode_stored, encode_stored, store_ttl, ExpiryPolicy, GrantKind, TokenSource,
-};
+use crate::source::{decode_stored, encode_stored, store_ttl, ExpiryPolicy, TokenSource};
 use crate::token::TokenSet;
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use rand_core::OsRng;
@@ -81,7 +79,7 @@ struct SourceState {
     store: Option<Store>,
     store_key: String,
     on_store_error: Option<Function>,
-    api: ApiSettings,
+    api: Api,
 }
 
 /// The request every caller waits for.
@@ -100,10 +98,9 @@ struct Store {
     set: Function,
 }
 
-struct ApiSettings {
-    allowed_origins: Vec<String>,
-    headers: Vec<(String, Secret)>,
-    caller_id: Option<String>,
+/// authorizedFetch: the core's decisions, and the fetch that sends.
+struct Api {
+    policy: ApiPolicy,
     fetch: Option<Function>,
 }
 
@@ -114,7 +111,7 @@ impl JsTokenSource {
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "TokenFlow")] flow: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "TokenSourceOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "TokenSourceOptions")] options: JsValue,
     ) -> Result<JsTokenSource, JsValue> {
         SourceState::new(&flow, &options)
             .map(|state| JsTokenSource {
@@ -127,7 +124,7 @@ impl JsTokenSource {
     #[wasm_bindgen(js_name = getToken, unchecked_return_type = "Promise<TokenSet>")]
     pub fn get_token(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "GetTokenOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "GetTokenOptions")] options: JsValue,
     ) -> Promise {
         let signal = match get_token_signal(&options) {
             Ok(signal) => signal,
@@ -159,7 +156,7 @@ impl JsTokenSource {
     pub fn authorized_fetch(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string | URL | Request")] input: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "RequestInit | undefined")] init: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "RequestInit")] init: JsValue,
     ) -> Promise {
         let state = self.state.clone();
         future_to_promise(async move { state.authorized_fetch(input, init).await })
@@ -224,25 +221,15 @@ impl SourceState {
                 })
             }
         };
-        let insecure = options.bool("allowInsecureHttp")?;
-        let allowed_origins = options
-            .strings("allowedOrigins")?
-            .iter()
-            .map(|origin| parse_origin("allowedOrigins", origin, insecure))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut headers = Vec::new();
-        for (name, value) in options.params("headers")? {
-            check_header_name(&name)?;
-            headers.push((name, Secret::new(value)));
-        }
-        let caller_id = options.string("apiCallerId")?;
-        let kind = handle.grant.kind();
-        if caller_id.is_some() && kind != GrantKind::ClientCredentials {
-            return Err(Error::config(
-                "apiCallerId",
-                "goes with tokens from ClientCredentials: other tokens name their user themselves",
-            ));
-        }
+        let api = ApiPolicy::new(
+            ApiSettings {
+                allowed_origins: options.strings("allowedOrigins")?,
+                headers: options.params("headers")?,
+                caller_id: options.string("apiCallerId")?,
+                allow_insecure_http: options.bool("allowInsecureHttp")?,
+            },
+            handle.grant.kind(),
+        )?;
         let source = TokenSource::new(Box::new(handle.grant), policy);
         Ok(SourceState {
             store_key: source.store_key(),
@@ -253,10 +240,8 @@ impl SourceState {
             requests: Cell::new(0),
             store,
             on_store_error: options.function("onStoreError")?,
-            api: ApiSettings {
-                allowed_origins,
-                headers,
-                caller_id,
+            api: Api {
+                policy: api,
                 fetch: options.function("fetch")?,
             },
         })
@@ -476,12 +461,7 @@ impl SourceState {
             Err(error) => return Err(js(self.refused_origin(&input).unwrap_or(error))),
         };
         let url = get(&request, "url").as_string().unwrap_or_default();
-        let origin = web_sys::Url::new(&url)
-            .map(|url| url.origin())
-            .map_err(|_| js(Error::config("input", "is not a valid absolute URL")))?;
-        if !self.api.allowed_origins.contains(&origin) {
-            return Err(js(Error::OriginNotAllowed { origin }));
-        }
+        self.api.policy.check_url(&url).map_err(js)?;
         let spare = clone_request(&request).map_err(js)?;
 
         let token = self.access_token(signal.clone()).await?;
@@ -489,11 +469,10 @@ impl SourceState {
             .send(&request, &token, signal.as_ref())
             .await
             .map_err(js)?;
-        if get(&response, "status").as_f64() != Some(401.0) {
+        let status = get(&response, "status").as_f64().unwrap_or(0.0) as u16;
+        if !self.api.policy.retry(status, 1) {
             return Ok(response);
         }
-        // RFC 6750 §3.1: invalid_token is answered with 401; a new token
-        // may succeed. Once only: a second 401 is the caller's to see.
         self.source.borrow_mut().invalidate_token(&token);
         let body = get(&response, "body");
         if body.is_object() {
@@ -509,8 +488,7 @@ impl SourceState {
         let text = input
             .as_string()
             .or_else(|| get(input, "href").as_string())?;
-        let origin = web_sys::Url::new(&text).ok()?.origin();
-        (!self.api.allowed_origins.contains(&origin)).then_some(Error::OriginNotAllowed { origin })
+        self.api.policy.check_url(&text).err()
     }
 
     /// The access token, or the GrantkitError of the token request.
@@ -521,20 +499,13 @@ impl SourceState {
 
     fn prepare(&self, request: &JsValue, token: &str) -> Result<(), Error> {
         let headers: web_sys::Headers = get(request, "headers").unchecked_into();
-        let set = |name: &str, value: &str| {
-            headers.set(name, value).map_err(|_| {
+        for (name, value) in self.api.policy.headers(&Secret::new(token)) {
+            headers.set(&name, value.expose()).map_err(|_| {
                 Error::config(
                     "headers",
                     format!("the runtime refused the header {name:?}"),
                 )
-            })
-        };
-        set("Authorization", &format!("Bearer {token}"))?;
-        for (name, value) in &self.api.headers {
-            set(name, value.expose())?;
-        }
-        if let Some(caller_id) = &self.api.caller_id {
-            set("x-api-caller-id", caller_id)?;
+            })?;
         }
         Ok(())
     }
@@ -613,27 +584,6 @@ fn clone_request(request: &JsValue) -> Result<JsValue, Error> {
             "the request body cannot be read twice (it was used)",
         )
     })
-}
-
-/// A header name must be an RFC 9110 token, and not one grantkit sets.
-fn check_header_name(name: &str) -> Result<(), Error> {
-    let token = !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-    if !token {
-        return Err(Error::config(
-            "headers",
-            format!("{name:?} is not a header name"),
-        ));
-    }
-    if name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case("x-api-caller-id") {
-        return Err(Error::config(
-            "headers",
-            format!("{name} is set by grantkit (use apiCallerId for x-api-caller-id)"),
-        ));
-    }
-    Ok(())
 }
 
 /// Every token of `tokens`, to cut out of a store's error message.

@@ -41,8 +41,16 @@ describe('--*-env takes a NAME; a value there is refused and never printed', () 
     assertFlagRefused(await cc(['--client-secret-env', 'hunter2 with spaces!']), '--client-secret-env', 'hunter2 with spaces!');
   });
 
+  // Base64 of random bytes is sometimes a well-formed variable name
+  // (letters and digits only): then it is refused as unset, and still never
+  // printed. Both shapes are pinned.
   test('--client-secret-env <a 64-character random secret>', async () => {
     const value = crypto.randomBytes(48).toString('base64');
+    assertFlagRefused(await cc(['--client-secret-env', value]), '--client-secret-env', value);
+  });
+
+  test('--client-secret-env <a random secret that is a well-formed name>', async () => {
+    const value = `K${crypto.randomBytes(32).toString('hex')}`;
     assertFlagRefused(await cc(['--client-secret-env', value]), '--client-secret-env', value);
   });
 

@@ -51,6 +51,13 @@ if ! cmp -s tests/package-lock.json "$stamp" 2>/dev/null; then
   cp tests/package-lock.json "$stamp"
 fi
 
+# tsc 5 and the latest, and @types/node, for tests/types/check.mjs.
+stamp=tests/types/node_modules/.grantkit-lock
+if ! cmp -s tests/types/package-lock.json "$stamp" 2>/dev/null; then
+  npm ci --prefix tests/types --no-audit --no-fund
+  cp tests/types/package-lock.json "$stamp"
+fi
+
 # The reference ACP server decrypts with Python's cryptography, independently of grantkit.
 python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install --quiet cryptography
 

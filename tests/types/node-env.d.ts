@@ -1,0 +1,10 @@
+// For the Node setting: the examples read secrets from these variables and
+// assume they are set (the usual way to type process.env).
+declare namespace NodeJS {
+  interface ProcessEnv {
+    KC_SECRET: string;
+    ENTRA_SECRET: string;
+    ALICE_PASSWORD: string;
+    ACP_PASSWORD: string;
+  }
+}
