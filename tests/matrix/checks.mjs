@@ -170,6 +170,7 @@ export const CHECKS = {
     const e = observed.rejected;
     assert.equal(e.isError, true, 'a real Error');
     assert.equal(e.name, 'GrantkitError');
+    assert.equal(e.isGrantkitError, true, 'an instance of the exported GrantkitError');
     assert.equal(e.code, 'OAUTH_ERROR');
     assert.equal(e.status, 401);
     assert.equal(e.error, 'invalid_client');

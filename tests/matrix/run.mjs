@@ -277,22 +277,41 @@ function freePort() {
   });
 }
 
+/**
+ * The package files a module reaches through relative imports, the module
+ * itself first (workerd has no resolver: each one is listed by name).
+ */
+function reachableFiles(pkgDir, entry) {
+  const seen = new Set();
+  const visit = (name) => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    if (!name.endsWith('.js')) return;
+    const text = fs.readFileSync(path.join(pkgDir, name), 'utf8');
+    for (const m of text.matchAll(/(?:\bfrom|^\s*import)\s*["'](\.\/[^"']+)["']/gm)) {
+      visit(path.posix.normalize(path.posix.join(path.posix.dirname(name), m[1])));
+    }
+  };
+  visit(path.posix.normalize(entry));
+  return [...seen];
+}
+
 /** A workerd config: the package's workerd entry as the module "grantkit", outbound to loopback only. */
 function workerdConfig(install, port) {
   const dir = path.join(SCRATCH, 'workerd');
   fs.mkdirSync(dir, { recursive: true });
-  const entry = path.join(install.pkgDir, install.workerdEntry);
   const embed = (from, name) => {
     fs.copyFileSync(from, path.join(dir, name));
     return name;
   };
+  const [entry, ...rest] = reachableFiles(install.pkgDir, install.workerdEntry);
+  if (rest.some((f) => f.includes('/'))) throw new Error(`the workerd entry imports from a subdirectory: ${rest.join(', ')}`);
   const modules = [
     `(name = "worker.mjs", esModule = embed "${embed(path.join(HERE, 'workerd_worker.mjs'), 'worker.mjs')}")`,
     `(name = "scenario.mjs", esModule = embed "${embed(path.join(HERE, 'scenario.mjs'), 'scenario.mjs')}")`,
-    // The entry imports ./grantkit.js and ./grantkit_bg.wasm: siblings of "grantkit".
-    `(name = "grantkit", esModule = embed "${embed(entry, 'index.workerd.js')}")`,
-    `(name = "grantkit.js", esModule = embed "${embed(path.join(install.pkgDir, 'grantkit.js'), 'grantkit.js')}")`,
-    `(name = "grantkit_bg.wasm", wasm = embed "${embed(path.join(install.pkgDir, 'grantkit_bg.wasm'), 'grantkit_bg.wasm')}")`,
+    // The entry's own imports (./grantkit.js, ./grantkit_bg.wasm) resolve to siblings of "grantkit".
+    `(name = "grantkit", esModule = embed "${embed(path.join(install.pkgDir, entry), entry)}")`,
+    ...rest.map((f) => `(name = "${f}", ${f.endsWith('.wasm') ? 'wasm' : 'esModule'} = embed "${embed(path.join(install.pkgDir, f), f)}")`),
   ];
   const config = `using Workerd = import "/workerd/workerd.capnp";
 

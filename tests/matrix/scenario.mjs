@@ -155,7 +155,7 @@ const steps = {
       const tokens = await flow.getToken();
       return { resolved: plain(tokens) };
     } catch (e) {
-      return { rejected: describeError(e) };
+      return { rejected: { ...describeError(e), isGrantkitError: e instanceof gk.GrantkitError } };
     }
   },
 };
