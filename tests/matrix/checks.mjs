@@ -121,7 +121,7 @@ export const CHECKS = {
     assert.equal(typeof observed.tokens.refresh_token, 'string');
     const claims = await accessTokenClaims(ctx, observed.tokens.access_token);
     assert.equal(claims.sub, params.user.username);
-    return `approved through the IdP's pages after the first poll, ${ctx.tokenRequests.length} polls`;
+    return `approved through the IdP's pages after the first poll (${timeline})`;
   },
 
   async token_source_single_flight(ctx) {
@@ -187,6 +187,10 @@ export async function verdict(step, ctx) {
   try {
     return { pass: true, detail: await CHECKS[step](ctx) };
   } catch (e) {
-    return { pass: false, detail: e instanceof assert.AssertionError ? e.message.split('\n')[0] + (e.actual !== undefined ? ` (actual ${JSON.stringify(e.actual)?.slice(0, 200)})` : '') : `${e.name}: ${e.message}` };
+    if (!(e instanceof assert.AssertionError)) return { pass: false, detail: `${e.name}: ${e.message}` };
+    const json = (v) => JSON.stringify(v)?.slice(0, 200);
+    if (e.generatedMessage) return { pass: false, detail: `expected ${json(e.expected)}, got ${json(e.actual)} (${e.operator})` };
+    const shown = typeof e.actual === 'boolean' ? '' : ` (got ${json(e.actual)})`;
+    return { pass: false, detail: `${e.message.split('\n')[0]}${shown}` };
   }
 }

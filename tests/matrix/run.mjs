@@ -44,6 +44,8 @@ const RUNTIME_TIMEOUT_MS = 120_000;
 
 const RUNTIMES = ['node20', 'node22', 'deno', 'bun', 'workerd', 'chromium_page', 'chromium_worker'];
 
+const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
 function log(message) {
   process.stderr.write(`matrix: ${message}\n`);
 }
@@ -138,6 +140,10 @@ function startControl({ idp, rs, install, results }) {
     if (!RUNTIMES.includes(runtime)) throw new Error(`unknown runtime ${runtime}`);
     if (route === '/params') return params;
     if (route === '/begin') {
+      // The device step starts 400 ms into a second of the clock, and its
+      // onPrompt returns just after the next whole second (below): a client
+      // that counts time in whole seconds then polls at once, ~0.6 s early.
+      if (body.step === 'device') await sleep((1400 - (Date.now() % 1000)) % 1000);
       marks.set(runtime, { step: body.step, idp: idp.requests.length, rs: rs.calls.length, approval: undefined });
       return {};
     }
@@ -163,7 +169,7 @@ function startControl({ idp, rs, install, results }) {
       // prompt that takes a moment would: the first poll must still wait
       // until `interval` after the code (a client counting whole seconds
       // polls at once).
-      await new Promise((r) => { setTimeout(r, 1000 - (Date.now() % 1000) + 30); });
+      await sleep(1000 - (Date.now() % 1000) + 30);
       return { accepted: true };
     }
     if (route === '/end') {
