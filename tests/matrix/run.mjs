@@ -158,9 +158,9 @@ function startControl({ idp, rs, install, results }) {
         const deadline = Date.now() + 10_000;
         while (polls() === 0) {
           if (Date.now() > deadline) throw new Error('no poll within 10 s of the prompt');
-          await new Promise((r) => { setTimeout(r, 20); });
+          await sleep(20);
         }
-        await new Promise((r) => { setTimeout(r, 50); }); // its answer is on its way
+        await sleep(50); // its answer is on its way
         return approveDevice({
           verificationUri: prompt.verification_uri, userCode: prompt.user_code, username: params.user.username, password: params.user.password,
         });
