@@ -2,7 +2,13 @@
 // instantiated synchronously, so importing the package is enough.
 import { readFileSync } from "node:fs";
 import { initSync } from "./grantkit.js";
+import { wasmLoadFailed } from "./wasm_load_error.js";
 
-initSync({ module: readFileSync(new URL("./grantkit_bg.wasm", import.meta.url)) });
+try {
+  initSync({ module: readFileSync(new URL("./grantkit_bg.wasm", import.meta.url)) });
+} catch (cause) {
+  // Deno without --allow-read, a missing or damaged file.
+  throw wasmLoadFailed(cause);
+}
 
 export { ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin, TokenSource, GrantkitError, decodeJwt, encryptAcpPassword, keycloak, entra, pingAic, acp, generic } from "./grantkit.js";

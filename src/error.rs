@@ -81,6 +81,8 @@ error_codes! {
     InvalidJwt = "INVALID_JWT",
     /// A flow was driven out of order (a driver bug).
     FlowMisuse = "FLOW_MISUSE",
+    /// The WebAssembly module could not be fetched, compiled or instantiated (a CSP without 'wasm-unsafe-eval', a missing file, no read permission); thrown by the package's import, never by a flow.
+    WasmLoadFailed = "WASM_LOAD_FAILED",
     /// A public key or certificate where a private key is needed.
     KeyPublicOnly = "KEY_PUBLIC_ONLY",
     /// An RSA key under 2048 bits.

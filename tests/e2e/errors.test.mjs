@@ -51,9 +51,27 @@ test('GrantkitError has a constant per code, equal to its name, before any error
     console.log(JSON.stringify(codes.map((k) => [k, gk.GrantkitError[k]])));
   `]).toString();
   const pairs = JSON.parse(out);
-  assert.equal(pairs.length, 34);
+  assert.equal(pairs.length, 35);
   for (const [name, value] of pairs) assert.equal(name, value);
   for (const code of ['INVALID_CONFIG', 'OAUTH_ERROR', 'ORIGIN_NOT_ALLOWED', 'ACP_SESSION_LOST', 'DEVICE_CODE_EXPIRED', 'STORE_FAILED']) {
     assert.ok(pairs.some(([name]) => name === code), code);
+  }
+});
+
+test('a wasm file that cannot be loaded fails the Node import with WASM_LOAD_FAILED, catchable', async () => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { pkgDir } = await import('./helpers.mjs');
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'grantkit-broken-'));
+  try {
+    fs.cpSync(pkgDir(), copy, { recursive: true });
+    fs.writeFileSync(path.join(copy, 'grantkit_bg.wasm'), 'not wasm');
+    const err = await rejection(import(path.join(copy, 'index.node.js')));
+    assert.equal(err.name, 'GrantkitError');
+    assert.equal(err.code, 'WASM_LOAD_FAILED');
+    assert.ok(err.cause instanceof Error, 'the original error is the cause');
+  } finally {
+    fs.rmSync(copy, { recursive: true, force: true });
   }
 });
