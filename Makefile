@@ -1,6 +1,6 @@
 # grantkit: every target installs what it needs (tests/tools/setup.sh), so
 # `make demo` and `make test` work on a fresh machine.
-.PHONY: setup setup-browser build demo test lint test-native test-wasm-node test-wasm-browser test-e2e test-types test-bundlers bench clean
+.PHONY: setup setup-browser build demo test lint test-native test-wasm-node test-wasm-browser test-e2e test-types test-bundlers test-matrix bench clean
 
 WASM_TEST = CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 	cargo test --target wasm32-unknown-unknown
@@ -19,8 +19,9 @@ build: setup
 demo: build
 	bash tests/tools/demo.sh
 
-# Every test: lint, native, wasm in Node and Chromium, end-to-end on the packed package.
-test: lint test-native test-wasm-node test-wasm-browser test-e2e test-types test-bundlers
+# Every test: lint, native, wasm in Node and Chromium, end-to-end on the packed
+# package, and the packed package in every runtime.
+test: lint test-native test-wasm-node test-wasm-browser test-e2e test-types test-bundlers test-matrix
 
 lint: setup
 	cargo fmt --check
@@ -51,6 +52,11 @@ test-bundlers: build
 	bash tests/bundlers/setup.sh
 	node tests/bundlers/run.mjs
 
+# One scenario, the packed package, Node 20 and 22, Deno, Bun, workerd, a
+# Chromium page and a Chromium module worker: one table, runtime x step.
+test-matrix: build
+	bash tests/matrix/setup.sh && node tests/matrix/run.mjs
+
 # Benchmarks: ratios against peers in one process, never timed assertions.
 bench: build
 	node tests/bench/sign.mjs
@@ -58,4 +64,4 @@ bench: build
 	node tests/bench/token_source.mjs
 
 clean:
-	rm -rf pkg target/npm tests/e2e/.tmp tests/types/.tmp tests/bundlers/.work
+	rm -rf pkg target/npm tests/e2e/.tmp tests/types/.tmp tests/bundlers/.work tests/matrix/.tmp

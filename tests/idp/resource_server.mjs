@@ -17,6 +17,9 @@
 // stopped accepting: clients refresh and retry).
 // Except GET /redirect-away?to=URL: 302 to URL, to check that a client does not
 // carry the Authorization header to another origin.
+// With { cors: true } (browser pages of tests/matrix/) every answer allows the
+// request's Origin, and a CORS preflight (OPTIONS with
+// Access-Control-Request-Method) is answered 204 without being recorded.
 
 import * as http from 'node:http';
 import * as jose from 'jose';
@@ -44,13 +47,13 @@ async function readBody(req) {
 
 /**
  * Start the resource server on http://127.0.0.1:<port> (0 = any free port).
- * @param {{idp: {introspectionEndpoint: string}, port?: number}} options
+ * @param {{idp: {introspectionEndpoint: string}, port?: number, cors?: boolean}} options
  * @returns {Promise<{url: string, origin: string, port: number,
  *   calls: Array<{method: string, path: string, headers: Record<string,string|string[]>, body: string, status?: number}>,
  *   failNext401(n: number): void, close(): Promise<void>}>}
  * url is `${origin}/api` (any path under the origin is an API call).
  */
-export async function startResourceServer({ idp, port = 0 } = {}) {
+export async function startResourceServer({ idp, port = 0, cors = false } = {}) {
   if (!idp?.introspectionEndpoint) throw new TypeError('startResourceServer needs { idp } (from startIdp())');
   const calls = [];
   let forced401 = 0;
@@ -97,6 +100,19 @@ export async function startResourceServer({ idp, port = 0 } = {}) {
   }
 
   async function handle(req, res) {
+    if (cors && req.headers.origin) {
+      res.setHeader('access-control-allow-origin', req.headers.origin);
+      res.setHeader('vary', 'origin');
+      if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
+        res.writeHead(204, {
+          'access-control-allow-methods': req.headers['access-control-request-method'],
+          'access-control-allow-headers': req.headers['access-control-request-headers'] ?? '',
+          'access-control-max-age': '600',
+        });
+        res.end();
+        return;
+      }
+    }
     const call = {
       method: req.method, path: req.url, headers: { ...req.headers }, body: '',
     };

@@ -1,0 +1,196 @@
+// The harness's verdict on each scenario step: what the step reported
+// (`observed`, or the `error` it threw) against what the local IdP and the
+// resource server recorded while it ran. Exact values throughout: the body
+// of every token request, one token request for all concurrent callers, the
+// Bearer token and the extra headers as the resource server saw them. JWT
+// bearer assertions are verified here with jose, independently of grantkit.
+import assert from 'node:assert/strict';
+import * as jose from 'jose';
+
+import { DEVICE_CODE_GRANT, JWT_BEARER_GRANT, RESOURCE } from '../idp/server.mjs';
+import { basicHeader, form } from '../e2e/helpers.mjs';
+
+const FORM = 'application/x-www-form-urlencoded';
+const JTI = /^[A-Za-z0-9_-]{22}$/;
+
+/** The one token request of a step, with the common headers checked. */
+function oneTokenRequest(ctx) {
+  assert.equal(ctx.tokenRequests.length, 1, `token requests during the step: ${ctx.tokenRequests.length}`);
+  const [req] = ctx.tokenRequests;
+  assert.equal(req.headers['content-type'], FORM, 'token request content-type');
+  return req;
+}
+
+/** Verify an access token with the IdP's key; its claims. */
+async function accessTokenClaims(ctx, token) {
+  const key = await jose.importJWK(ctx.idp.publicJwk, 'RS256');
+  const { payload } = await jose.jwtVerify(token, key, { issuer: ctx.idp.issuer, audience: RESOURCE, algorithms: ['RS256'] });
+  return payload;
+}
+
+function assertBearerSet(tokens) {
+  assert.ok(tokens, 'a token set');
+  assert.equal(tokens.token_type, 'Bearer');
+  assert.equal(typeof tokens.access_token, 'string');
+  assert.equal(tokens.expires_in, 3600);
+}
+
+async function jwtBearer(ctx, signer) {
+  const { observed, params, idp } = ctx;
+  assert.equal(observed.signer, signer);
+  if (signer === 'rust') assert.equal(observed.subtleSignCalls, 0, 'the Rust signer does not call crypto.subtle.sign');
+  else assert.equal(observed.subtleSignCalls, 1, 'the WebCrypto signer calls crypto.subtle.sign once');
+  const req = oneTokenRequest(ctx);
+  assert.equal(req.headers.authorization, undefined, 'a public client sends no Authorization');
+  const body = Object.fromEntries(new URLSearchParams(req.body));
+  assert.deepEqual(Object.keys(body).sort(), ['assertion', 'client_id', 'grant_type', 'scope']);
+  assert.equal(body.grant_type, JWT_BEARER_GRANT);
+  assert.equal(body.client_id, params.serviceAccount.clientId);
+  assert.equal(body.scope, 'api:read');
+  // The assertion as the IdP received it, verified with jose against the public key.
+  const key = await jose.importJWK(params.serviceAccount.publicJwk, 'RS256');
+  const { payload, protectedHeader } = await jose.jwtVerify(body.assertion, key, {
+    algorithms: ['RS256'], typ: 'JWT', issuer: params.serviceAccount.id, subject: params.serviceAccount.id,
+  });
+  assert.equal(protectedHeader.alg, 'RS256');
+  assert.equal(payload.aud, idp.tokenEndpoint, 'aud is exactly the token endpoint');
+  assert.match(payload.jti, JTI);
+  assert.equal(payload.exp - payload.iat, 180, 'default lifetime 180 s');
+  assertBearerSet(observed.tokens);
+  const claims = await accessTokenClaims(ctx, observed.tokens.access_token);
+  assert.equal(claims.sub, params.serviceAccount.id);
+  return `assertion RS256 verified by jose, jti ${payload.jti}`;
+}
+
+export const CHECKS = {
+  async client_credentials(ctx) {
+    const { observed, params } = ctx;
+    const req = oneTokenRequest(ctx);
+    assert.equal(req.headers.authorization, basicHeader(params.ccBasic.clientId, params.ccBasic.clientSecret));
+    assert.equal(req.body, 'grant_type=client_credentials&scope=api%3Aread');
+    assertBearerSet(observed.tokens);
+    assert.equal(observed.tokens.scope, 'api:read');
+    const claims = await accessTokenClaims(ctx, observed.tokens.access_token);
+    assert.equal(claims.client_id, params.ccBasic.clientId);
+    return 'one request, exact body, token verified';
+  },
+
+  async password(ctx) {
+    const { observed, params } = ctx;
+    const req = oneTokenRequest(ctx);
+    assert.equal(req.headers.authorization, basicHeader(params.pwClient.clientId, params.pwClient.clientSecret));
+    assert.equal(req.body, form([
+      ['grant_type', 'password'], ['username', params.user.username], ['password', params.user.password], ['scope', params.passwordScope],
+    ]));
+    assertBearerSet(observed.tokens);
+    assert.equal(typeof observed.tokens.refresh_token, 'string', 'offline_access: a refresh token');
+    assert.equal(typeof observed.tokens.id_token, 'string', 'openid: an ID token');
+    const claims = await accessTokenClaims(ctx, observed.tokens.access_token);
+    assert.equal(claims.sub, params.user.username);
+    return 'one request, exact body, token for alice';
+  },
+
+  jwt_bearer_rust: (ctx) => jwtBearer(ctx, 'rust'),
+  jwt_bearer_webcrypto: (ctx) => jwtBearer(ctx, 'webcrypto'),
+
+  async device(ctx) {
+    const { observed, params, idp } = ctx;
+    assert.equal(ctx.deviceRequests.length, 1, 'one device authorization request');
+    assert.equal(ctx.deviceRequests[0].body, form([['scope', params.deviceScope], ['client_id', params.deviceClientId]]));
+    assert.equal(observed.prompts.length, 1, 'onPrompt called once');
+    const [prompt] = observed.prompts;
+    assert.equal(prompt.verification_uri, `${idp.issuer}/device`);
+    assert.match(prompt.user_code, /^[A-Z]{4}-[A-Z]{4}$/);
+    assert.ok(ctx.approval, 'the harness was asked to approve the user code');
+    const approval = await ctx.approval;
+    assert.equal(approval.outcome, 'approved', `approval: ${approval.message ?? ''}`);
+    // The harness approved after the first poll: pending first, then the tokens.
+    assert.ok(ctx.tokenRequests.length >= 2, `polls: ${ctx.tokenRequests.length}, at least 2 (pending, then tokens)`);
+    const t0 = ctx.deviceRequests[0].at;
+    const timeline = `device code at 0 ms, prompt at the harness at ${ctx.promptAt - t0} ms, polls at ${ctx.tokenRequests.map((r) => r.at - t0).join(', ')} ms`;
+    const firstWait = ctx.tokenRequests[0].at - t0;
+    assert.ok(firstWait >= 950, `the first poll must come the 1 s interval after the code, also when onPrompt ends past a whole second (${timeline})`);
+    for (const poll of ctx.tokenRequests) {
+      const body = new URLSearchParams(poll.body);
+      assert.equal(body.get('grant_type'), DEVICE_CODE_GRANT);
+      assert.equal(body.get('client_id'), params.deviceClientId);
+    }
+    const gaps = ctx.tokenRequests.slice(1).map((r, i) => r.at - ctx.tokenRequests[i].at);
+    for (const gap of gaps) assert.ok(gap >= 900, `polls at least the 1 s interval apart (${timeline})`);
+    assertBearerSet(observed.tokens);
+    assert.equal(typeof observed.tokens.refresh_token, 'string');
+    const claims = await accessTokenClaims(ctx, observed.tokens.access_token);
+    assert.equal(claims.sub, params.user.username);
+    return `approved through the IdP's pages after the first poll (${timeline})`;
+  },
+
+  async token_source_single_flight(ctx) {
+    const { observed, params } = ctx;
+    const req = oneTokenRequest(ctx);
+    assert.equal(req.headers.authorization, undefined, 'client_secret_post: no Authorization');
+    assert.equal(req.body, form([
+      ['grant_type', 'client_credentials'], ['scope', 'api:read'], ['client_id', params.ccPost.clientId], ['client_secret', params.ccPost.clientSecret],
+    ]));
+    assert.equal(observed.callers, params.concurrentCallers);
+    assert.equal(observed.distinctTokenSets, 1, 'every caller gets the same token set');
+    assert.equal(observed.laterCallCached, true, 'a later call is served from the cache');
+    assert.equal(observed.frozen, true, 'the token set is frozen');
+    await accessTokenClaims(ctx, observed.accessToken);
+    return `${params.concurrentCallers} concurrent getToken(): 1 token request`;
+  },
+
+  async authorized_fetch(ctx) {
+    const { observed, params } = ctx;
+    oneTokenRequest(ctx);
+    const calls = ctx.rsCalls;
+    assert.equal(calls.length, 1, `resource server calls: ${calls.length} (the foreign origin must not be called)`);
+    const [call] = calls;
+    assert.equal(call.method, 'POST');
+    assert.equal(call.path, `/api/matrix?runtime=${encodeURIComponent(params.runtime)}`);
+    assert.equal(call.headers.authorization, `Bearer ${observed.accessToken}`);
+    assert.equal(call.headers['ocp-apim-subscription-key'], params.subscriptionKey);
+    assert.equal(call.headers['x-api-caller-id'], params.apiCallerId);
+    assert.equal(call.headers['content-type'], 'application/json');
+    assert.equal(call.body, JSON.stringify({ runtime: params.runtime }));
+    assert.equal(call.status, 200);
+    assert.equal(observed.status, 200);
+    assert.equal(observed.body.ok, true);
+    assert.equal(observed.body.sub, params.ccBasic.clientId);
+    assert.equal(observed.body.subscriptionKey, params.subscriptionKey);
+    assert.equal(observed.body.callerId, params.apiCallerId);
+    assert.equal(observed.refused?.code, 'ORIGIN_NOT_ALLOWED', `a foreign origin: ${JSON.stringify(observed.refused)}`);
+    return 'Bearer + subscription key + caller id seen; foreign origin refused unsent';
+  },
+
+  async server_error(ctx) {
+    const { observed, params } = ctx;
+    const req = oneTokenRequest(ctx);
+    assert.equal(req.headers.authorization, basicHeader(params.ccBasic.clientId, 'not-the-secret'));
+    assert.equal(observed.resolved, undefined, 'a wrong secret must not give a token');
+    const e = observed.rejected;
+    assert.equal(e.isError, true, 'a real Error');
+    assert.equal(e.name, 'GrantkitError');
+    assert.equal(e.isGrantkitError, true, 'an instance of the exported GrantkitError');
+    assert.equal(e.code, 'OAUTH_ERROR');
+    assert.equal(e.status, 401);
+    assert.equal(e.error, 'invalid_client');
+    return 'OAUTH_ERROR 401 invalid_client';
+  },
+};
+
+/** The verdict on one step: {pass, detail}. */
+export async function verdict(step, ctx) {
+  if (ctx.error) {
+    const e = ctx.error;
+    return { pass: false, detail: `threw ${e.name ?? 'a non-Error'}${e.code ? ` ${e.code}` : ''}: ${e.message}` };
+  }
+  try {
+    return { pass: true, detail: await CHECKS[step](ctx) };
+  } catch (e) {
+    if (!(e instanceof assert.AssertionError)) return { pass: false, detail: `${e.name}: ${e.message}` };
+    const json = (v) => JSON.stringify(v)?.slice(0, 200);
+    if (e.generatedMessage) return { pass: false, detail: `expected ${json(e.expected)}, got ${json(e.actual)} (${e.operator})` };
+    const shown = typeof e.actual === 'boolean' ? '' : ` (got ${json(e.actual)})`;
+    return { pass: false, detail: `${e.message.split('\n')[0]}${shown}` };
+  }
+}
