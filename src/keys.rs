@@ -110,6 +110,13 @@ impl PrivateKey {
         let e = jwk_uint(jwk, "e")?;
         let d = jwk_uint(jwk, "d")?;
         check_bits(n.bits())?;
+        // RSA needs 1 < e and 1 < d < n. Outside that, recovering the primes
+        // from n, e and d panics inside the rsa crate (d = 0: `d * e - 1`
+        // underflows), so such numbers are refused here (found by fuzzing).
+        let one = BigUint::from(1u8);
+        if e <= one || d <= one || d >= n {
+            return Err(malformed("the JWK's e or d is out of range for its n"));
+        }
         let primes = match (jwk.get("p"), jwk.get("q")) {
             (Some(_), Some(_)) => vec![jwk_uint(jwk, "p")?, jwk_uint(jwk, "q")?],
             (None, None) => Vec::new(),

@@ -73,7 +73,7 @@ impl Redactor {
     /// context gives a short secret away ("locked since [redacted]-05-01",
     /// "text/[redacted]").
     pub fn scrub(&self, text: &str) -> String {
-        if self.secrets.iter().any(|s| text.contains(s.expose())) {
+        if self.holds_secret(text) {
             WITHHELD.to_owned()
         } else {
             text.to_owned()
@@ -97,10 +97,18 @@ impl Redactor {
     }
 
     /// A short, printable, secret-free excerpt of a response body.
+    ///
+    /// White space and unsafe characters are folded into single spaces, and
+    /// the secrets are looked for before and after folding: a body holding
+    /// `a<TAB>b` must not print the secret `a b` (found by fuzzing). The
+    /// whole body is folded before it is cut, so a secret across the cut
+    /// is still seen.
     pub fn excerpt(&self, body: &[u8]) -> String {
-        let text = self.scrub(&String::from_utf8_lossy(body));
-        let mut out = String::new();
-        let mut count = 0;
+        let text = String::from_utf8_lossy(body);
+        if self.holds_secret(&text) {
+            return WITHHELD.to_owned();
+        }
+        let mut folded = String::with_capacity(text.len());
         let mut last_was_space = true; // drops leading white space
         for c in text.chars() {
             let c = if is_unsafe_char(c) || c.is_whitespace() {
@@ -111,15 +119,21 @@ impl Redactor {
             if c == ' ' && last_was_space {
                 continue;
             }
-            if count == EXCERPT_CHARS {
-                out.push('…');
-                return out;
-            }
             last_was_space = c == ' ';
-            out.push(c);
-            count += 1;
+            folded.push(c);
         }
-        out.trim_end().to_owned()
+        if self.holds_secret(&folded) {
+            return WITHHELD.to_owned();
+        }
+        let folded = folded.trim_end();
+        match folded.char_indices().nth(EXCERPT_CHARS) {
+            Some((cut, _)) => format!("{}…", folded.get(..cut).unwrap_or_default()),
+            None => folded.to_owned(),
+        }
+    }
+
+    fn holds_secret(&self, text: &str) -> bool {
+        self.secrets.iter().any(|s| text.contains(s.expose()))
     }
 }
 
@@ -214,5 +228,20 @@ mod tests {
             value,
             serde_json::json!({"error": "x", "echo": {"client_secret": [WITHHELD]}})
         );
+    }
+
+    #[test]
+    fn excerpt_looks_for_secrets_after_folding_white_space() {
+        // Fuzzing found the secret "a b" printed for a body with "a<TAB>b".
+        let secret = Secret::new("a b");
+        let redactor = Redactor::new([&secret]);
+        for body in ["x a\tb y", "x a\u{0}b y", "x a\n b y", "a \r\n\t b"] {
+            assert_eq!(redactor.excerpt(body.as_bytes()), WITHHELD, "{body:?}");
+        }
+        // A secret that runs across the cut is still seen.
+        let long = Secret::new("S".repeat(50));
+        let redactor = Redactor::new([&long]);
+        let body = format!("{}{}", "x".repeat(180), long.expose());
+        assert_eq!(redactor.excerpt(body.as_bytes()), WITHHELD);
     }
 }

@@ -144,7 +144,11 @@ pub(crate) fn parse_json(response: &HttpResponse, redactor: &Redactor) -> Result
     if response.is_redirect() {
         return Err(Error::UnexpectedRedirect {
             status,
-            location: response.header("location").map(origin_and_path),
+            // A Location may echo what was sent (found by fuzzing): the
+            // secrets are looked for in it as in any server text.
+            location: response
+                .header("location")
+                .map(|location| redactor.scrub(&origin_and_path(location))),
         });
     }
     // RFC 8259 §8.1: a parser "MAY ignore the presence of a byte order mark".

@@ -353,3 +353,23 @@ fn sign_assertion_gives_the_pinned_vector_without_a_request() {
     assert!(sent.is_empty());
     assert_eq!(result.unwrap(), vector("jws"));
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_jwk_whose_d_or_e_is_out_of_range_is_malformed_not_a_panic() {
+    // Found by fuzzing: d = 0 without p and q panicked inside the rsa crate
+    // while it recovered the primes (`d * e - 1`).
+    let jwk: serde_json::Value = serde_json::from_str(JWK).unwrap();
+    let n = jwk["n"].as_str().unwrap();
+    for (e, d) in [
+        ("AQAB", ""),
+        ("AQAB", "AA"),
+        ("AQAB", "AQ"),
+        ("", "AQAB"),
+        ("AQ", "AQAB"),
+        ("AQAB", n),
+    ] {
+        let text = serde_json::json!({"kty": "RSA", "n": n, "e": e, "d": d}).to_string();
+        let err = PrivateKey::parse(&text).unwrap_err();
+        assert_eq!(err.code(), "KEY_MALFORMED", "e={e} d={d:.10}");
+    }
+}

@@ -417,3 +417,28 @@ fn server_text_is_escaped_and_bounded_in_messages_but_kept_in_fields() {
     assert_eq!(err.code(), "RESPONSE_NOT_JSON");
     assert!(grantkit::text::is_safe(&err.to_string()), "{err}");
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_redirect_location_that_echoes_a_secret_is_withheld() {
+    // Found by fuzzing: the Location went into the error as it was.
+    let secret = Secret::new("s3cr3t-Pa55/w0rd+é");
+    let redactor = Redactor::new([&secret]);
+    let response = HttpResponse::new(302, "")
+        .with_header("location", "https://idp.example.com/s3cr3t-Pa55/w0rd+é?x=1");
+    let err = parse_token_response(&response, NOW, &redactor).unwrap_err();
+    assert_eq!(
+        err,
+        Error::UnexpectedRedirect {
+            status: 302,
+            location: Some(grantkit::redact::WITHHELD.into()),
+        }
+    );
+    // Without a secret in it, the origin and path are shown.
+    let response = HttpResponse::new(302, "")
+        .with_header("location", "https://elsewhere.example/login?code=abc");
+    let err = parse_token_response(&response, NOW, &redactor).unwrap_err();
+    assert!(
+        err.to_string().contains("https://elsewhere.example/login;"),
+        "{err}"
+    );
+}
