@@ -42,7 +42,11 @@ impl Redactor {
             return;
         }
         let mut forms = vec![value.to_owned()];
-        for style in [PercentStyle::Form, PercentStyle::Uri] {
+        for style in [
+            PercentStyle::Form,
+            PercentStyle::Uri,
+            PercentStyle::Unreserved,
+        ] {
             for upper in [true, false] {
                 forms.push(percent_encode(value, style, upper));
             }
@@ -108,21 +112,13 @@ impl Redactor {
         if self.holds_secret(&text) {
             return WITHHELD.to_owned();
         }
-        let mut folded = String::with_capacity(text.len());
-        let mut last_was_space = true; // drops leading white space
-        for c in text.chars() {
-            let c = if is_unsafe_char(c) || c.is_whitespace() {
-                ' '
-            } else {
-                c
-            };
-            if c == ' ' && last_was_space {
-                continue;
-            }
-            last_was_space = c == ' ';
-            folded.push(c);
-        }
-        if self.holds_secret(&folded) {
+        let folded = fold(&text);
+        // A secret with runs of white space in it shows folded too.
+        let folded_secret = |s: &Secret| {
+            let secret = fold(s.expose());
+            !secret.trim().is_empty() && folded.contains(secret.trim())
+        };
+        if self.holds_secret(&folded) || self.secrets.iter().any(folded_secret) {
             return WITHHELD.to_owned();
         }
         let folded = folded.trim_end();
@@ -137,6 +133,26 @@ impl Redactor {
     }
 }
 
+/// White space and unsafe characters as single spaces; leading white space
+/// dropped.
+fn fold(text: &str) -> String {
+    let mut folded = String::with_capacity(text.len());
+    let mut last_was_space = true;
+    for c in text.chars() {
+        let c = if is_unsafe_char(c) || c.is_whitespace() {
+            ' '
+        } else {
+            c
+        };
+        if c == ' ' && last_was_space {
+            continue;
+        }
+        last_was_space = c == ' ';
+        folded.push(c);
+    }
+    folded
+}
+
 #[derive(Clone, Copy)]
 enum PercentStyle {
     /// `application/x-www-form-urlencoded`: `*-._` and alphanumerics
@@ -145,6 +161,9 @@ enum PercentStyle {
     /// `encodeURIComponent`: `-_.!~*'()` and alphanumerics stay, space is
     /// `%20`.
     Uri,
+    /// RFC 3986 unreserved characters only (`-._~` and alphanumerics), as
+    /// Python's `quote(safe="")` does; space is `%20`.
+    Unreserved,
 }
 
 fn percent_encode(value: &str, style: PercentStyle, upper: bool) -> String {
@@ -154,6 +173,7 @@ fn percent_encode(value: &str, style: PercentStyle, upper: bool) -> String {
             || match style {
                 PercentStyle::Form => b"*-._".contains(&byte),
                 PercentStyle::Uri => b"-_.!~*'()".contains(&byte),
+                PercentStyle::Unreserved => b"-._~".contains(&byte),
             };
         if kept {
             out.push(char::from(byte));
@@ -238,6 +258,20 @@ mod tests {
         for body in ["x a\tb y", "x a\u{0}b y", "x a\n b y", "a \r\n\t b"] {
             assert_eq!(redactor.excerpt(body.as_bytes()), WITHHELD, "{body:?}");
         }
+        // Fuzzing again: a secret with a run of spaces was printed folded.
+        let spaced = Secret::new("two  spaces\there");
+        let redactor = Redactor::new([&spaced]);
+        assert_eq!(
+            redactor.excerpt(b"x two  spaces\there y"),
+            WITHHELD,
+            "as it is"
+        );
+        assert_eq!(redactor.excerpt(b"x two spaces here y"), WITHHELD, "folded");
+        assert_eq!(
+            Redactor::new([&Secret::new("a!b*c'(d)")]).scrub("got a%21b%2Ac%27%28d%29"),
+            WITHHELD,
+            "every reserved character escaped"
+        );
         // A secret that runs across the cut is still seen.
         let long = Secret::new("S".repeat(50));
         let redactor = Redactor::new([&long]);
