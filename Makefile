@@ -63,5 +63,13 @@ bench: build
 	node tests/bench/encrypt.mjs
 	node tests/bench/token_source.mjs
 
+# Coverage-guided fuzzing (cargo-fuzz, nightly): every target in fuzz/ to
+# 1,000,000 runs from the committed seeds. Not part of `make test`; see
+# fuzz/README.md. `make fuzz RUNS=10000` for a quick pass.
+# Its own .PHONY line, so that main's list can change without a conflict.
+.PHONY: fuzz
+fuzz:
+	RUNS=$(or $(RUNS),1000000) bash fuzz/run.sh
+
 clean:
 	rm -rf pkg target/npm tests/e2e/.tmp tests/types/.tmp tests/bundlers/.work tests/matrix/.tmp
