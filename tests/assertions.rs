@@ -38,8 +38,8 @@ fn the_pingone_request_carries_the_pinned_rs256_vector() {
     // Header, claims and key of tests/fixtures/rs256-vector.json (made with
     // Python's cryptography); TestRng gives jti AAECAwQFBgcICQoLDA0ODw.
     let mut settings = JwtBearerSettings::new(PING, key(JWK), "svc-123");
-    settings.provider = Some(Provider::PingAic);
-    settings.scope = vec!["fr:idm:*".into()];
+    settings.client.provider = Some(Provider::PingAic);
+    settings.client.scope = vec!["fr:idm:*".into()];
     let client = JwtBearer::new(settings).unwrap();
 
     let (sent, result) = drive(
@@ -160,12 +160,12 @@ fn registered_claims_and_bad_lifetimes_are_refused() {
 fn private_key_jwt_sends_a_client_assertion_with_certificate_thumbprints() {
     let mut settings =
         ClientCredentialsSettings::new("https://idp.example/token", "app-1", "unused".into());
-    settings.credential = ClientCredential::PrivateKeyJwt {
+    settings.client.credential = ClientCredential::PrivateKeyJwt {
         key: key(JWK),
         algorithm: Some(Algorithm::Ps256),
         certificate_pem: Some(CERT.into()),
     };
-    settings.scope = vec!["api://x/.default".into()];
+    settings.client.scope = vec!["api://x/.default".into()];
     let client = ClientCredentials::new(settings).unwrap();
 
     let (sent, result) = drive(
@@ -203,7 +203,7 @@ fn private_key_jwt_sends_a_client_assertion_with_certificate_thumbprints() {
 fn a_certificate_of_another_key_is_refused() {
     let mut settings =
         ClientCredentialsSettings::new("https://idp.example/token", "app-1", "unused".into());
-    settings.credential = ClientCredential::PrivateKeyJwt {
+    settings.client.credential = ClientCredential::PrivateKeyJwt {
         key: key(OTHER),
         algorithm: None,
         certificate_pem: Some(CERT.into()),
@@ -347,7 +347,7 @@ fn sign_assertion_gives_the_pinned_vector_without_a_request() {
     // createAssertion's flow: the same assertion the grant would send (same
     // key, clock and jti), and nothing sent.
     let mut settings = JwtBearerSettings::new(PING, key(JWK), "svc-123");
-    settings.provider = Some(Provider::PingAic);
+    settings.client.provider = Some(Provider::PingAic);
     let client = JwtBearer::new(settings).unwrap();
     let (sent, result) = drive(client.sign_assertion(&mut TestRng::default()), vec![]);
     assert!(sent.is_empty());

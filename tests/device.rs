@@ -20,7 +20,7 @@ const TOKENS: &str = r#"{"access_token":"at-1","token_type":"Bearer","expires_in
 
 fn settings() -> DeviceAuthorizationSettings {
     let mut settings = DeviceAuthorizationSettings::new(DEVICE_ENDPOINT, TOKEN_ENDPOINT, "tv-app");
-    settings.scope = vec!["openid".into(), "offline_access".into()];
+    settings.client.scope = vec!["openid".into(), "offline_access".into()];
     settings
 }
 
@@ -186,7 +186,7 @@ fn expired_token_from_the_server_stops_with_its_own_code() {
 #[wasm_bindgen_test(unsupported = test)]
 fn the_codes_own_expiry_stops_polling_without_another_request() {
     let mut settings = settings();
-    settings.scope.clear();
+    settings.client.scope.clear();
     let (events, outcome) = drive_timed(
         &mut start(settings),
         vec![
@@ -250,7 +250,7 @@ fn other_oauth_errors_while_polling_are_reported_as_they_are() {
 #[wasm_bindgen_test(unsupported = test)]
 fn a_confidential_client_authenticates_both_requests() {
     let mut settings = settings();
-    settings.credential = ClientCredential::Secret {
+    settings.client.credential = ClientCredential::Secret {
         secret: Secret::new("tv-secret"),
         method: ClientAuthMethod::Basic,
     };
@@ -272,7 +272,7 @@ fn a_confidential_client_authenticates_both_requests() {
 fn private_key_jwt_signs_a_fresh_assertion_for_every_request() {
     let key = PrivateKey::parse(include_str!("fixtures/rsa2048.pkcs8.pem")).unwrap();
     let mut settings = settings();
-    settings.credential = ClientCredential::PrivateKeyJwt {
+    settings.client.credential = ClientCredential::PrivateKeyJwt {
         key: Arc::new(key),
         algorithm: None,
         certificate_pem: None,
@@ -425,7 +425,7 @@ fn endpoints_are_checked_before_any_request() {
     );
 
     let mut bad = settings();
-    bad.token_endpoint = "ftp://idp.example.com/token".into();
+    bad.client.token_endpoint = "ftp://idp.example.com/token".into();
     let error = DeviceAuthorization::new(bad).unwrap_err();
     assert!(matches!(error, Error::InvalidConfig { ref field, .. } if field == "tokenEndpoint"));
 }
@@ -544,7 +544,7 @@ fn keycloak_and_entra_device_endpoints_come_from_their_token_endpoints() {
     let derived = |token_endpoint: &str, provider: Option<Provider>| {
         let mut settings = DeviceAuthorizationSettings::new("unused", token_endpoint, "tv-app");
         settings.device_authorization_endpoint = None;
-        settings.provider = provider;
+        settings.client.provider = provider;
         let mut flow =
             DeviceAuthorization::new(settings).map(|d| d.start(Box::new(TestRng::default())))?;
         match flow.poll(common::NOW)? {

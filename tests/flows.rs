@@ -34,7 +34,7 @@ fn client_credentials(secret: &str) -> ClientCredentialsSettings {
 #[wasm_bindgen_test(unsupported = test)]
 fn client_credentials_with_basic_auth_sends_the_exact_request() {
     let mut settings = client_credentials(":+%&é");
-    settings.scope = vec!["api:read".into()];
+    settings.client.scope = vec!["api:read".into()];
     let client = ClientCredentials::new(settings).unwrap();
 
     let (sent, result) = drive(
@@ -77,12 +77,12 @@ fn client_credentials_with_basic_auth_sends_the_exact_request() {
 #[wasm_bindgen_test(unsupported = test)]
 fn client_credentials_with_post_auth_puts_credentials_last_in_the_body() {
     let mut settings = client_credentials(":+%&é");
-    settings.credential = ClientCredential::Secret {
+    settings.client.credential = ClientCredential::Secret {
         secret: Secret::new(":+%&é"),
         method: ClientAuthMethod::Post,
     };
-    settings.scope = vec!["api:read api:write".into()];
-    settings.extra_params = vec![
+    settings.client.scope = vec!["api:read api:write".into()];
+    settings.client.extra_params = vec![
         ("audience".into(), "https://api.example".into()),
         ("resource".into(), "r1".into()),
         ("resource".into(), "r2".into()),
@@ -108,8 +108,8 @@ fn client_credentials_with_post_auth_puts_credentials_last_in_the_body() {
 fn password_grant_sends_the_exact_request_and_keeps_every_token() {
     let mut settings =
         PasswordGrantSettings::new(ENDPOINT, "pw client", "alice", Secret::new("p&ss wörd"));
-    settings.credential = secret("pw-secret");
-    settings.scope = vec!["openid".into(), "offline_access".into()];
+    settings.client.credential = secret("pw-secret");
+    settings.client.scope = vec!["openid".into(), "offline_access".into()];
     let client = PasswordGrant::new(settings).unwrap();
     let body = r#"{"access_token":"at","token_type":"bearer","expires_in":"3599","refresh_token":"rt","id_token":"it","scope":"openid offline_access","not-before-policy":0}"#;
 
@@ -227,30 +227,30 @@ fn a_flow_is_finished_after_an_error_and_refuses_misuse() {
 fn entra_scope_rules_are_checked_before_any_request() {
     let entra = "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token";
     let mut settings = ClientCredentialsSettings::new(entra, "app", Secret::new("s"));
-    settings.scope = vec!["api://reports/read".into()];
+    settings.client.scope = vec!["api://reports/read".into()];
     let err = ClientCredentials::new(settings.clone()).unwrap_err();
     assert_eq!(err.code(), "INVALID_CONFIG");
     assert!(err.to_string().contains("/.default"), "{err}");
     // No scope at all is refused too: Entra requires one.
-    settings.scope.clear();
+    settings.client.scope.clear();
     assert!(ClientCredentials::new(settings.clone()).is_err());
-    settings.scope = vec!["api://reports/.default".into()];
+    settings.client.scope = vec!["api://reports/.default".into()];
     assert!(ClientCredentials::new(settings.clone()).is_ok());
     // The rule follows the named provider, whatever the host.
     let mut proxied =
         ClientCredentialsSettings::new("https://proxy.example/token", "app", Secret::new("s"));
-    proxied.provider = Some(Provider::Entra);
+    proxied.client.provider = Some(Provider::Entra);
     assert!(ClientCredentials::new(proxied).is_err());
 
     let mut password = PasswordGrantSettings::new(entra, "app", "alice", Secret::new("pw"));
-    password.credential = secret("s");
-    password.scope = vec!["api://reports/.default".into()];
+    password.client.credential = secret("s");
+    password.client.scope = vec!["api://reports/.default".into()];
     let err = PasswordGrant::new(password.clone()).unwrap_err();
     assert!(err.to_string().contains("/access_as_user"), "{err}");
-    password.scope = vec!["openid".into(), "api://reports/access_as_user".into()];
+    password.client.scope = vec!["openid".into(), "api://reports/access_as_user".into()];
     assert!(PasswordGrant::new(password.clone()).is_ok());
     // Entra's password grant needs the client secret.
-    password.credential = ClientCredential::None;
+    password.client.credential = ClientCredential::None;
     assert_eq!(
         PasswordGrant::new(password).unwrap_err().code(),
         "INVALID_CONFIG"
@@ -264,7 +264,7 @@ fn bad_configuration_is_refused_with_the_field_named() {
         other => panic!("{other:?}"),
     };
     let mut settings = client_credentials("s");
-    settings.client_id = String::new();
+    settings.client.client_id = String::new();
     assert_eq!(
         field(ClientCredentials::new(settings).unwrap_err()),
         "clientId"
@@ -277,26 +277,26 @@ fn bad_configuration_is_refused_with_the_field_named() {
     );
 
     let mut settings = client_credentials("s");
-    settings.extra_params = vec![("grant_type".into(), "password".into())];
+    settings.client.extra_params = vec![("grant_type".into(), "password".into())];
     assert_eq!(
         field(ClientCredentials::new(settings).unwrap_err()),
         "extraParams"
     );
 
     let mut settings = client_credentials("s");
-    settings.scope = vec!["bad\"scope".into()];
+    settings.client.scope = vec!["bad\"scope".into()];
     assert_eq!(
         field(ClientCredentials::new(settings).unwrap_err()),
         "scope"
     );
 
     let mut settings = client_credentials("s");
-    settings.token_endpoint = "http://sso.example.com/token".into();
+    settings.client.token_endpoint = "http://sso.example.com/token".into();
     assert_eq!(
         field(ClientCredentials::new(settings.clone()).unwrap_err()),
         "tokenEndpoint"
     );
-    settings.allow_insecure_http = true;
+    settings.client.allow_insecure_http = true;
     assert!(ClientCredentials::new(settings).is_ok());
 
     let settings = PasswordGrantSettings::new(ENDPOINT, "cli", "", Secret::new("pw"));
@@ -307,7 +307,7 @@ fn bad_configuration_is_refused_with_the_field_named() {
 fn debug_output_of_settings_and_flows_never_shows_secrets() {
     let mut settings =
         PasswordGrantSettings::new(ENDPOINT, "cli", "alice", Secret::new("hunter2-pw"));
-    settings.credential = secret("client-s3cret");
+    settings.client.credential = secret("client-s3cret");
     let client = PasswordGrant::new(settings.clone()).unwrap();
     let mut flow = client.start(&mut TestRng::default());
     let printed = format!("{settings:?} {client:?} {flow:?}");
@@ -443,7 +443,7 @@ fn a_server_that_echoes_a_signed_assertion_does_not_leak_it() {
     let key =
         std::sync::Arc::new(PrivateKey::parse(include_str!("fixtures/rsa2048.pkcs8.pem")).unwrap());
     let mut settings = client_credentials("unused");
-    settings.credential = ClientCredential::PrivateKeyJwt {
+    settings.client.credential = ClientCredential::PrivateKeyJwt {
         key,
         algorithm: None,
         certificate_pem: None,

@@ -40,11 +40,11 @@ fn lifetime(secs: u64) -> TokenSet {
 
 fn password_source(policy: ExpiryPolicy) -> TokenSource {
     let mut settings = PasswordGrantSettings::new(ENDPOINT, "app", "alice", Secret::new("pw-1"));
-    settings.credential = ClientCredential::Secret {
+    settings.client.credential = ClientCredential::Secret {
         secret: Secret::new("app-secret"),
         method: ClientAuthMethod::Basic,
     };
-    settings.scope = vec!["openid".into(), "offline_access".into()];
+    settings.client.scope = vec!["openid".into(), "offline_access".into()];
     TokenSource::new(
         Box::new(Rc::new(PasswordGrant::new(settings).unwrap())),
         policy,
@@ -410,7 +410,7 @@ fn stored_tokens_round_trip_and_anything_else_is_a_miss() {
 fn the_store_key_names_the_configuration_and_binds_its_credentials() {
     let key = |user: &str, password: &str, scope: &str| {
         let mut settings = PasswordGrantSettings::new(ENDPOINT, "app", user, Secret::new(password));
-        settings.scope = vec![scope.into()];
+        settings.client.scope = vec![scope.into()];
         TokenSource::new(
             Box::new(Rc::new(PasswordGrant::new(settings).unwrap())),
             ExpiryPolicy::default(),
@@ -505,7 +505,7 @@ fn a_device_source_refreshes_with_the_device_codes_scope_and_falls_back_to_a_new
         "https://idp.example.com/token",
         "tv",
     );
-    settings.scope = vec!["openid".into(), "offline_access".into()];
+    settings.client.scope = vec!["openid".into(), "offline_access".into()];
     let device = DeviceAuthorization::new(settings).unwrap();
     let mut source = TokenSource::new(Box::new(Rc::new(device)), ExpiryPolicy::default());
     source.accept(Acquired {

@@ -27,12 +27,12 @@ fuzz_target!(|data: &[u8]| {
     let confidential = data.len() % 2 == 1;
     let secrets: &[&str] = if confidential { &[SECRET] } else { &[] };
     if confidential {
-        settings.credential = ClientCredential::Secret {
+        settings.client.credential = ClientCredential::Secret {
             secret: Secret::new(SECRET),
             method: ClientAuthMethod::Post,
         };
     }
-    settings.scope = vec!["openid".into(), "offline_access".into()];
+    settings.client.scope = vec!["openid".into(), "offline_access".into()];
     let config = DeviceAuthorization::new(settings).expect("fixed settings are valid");
     let mut flow = config.start(Box::new(FuzzRng::new(7)));
 

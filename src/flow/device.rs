@@ -1,13 +1,12 @@
 //! The device authorization grant (RFC 8628): ask for a user code, show it,
 //! then poll the token endpoint until the user has approved it elsewhere.
 
+use super::client::ClientConfig;
 use super::token_request::{ExtraParams, ParamValue, Scope, TokenGrant, TokenRequest};
 use super::{Action, DevicePrompt, Flow};
-use crate::client_auth::{ClientAuth, ClientCredential};
 use crate::endpoint::{check_endpoint, url_problem};
 use crate::error::{DeviceProblem, Error};
 use crate::http::HttpResponse;
-use crate::provider::Provider;
 use crate::redact::Redactor;
 use crate::secret::Secret;
 use crate::text::is_safe;
@@ -42,40 +41,23 @@ pub const MAX_CODE_LIFETIME_SECS: u64 = 86_400;
 /// What a device-flow client is configured with.
 #[derive(Clone, Debug)]
 pub struct DeviceAuthorizationSettings {
+    /// The client: the token endpoint that is polled, id, secret or key
+    /// (none for a public client, the usual case on devices), scope (asked
+    /// for with the device code; `openid offline_access` for an ID and a
+    /// refresh token), extra parameters of the device authorization request.
+    pub client: ClientConfig,
     /// The device authorization endpoint (RFC 8628 §3.1); `None`: the
     /// provider's documented one beside the token endpoint (Keycloak,
-    /// Entra), see [`Provider::device_authorization_endpoint`].
+    /// Entra), see [`crate::provider::Provider::device_authorization_endpoint`].
     pub device_authorization_endpoint: Option<String>,
-    /// The token endpoint that is polled.
-    pub token_endpoint: String,
-    /// The client id.
-    pub client_id: String,
-    /// The client secret or key; [`ClientCredential::None`] for a public
-    /// client, the usual case on devices.
-    pub credential: ClientCredential,
-    /// Scope values (`openid offline_access` for an ID and a refresh token).
-    pub scope: Vec<String>,
-    /// Extra form parameters for the device authorization request.
-    pub extra_params: Vec<(String, String)>,
-    /// Allow plain `http` to hosts other than loopback.
-    pub allow_insecure_http: bool,
-    /// Whose documented endpoints apply; inferred from the token endpoint
-    /// when absent.
-    pub provider: Option<Provider>,
 }
 
 impl DeviceAuthorizationSettings {
     /// Settings for a public client and every default.
     pub fn new(device_authorization_endpoint: &str, token_endpoint: &str, client_id: &str) -> Self {
         DeviceAuthorizationSettings {
+            client: ClientConfig::new(token_endpoint, client_id),
             device_authorization_endpoint: Some(device_authorization_endpoint.to_owned()),
-            token_endpoint: token_endpoint.to_owned(),
-            client_id: client_id.to_owned(),
-            credential: ClientCredential::None,
-            scope: Vec::new(),
-            extra_params: Vec::new(),
-            allow_insecure_http: false,
-            provider: None,
         }
     }
 }
@@ -96,12 +78,15 @@ pub struct DeviceAuthorization {
 impl DeviceAuthorization {
     /// Checks the settings; every error here is raised before any request.
     pub fn new(settings: DeviceAuthorizationSettings) -> Result<Self, Error> {
-        let provider = settings
-            .provider
-            .unwrap_or_else(|| Provider::infer(&settings.token_endpoint));
+        let config = settings.client;
+        let allow_insecure_http = config.allow_insecure_http;
         let device_endpoint = settings
             .device_authorization_endpoint
-            .or_else(|| provider.device_authorization_endpoint(&settings.token_endpoint))
+            .or_else(|| {
+                config
+                    .provider()
+                    .device_authorization_endpoint(&config.token_endpoint)
+            })
             .ok_or_else(|| {
                 Error::config(
                     "deviceAuthorizationEndpoint",
@@ -111,38 +96,29 @@ impl DeviceAuthorization {
         let device_endpoint = check_endpoint(
             "deviceAuthorizationEndpoint",
             &device_endpoint,
-            settings.allow_insecure_http,
+            allow_insecure_http,
         )?;
-        let token_endpoint = check_endpoint(
-            "tokenEndpoint",
-            &settings.token_endpoint,
-            settings.allow_insecure_http,
-        )?;
-        let client = ClientAuth::new(settings.client_id, settings.credential)?;
-        let scope = Scope::parse(&settings.scope)?;
-        let poll = TokenRequest {
-            endpoint: token_endpoint.clone(),
-            assertion_audience: None,
-            grant_type: Some(DEVICE_CODE_GRANT),
+        let client = config.check(false)?;
+        let authorize = TokenRequest {
+            endpoint: device_endpoint,
+            assertion_audience: Some(client.endpoint.clone()),
+            grant_type: None,
             grant_params: Vec::new(),
-            // The scope was asked for with the device code: RFC 8628 §3.4
-            // names no scope parameter.
+            scope: client.scope.clone(),
+            extra: client.extra.clone(),
+            client: client.client.clone(),
+        };
+        // The scope was asked for with the device code: RFC 8628 §3.4 names
+        // no scope parameter for the polls.
+        let poll = TokenRequest {
             scope: Scope::default(),
             extra: ExtraParams::default(),
-            client: client.clone(),
+            ..client.request(DEVICE_CODE_GRANT, Vec::new())
         };
         Ok(DeviceAuthorization {
-            authorize: TokenRequest {
-                endpoint: device_endpoint,
-                assertion_audience: Some(token_endpoint),
-                grant_type: None,
-                grant_params: Vec::new(),
-                scope,
-                extra: ExtraParams::new(settings.extra_params)?,
-                client,
-            },
+            authorize,
             poll,
-            allow_insecure_http: settings.allow_insecure_http,
+            allow_insecure_http,
         })
     }
 

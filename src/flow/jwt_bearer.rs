@@ -1,10 +1,9 @@
 //! The JWT bearer grant (RFC 7523 §2.1): a signed assertion is exchanged
 //! for a token. PingOne Advanced Identity Cloud service accounts use it.
 
-use super::token_request::{ExtraParams, Scope, TokenGrant, TokenRequest};
+use super::client::ClientConfig;
+use super::token_request::{TokenGrant, TokenRequest};
 use super::{Action, Flow, SignRequest};
-use crate::client_auth::{ClientAuth, ClientCredential};
-use crate::endpoint::check_endpoint;
 use crate::error::Error;
 use crate::http::HttpResponse;
 use crate::jwt::{compact, new_jti, signing_input, AssertionClaims, JwsHeader, REGISTERED_CLAIMS};
@@ -31,8 +30,11 @@ pub const PING_SERVICE_ACCOUNT_CLIENT_ID: &str = "service-account";
 /// What a JWT-bearer client is configured with.
 #[derive(Clone, Debug)]
 pub struct JwtBearerSettings {
-    /// The token endpoint, exactly as it is to be called.
-    pub token_endpoint: String,
+    /// The client: endpoint, scope, extra parameters. Its `client_id` is
+    /// sent when not empty (default `service-account` for PingOne AIC); the
+    /// assertion authenticates, so the credential is usually none (RFC 7523
+    /// §3.1: client authentication is optional).
+    pub client: ClientConfig,
     /// The signing key.
     pub key: Arc<PrivateKey>,
     /// `iss`.
@@ -41,10 +43,6 @@ pub struct JwtBearerSettings {
     pub subject: Option<String>,
     /// `aud`; default: the token endpoint exactly as configured.
     pub audience: Option<String>,
-    /// Sent as `client_id`; default `service-account` for PingOne AIC.
-    pub client_id: Option<String>,
-    /// Scope values.
-    pub scope: Vec<String>,
     /// `exp - iat`; default 180 s.
     pub lifetime_secs: Option<u64>,
     /// The algorithm; default: the key's JWK `alg`, else RS256.
@@ -53,32 +51,21 @@ pub struct JwtBearerSettings {
     pub claims: Map<String, Value>,
     /// Add `nbf` equal to `iat`.
     pub not_before: bool,
-    /// Extra form parameters.
-    pub extra_params: Vec<(String, String)>,
-    /// The provider; inferred from the endpoint when `None`.
-    pub provider: Option<Provider>,
-    /// Allow plain `http` to hosts other than loopback.
-    pub allow_insecure_http: bool,
 }
 
 impl JwtBearerSettings {
     /// Settings with the required values and every default.
     pub fn new(token_endpoint: &str, key: Arc<PrivateKey>, issuer: &str) -> Self {
         JwtBearerSettings {
-            token_endpoint: token_endpoint.to_owned(),
+            client: ClientConfig::new(token_endpoint, ""),
             key,
             issuer: issuer.to_owned(),
             subject: None,
             audience: None,
-            client_id: None,
-            scope: Vec::new(),
             lifetime_secs: None,
             algorithm: None,
             claims: Map::new(),
             not_before: false,
-            extra_params: Vec::new(),
-            provider: None,
-            allow_insecure_http: false,
         }
     }
 }
@@ -96,11 +83,12 @@ pub struct JwtBearer {
 impl JwtBearer {
     /// Checks the settings; every error here is raised before any request.
     pub fn new(settings: JwtBearerSettings) -> Result<Self, Error> {
-        let token_endpoint = check_endpoint(
-            "tokenEndpoint",
-            &settings.token_endpoint,
-            settings.allow_insecure_http,
-        )?;
+        let mut config = settings.client;
+        if config.client_id.is_empty() && config.provider() == Provider::PingAic {
+            config.client_id = PING_SERVICE_ACCOUNT_CLIENT_ID.to_owned();
+        }
+        let client = config.check(true)?;
+        let token_endpoint = client.endpoint.clone();
         if settings.issuer.is_empty() {
             return Err(Error::config("issuer", "must not be empty"));
         }
@@ -121,18 +109,6 @@ impl JwtBearer {
                 format!("{name:?} is set by grantkit and cannot be overridden"),
             ));
         }
-        let provider = settings
-            .provider
-            .unwrap_or_else(|| Provider::infer(&token_endpoint));
-        let client_id = settings.client_id.or_else(|| {
-            (provider == Provider::PingAic).then(|| PING_SERVICE_ACCOUNT_CLIENT_ID.to_owned())
-        });
-        // The assertion authenticates; the client id, when sent, is a
-        // public identifier (RFC 7523 §3.1: client authentication is optional).
-        let client = match client_id {
-            Some(id) => Some(ClientAuth::new(id, ClientCredential::None)?),
-            None => None,
-        };
         let claims = AssertionClaims {
             subject: settings.subject.unwrap_or_else(|| settings.issuer.clone()),
             issuer: settings.issuer,
@@ -153,15 +129,7 @@ impl JwtBearer {
             thumbprints: None,
         };
         Ok(JwtBearer {
-            request: TokenRequest {
-                endpoint: token_endpoint,
-                assertion_audience: None,
-                grant_type: Some(JWT_BEARER_GRANT),
-                grant_params: Vec::new(),
-                scope: Scope::parse(&settings.scope)?,
-                extra: ExtraParams::new(settings.extra_params)?,
-                client: client.unwrap_or_else(ClientAuth::anonymous),
-            },
+            request: client.request(JWT_BEARER_GRANT, Vec::new()),
             key: settings.key,
             header,
             claims,

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub mod acp;
+pub mod client;
 pub mod client_credentials;
 pub mod device;
 pub mod jwt_bearer;
@@ -20,6 +21,7 @@ pub mod password;
 mod token_request;
 
 pub use acp::{AcpFlow, AcpLogin, AcpLoginSettings};
+pub use client::ClientConfig;
 pub use client_credentials::{ClientCredentials, ClientCredentialsSettings};
 pub use device::{DeviceAuthorization, DeviceAuthorizationSettings, DeviceFlow};
 pub use jwt_bearer::{AssertionFlow, JwtBearer, JwtBearerSettings};
@@ -112,42 +114,29 @@ pub trait Flow {
     }
 }
 
-impl<F: Flow + ?Sized> Flow for Box<F> {
-    type Output = F::Output;
+/// A boxed flow, or a borrowed one, is driven as the flow itself.
+macro_rules! forward_flow {
+    ($($pointer:ty),*) => {$(
+        impl<F: Flow + ?Sized> Flow for $pointer {
+            type Output = F::Output;
 
-    fn poll(&mut self, now: UnixTime) -> Result<Action<Self::Output>, Error> {
-        (**self).poll(now)
-    }
+            fn poll(&mut self, now: UnixTime) -> Result<Action<Self::Output>, Error> {
+                (**self).poll(now)
+            }
 
-    fn handle_response(&mut self, response: HttpResponse, now: UnixTime) -> Result<(), Error> {
-        (**self).handle_response(response, now)
-    }
+            fn handle_response(&mut self, response: HttpResponse, now: UnixTime) -> Result<(), Error> {
+                (**self).handle_response(response, now)
+            }
 
-    fn handle_signature(&mut self, signature: Vec<u8>) -> Result<(), Error> {
-        (**self).handle_signature(signature)
-    }
+            fn handle_signature(&mut self, signature: Vec<u8>) -> Result<(), Error> {
+                (**self).handle_signature(signature)
+            }
 
-    fn transport_failed(&mut self, error: Error) -> Error {
-        (**self).transport_failed(error)
-    }
+            fn transport_failed(&mut self, error: Error) -> Error {
+                (**self).transport_failed(error)
+            }
+        }
+    )*};
 }
 
-impl<F: Flow + ?Sized> Flow for &mut F {
-    type Output = F::Output;
-
-    fn poll(&mut self, now: UnixTime) -> Result<Action<Self::Output>, Error> {
-        (**self).poll(now)
-    }
-
-    fn handle_response(&mut self, response: HttpResponse, now: UnixTime) -> Result<(), Error> {
-        (**self).handle_response(response, now)
-    }
-
-    fn handle_signature(&mut self, signature: Vec<u8>) -> Result<(), Error> {
-        (**self).handle_signature(signature)
-    }
-
-    fn transport_failed(&mut self, error: Error) -> Error {
-        (**self).transport_failed(error)
-    }
-}
+forward_flow!(Box<F>, &mut F);

@@ -8,8 +8,8 @@ use super::signer::{Signer, SignerChoice};
 use crate::client_auth::{ClientCredential, CredentialOptions};
 use crate::error::Error;
 use crate::flow::{
-    AcpLogin, AcpLoginSettings, ClientCredentials, ClientCredentialsSettings, DeviceAuthorization,
-    DeviceAuthorizationSettings, JwtBearer, JwtBearerSettings, PasswordGrant,
+    AcpLogin, AcpLoginSettings, ClientConfig, ClientCredentials, ClientCredentialsSettings,
+    DeviceAuthorization, DeviceAuthorizationSettings, JwtBearer, JwtBearerSettings, PasswordGrant,
     PasswordGrantSettings,
 };
 use crate::keys::{Algorithm, PrivateKey};
@@ -225,19 +225,67 @@ fn credential_option(options: &Options, secret_required: bool) -> Result<ClientC
     ClientCredential::from_options(parts, secret_required)
 }
 
-/// The option names a class accepts: its own, the transport's, and the
-/// client-authentication ones for classes whose client has a secret or key.
-fn known(own: &[&'static str], client_auth: bool) -> Vec<&'static str> {
-    let client_auth: &[&str] = if client_auth {
-        &CLIENT_AUTH_OPTIONS
-    } else {
-        &[]
+/// The options of a client configuration (`ClientConfig`).
+const CLIENT_OPTIONS: [&str; 5] = [
+    "tokenEndpoint",
+    "clientId",
+    "scope",
+    "extraParams",
+    "provider",
+];
+
+/// Which client options a class takes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ClientOptions {
+    /// None: the ACP login has no OAuth client of its own.
+    None,
+    /// A client whose assertion authenticates (JwtBearer): `clientId` is
+    /// optional and there is no secret or key.
+    Assertion,
+    /// A client with a secret or key; `required`: client credentials need one.
+    Credential { required: bool },
+}
+
+/// The option names a class accepts: its own, the transport's, and its
+/// client options.
+fn known(own: &[&'static str], client: ClientOptions) -> Vec<&'static str> {
+    let client_options: &[&str] = match client {
+        ClientOptions::None => &[],
+        _ => &CLIENT_OPTIONS,
+    };
+    let credential_options: &[&str] = match client {
+        ClientOptions::Credential { .. } => &CLIENT_AUTH_OPTIONS,
+        _ => &[],
     };
     own.iter()
+        .chain(client_options)
+        .chain(credential_options)
         .chain(TRANSPORT_OPTIONS.iter())
-        .chain(client_auth)
         .copied()
         .collect()
+}
+
+/// The client configuration every token-endpoint grant embeds.
+fn client_config(options: &Options, client: ClientOptions) -> Result<ClientConfig, Error> {
+    let (client_id, credential) = match client {
+        ClientOptions::Credential { required } => (
+            options.required_string("clientId")?,
+            credential_option(options, required)?,
+        ),
+        _ => (
+            options.string("clientId")?.unwrap_or_default(),
+            ClientCredential::None,
+        ),
+    };
+    Ok(ClientConfig {
+        token_endpoint: options.required_string("tokenEndpoint")?,
+        client_id,
+        credential,
+        scope: options.strings("scope")?,
+        extra_params: options.params("extraParams")?,
+        provider: provider_option(options)?,
+        allow_insecure_http: options.bool("allowInsecureHttp")?,
+    })
 }
 
 fn provider_option(options: &Options) -> Result<Option<Provider>, Error> {
@@ -370,28 +418,10 @@ impl JsClientCredentials {
     }
 
     fn from_options(value: &JsValue) -> Result<Self, Error> {
-        let options = Options::new(
-            value,
-            "ClientCredentials",
-            &known(
-                &[
-                    "tokenEndpoint",
-                    "clientId",
-                    "scope",
-                    "extraParams",
-                    "provider",
-                ],
-                true,
-            ),
-        )?;
+        let client = ClientOptions::Credential { required: true };
+        let options = Options::new(value, "ClientCredentials", &known(&[], client))?;
         let settings = ClientCredentialsSettings {
-            token_endpoint: options.required_string("tokenEndpoint")?,
-            client_id: options.required_string("clientId")?,
-            credential: credential_option(&options, true)?,
-            scope: options.strings("scope")?,
-            extra_params: options.params("extraParams")?,
-            provider: provider_option(&options)?,
-            allow_insecure_http: options.bool("allowInsecureHttp")?,
+            client: client_config(&options, client)?,
         };
         Ok(JsClientCredentials {
             client: Rc::new(ClientCredentials::new(settings)?),
@@ -420,32 +450,16 @@ impl JsPasswordGrant {
     }
 
     fn from_options(value: &JsValue) -> Result<Self, Error> {
+        let client = ClientOptions::Credential { required: false };
         let options = Options::new(
             value,
             "PasswordGrant",
-            &known(
-                &[
-                    "tokenEndpoint",
-                    "clientId",
-                    "username",
-                    "password",
-                    "scope",
-                    "extraParams",
-                    "provider",
-                ],
-                true,
-            ),
+            &known(&["username", "password"], client),
         )?;
         let settings = PasswordGrantSettings {
-            token_endpoint: options.required_string("tokenEndpoint")?,
-            client_id: options.required_string("clientId")?,
-            credential: credential_option(&options, false)?,
+            client: client_config(&options, client)?,
             username: options.required_string("username")?,
             password: Secret::new(options.required_string("password")?),
-            scope: options.strings("scope")?,
-            extra_params: options.params("extraParams")?,
-            provider: provider_option(&options)?,
-            allow_insecure_http: options.bool("allowInsecureHttp")?,
         };
         Ok(JsPasswordGrant {
             client: Rc::new(PasswordGrant::new(settings)?),
@@ -477,21 +491,16 @@ impl JsJwtBearer {
 
     fn from_options(value: &JsValue) -> Result<Self, Error> {
         let own = [
-            "tokenEndpoint",
             "key",
             "issuer",
             "subject",
             "audience",
-            "clientId",
-            "scope",
             "lifetimeSeconds",
             "algorithm",
             "claims",
             "notBefore",
-            "extraParams",
-            "provider",
         ];
-        let options = Options::new(value, "JwtBearer", &known(&own, false))?;
+        let options = Options::new(value, "JwtBearer", &known(&own, ClientOptions::Assertion))?;
         let key =
             key_option(&options, "key")?.ok_or_else(|| Error::config("key", "is required"))?;
         let claims = match options.text_or_object("claims")? {
@@ -502,20 +511,15 @@ impl JsJwtBearer {
             },
         };
         let settings = JwtBearerSettings {
-            token_endpoint: options.required_string("tokenEndpoint")?,
+            client: client_config(&options, ClientOptions::Assertion)?,
             key,
             issuer: options.required_string("issuer")?,
             subject: options.string("subject")?,
             audience: options.string("audience")?,
-            client_id: options.string("clientId")?,
-            scope: options.strings("scope")?,
             lifetime_secs: options.positive_integer("lifetimeSeconds")?,
             algorithm: algorithm_option(&options)?,
             claims,
             not_before: options.bool("notBefore")?,
-            extra_params: options.params("extraParams")?,
-            provider: provider_option(&options)?,
-            allow_insecure_http: options.bool("allowInsecureHttp")?,
         };
         Ok(JsJwtBearer {
             client: Rc::new(JwtBearer::new(settings)?),
@@ -562,25 +566,15 @@ impl JsDeviceAuthorization {
     }
 
     fn from_options(value: &JsValue) -> Result<Self, Error> {
-        let own = [
-            "deviceAuthorizationEndpoint",
-            "tokenEndpoint",
-            "clientId",
-            "scope",
-            "extraParams",
-            "onPrompt",
-            "provider",
-        ];
-        let options = Options::new(value, "DeviceAuthorization", &known(&own, true))?;
+        let client = ClientOptions::Credential { required: false };
+        let options = Options::new(
+            value,
+            "DeviceAuthorization",
+            &known(&["deviceAuthorizationEndpoint", "onPrompt"], client),
+        )?;
         let settings = DeviceAuthorizationSettings {
+            client: client_config(&options, client)?,
             device_authorization_endpoint: options.string("deviceAuthorizationEndpoint")?,
-            provider: provider_option(&options)?,
-            token_endpoint: options.required_string("tokenEndpoint")?,
-            client_id: options.required_string("clientId")?,
-            credential: credential_option(&options, false)?,
-            scope: options.strings("scope")?,
-            extra_params: options.params("extraParams")?,
-            allow_insecure_http: options.bool("allowInsecureHttp")?,
         };
         let on_prompt = options.function("onPrompt")?.ok_or_else(|| {
             Error::config(
@@ -622,7 +616,7 @@ impl JsAcpLogin {
 
     fn from_options(value: &JsValue) -> Result<Self, Error> {
         let own = ["platformUrl", "username", "password", "idp"];
-        let options = Options::new(value, "AcpLogin", &known(&own, false))?;
+        let options = Options::new(value, "AcpLogin", &known(&own, ClientOptions::None))?;
         let login = AcpLogin::new(AcpLoginSettings {
             platform_url: options.required_string("platformUrl")?,
             username: options.required_string("username")?,
