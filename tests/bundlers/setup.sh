@@ -5,18 +5,10 @@
 # (target/npm/grantkit.tgz from `make build`) as node_modules/grantkit.
 set -euo pipefail
 cd "$(dirname "$0")"
+. ../tools/lib.sh
 
-stamp=node_modules/.grantkit-lock
-if ! cmp -s package-lock.json "$stamp" 2>/dev/null; then
-  npm ci --no-audit --no-fund
-  cp package-lock.json "$stamp"
-fi
-
-if ! command -v chromium >/dev/null; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends chromium
-fi
+npm_ci_if_changed .
+install_chromium
 
 # The packed artifact, unpacked where a registry install would put it (it has
 # no dependencies). Not `npm install <tgz>`: that would rewrite package-lock.json.

@@ -9,15 +9,7 @@
 # Node 20 is the node that runs the harness.
 set -euo pipefail
 cd "$(dirname "$0")"
+. ../tools/lib.sh
 
-stamp=node_modules/.grantkit-lock
-if ! cmp -s package-lock.json "$stamp" 2>/dev/null; then
-  npm ci --no-audit --no-fund
-  cp package-lock.json "$stamp"
-fi
-
-if ! command -v chromium >/dev/null 2>&1; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends chromium
-fi
+npm_ci_if_changed .
+install_chromium

@@ -3,6 +3,7 @@
 # skipped when already done. `setup.sh browser` also installs Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/tools/lib.sh
 
 rustup target list --installed | grep -qx wasm32-unknown-unknown \
   || rustup target add wasm32-unknown-unknown
@@ -44,25 +45,15 @@ PY
   rm -rf "$wheel"
 fi
 
-# npm ci only when the lock file changed since the last install.
-stamp=tests/node_modules/.grantkit-lock
-if ! cmp -s tests/package-lock.json "$stamp" 2>/dev/null; then
-  npm ci --prefix tests --no-audit --no-fund
-  cp tests/package-lock.json "$stamp"
-fi
-
-# tsc 5 and the latest, and @types/node, for tests/types/check.mjs.
-stamp=tests/types/node_modules/.grantkit-lock
-if ! cmp -s tests/types/package-lock.json "$stamp" 2>/dev/null; then
-  npm ci --prefix tests/types --no-audit --no-fund
-  cp tests/types/package-lock.json "$stamp"
-fi
+# npm ci only when the lock file changed since the last install: the test
+# servers and tools, and tsc 5 and the latest with @types/node for
+# tests/types/check.mjs.
+npm_ci_if_changed tests
+npm_ci_if_changed tests/types
 
 # The reference ACP server decrypts with Python's cryptography, independently of grantkit.
 python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install --quiet cryptography
 
-if [ "${1:-}" = browser ] && ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends chromium chromium-driver
+if [ "${1:-}" = browser ]; then
+  install_chromium driver
 fi
