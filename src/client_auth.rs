@@ -222,7 +222,7 @@ impl ClientAuth {
     pub(crate) fn bind_credentials(&self, binding: &mut CredentialBinding) {
         match &self.proof {
             Proof::Secret(secret, _) => binding.add("client_secret", secret.expose().as_bytes()),
-            Proof::Assertion { key, .. } => binding.add("client_key", &key.to_pkcs8_der()),
+            Proof::Assertion { key, .. } => binding.add("client_key", key.to_pkcs8_der()),
             Proof::Anonymous | Proof::None => {}
         }
     }

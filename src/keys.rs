@@ -53,6 +53,8 @@ impl Algorithm {
 #[derive(Clone)]
 pub struct PrivateKey {
     key: RsaPrivateKey,
+    /// The key as PKCS#8 DER, encoded once at import (zeroed on drop).
+    der: Zeroizing<Vec<u8>>,
     kid: Option<String>,
     alg: Option<Algorithm>,
 }
@@ -175,7 +177,15 @@ impl PrivateKey {
         check_bits(key.size() * 8)?;
         key.validate()
             .map_err(|_| malformed("the key's numbers are not consistent"))?;
-        Ok(PrivateKey { key, kid, alg })
+        let der = key
+            .to_pkcs8_der()
+            .map_err(|_| malformed("the key does not encode as PKCS#8"))?;
+        Ok(PrivateKey {
+            der: Zeroizing::new(der.as_bytes().to_vec()),
+            key,
+            kid,
+            alg,
+        })
     }
 
     /// The modulus size in bits.
@@ -200,12 +210,8 @@ impl PrivateKey {
 
     /// The key as PKCS#8 DER, to hand to WebCrypto's `importKey("pkcs8")`.
     /// The buffer is zeroed when dropped.
-    pub fn to_pkcs8_der(&self) -> Zeroizing<Vec<u8>> {
-        let document = self
-            .key
-            .to_pkcs8_der()
-            .expect("a validated RSA key always encodes as PKCS#8");
-        Zeroizing::new(document.as_bytes().to_vec())
+    pub fn to_pkcs8_der(&self) -> &[u8] {
+        &self.der
     }
 
     /// Whether the DER certificate holds this key's public key. The

@@ -32,8 +32,21 @@
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
-// No panic reachable from input: no indexing or slicing that can fail, outside tests.
-#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::string_slice))]
+// No panic reachable from input: outside tests, no indexing or slicing that can
+// fail, and no unwrap, expect, panic or unreachable.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::string_slice,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
 
 pub mod api_call;
 pub mod client_auth;

@@ -89,14 +89,17 @@ impl Redactor {
         match value {
             Value::String(s) => *s = self.scrub(s),
             Value::Array(items) => items.iter_mut().for_each(|v| self.scrub_json(v)),
-            Value::Object(map) => {
-                let entries = std::mem::take(map);
-                for (key, mut v) in entries {
-                    self.scrub_json(&mut v);
-                    map.insert(self.scrub(&key), v);
-                }
-            }
+            Value::Object(map) => self.scrub_object(map),
             _ => {}
+        }
+    }
+
+    /// Scrubs every string inside a JSON object, keys included.
+    pub fn scrub_object(&self, map: &mut serde_json::Map<String, Value>) {
+        let entries = std::mem::take(map);
+        for (key, mut v) in entries {
+            self.scrub_json(&mut v);
+            map.insert(self.scrub(&key), v);
         }
     }
 

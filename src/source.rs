@@ -422,15 +422,16 @@ impl Flow for Acquire {
             }),
         };
         match result {
-            Err(Error::OAuth(server)) if server.error == "invalid_grant" && self.refreshes() => {
-                let AcquireState::Refreshing(_, fallback) =
-                    std::mem::replace(&mut self.state, AcquireState::Finished)
-                else {
-                    unreachable!("refreshes() checked the state")
-                };
-                self.refresh_rejected = true;
-                self.state = AcquireState::Starting(fallback);
-                Ok(())
+            Err(Error::OAuth(server)) if server.error == "invalid_grant" => {
+                match std::mem::replace(&mut self.state, AcquireState::Finished) {
+                    // The refresh token was refused: the grant itself runs.
+                    AcquireState::Refreshing(_, fallback) => {
+                        self.refresh_rejected = true;
+                        self.state = AcquireState::Starting(fallback);
+                        Ok(())
+                    }
+                    _ => Err(Error::OAuth(server)),
+                }
             }
             Err(error) => {
                 self.state = AcquireState::Finished;

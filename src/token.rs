@@ -156,7 +156,7 @@ pub(crate) fn parse_json(response: &HttpResponse, redactor: &Redactor) -> Result
         .body
         .strip_prefix(b"\xEF\xBB\xBF")
         .unwrap_or(&response.body);
-    let Ok(mut body) = serde_json::from_slice::<Value>(json) else {
+    let Ok(body) = serde_json::from_slice::<Value>(json) else {
         return Err(Error::ResponseNotJson {
             status,
             content_type: response
@@ -168,14 +168,14 @@ pub(crate) fn parse_json(response: &HttpResponse, redactor: &Redactor) -> Result
     };
     // RFC 6749 §5.2: an error response has a string `error`. Some servers
     // send one with a 2xx status; it is still an error.
-    let Some(Value::String(error)) = body.get("error") else {
-        return Ok(body);
+    let (error, mut body) = match body {
+        Value::Object(map) => match map.get("error") {
+            Some(Value::String(error)) => (error.clone(), map),
+            _ => return Ok(Value::Object(map)),
+        },
+        other => return Ok(other),
     };
-    let error = error.clone();
-    redactor.scrub_json(&mut body);
-    let Value::Object(mut body) = body else {
-        unreachable!("scrub_json keeps the kind of value")
-    };
+    redactor.scrub_object(&mut body);
     // A registered error code is public text, never a secret: keep it exact
     // even when a (short) secret happens to occur in it.
     let error = if is_registered_error_code(&error) {

@@ -330,8 +330,8 @@ impl Flow for DeviceFlow {
 
     fn poll(&mut self, now: UnixTime) -> Result<Action<TokenSet>, Error> {
         match std::mem::replace(&mut self.state, State::Finished) {
-            State::ExpectDeviceCode(mut request) => match request.poll(now)? {
-                Action::Done(code) => {
+            State::ExpectDeviceCode(mut request) => match request.poll(now)?.pending() {
+                Err(code) => {
                     check_prompt(&code.prompt, self.config.allow_insecure_http)?;
                     let polling = Polling {
                         deadline: now.plus_secs(code.prompt.expires_in),
@@ -342,9 +342,9 @@ impl Flow for DeviceFlow {
                     self.state = State::Waiting(polling);
                     Ok(Action::Prompt(code.prompt))
                 }
-                action => {
+                Ok(action) => {
                     self.state = State::ExpectDeviceCode(request);
-                    Ok(action.map(|_| unreachable!("Done is the arm above")))
+                    Ok(action)
                 }
             },
             State::Waiting(polling) => {

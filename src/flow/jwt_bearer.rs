@@ -243,6 +243,6 @@ super::token_request::single_request_grant!(
         parts
     },
     |grant, binding| {
-        binding.add("assertion_key", &grant.key.to_pkcs8_der());
+        binding.add("assertion_key", grant.key.to_pkcs8_der());
     }
 );

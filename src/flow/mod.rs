@@ -58,6 +58,19 @@ impl<T> Action<T> {
             Action::Done(output) => Action::Done(f(output)),
         }
     }
+
+    /// The action as another flow's (of any output type), or `Err` with the
+    /// output when it is `Done`: for a flow that runs another as one of its
+    /// steps.
+    pub fn pending<U>(self) -> Result<Action<U>, T> {
+        match self {
+            Action::Send(request) => Ok(Action::Send(request)),
+            Action::Wait(duration) => Ok(Action::Wait(duration)),
+            Action::Prompt(prompt) => Ok(Action::Prompt(prompt)),
+            Action::Sign(request) => Ok(Action::Sign(request)),
+            Action::Done(output) => Err(output),
+        }
+    }
 }
 
 /// What a user must be shown to approve a device (RFC 8628 §3.3).

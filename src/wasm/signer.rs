@@ -98,8 +98,7 @@ impl Signer {
                 return Ok(crypto_key.clone());
             }
         }
-        let der = key.to_pkcs8_der();
-        let data = Uint8Array::from(der.as_slice());
+        let data = Uint8Array::from(key.to_pkcs8_der());
         let usages = Array::of1(&"sign".into());
         // extractable = false: the key cannot be read back out of WebCrypto.
         let imported = call(

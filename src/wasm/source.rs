@@ -259,7 +259,17 @@ impl SourceState {
         }
         let (id, promise, waiters, controller) = {
             let mut in_flight = this.in_flight.borrow_mut();
-            let in_flight = in_flight.get_or_insert_with(|| Self::start(this));
+            if in_flight.is_none() {
+                match Self::start(this) {
+                    Ok(started) => *in_flight = Some(started),
+                    Err(error) => return Promise::reject(&to_js_error(&error)),
+                }
+            }
+            let Some(in_flight) = in_flight.as_ref() else {
+                return Promise::reject(&to_js_error(&Error::FlowMisuse {
+                    reason: "no request in flight",
+                }));
+            };
             (
                 in_flight.id,
                 in_flight.promise.clone(),
@@ -290,10 +300,8 @@ impl SourceState {
         })
     }
 
-    fn start(this: &Rc<Self>) -> InFlight {
-        // An AbortController cannot fail to be made in any runtime that has
-        // fetch; the expect documents that.
-        let controller = AbortController::new().expect("AbortController");
+    fn start(this: &Rc<Self>) -> Result<InFlight, Error> {
+        let controller = AbortController::new().map_err(super::driver::network)?;
         let id = this.requests.get() + 1;
         this.requests.set(id);
         let state = this.clone();
@@ -307,12 +315,12 @@ impl SourceState {
         // before the request settles: its rejection is then nobody's, and
         // must not surface as an unhandled rejection. allSettled observes it.
         let _ = Promise::all_settled(&Array::of1(&promise));
-        InFlight {
+        Ok(InFlight {
             id,
             promise,
             waiters: Rc::new(Cell::new(0)),
             controller,
-        }
+        })
     }
 
     /// Unregisters shared request `id`, if it is still the current one.
