@@ -119,19 +119,10 @@ impl Transport {
         request: &HttpRequest,
         signal: Option<&AbortSignal>,
     ) -> Result<HttpResponse, Error> {
-        if signal.is_some_and(AbortSignal::aborted) {
-            return Err(Error::Aborted);
-        }
-        let guard = AbortGuard::new(self.timeout_ms, signal)?;
-        let result = self.exchange(request, &guard.controller.signal()).await;
-        match result {
-            Ok(response) => Ok(response),
-            Err(_) if guard.timed_out.get() => Err(Error::Timeout {
-                after_ms: self.timeout_ms,
-            }),
-            Err(_) if signal.is_some_and(AbortSignal::aborted) => Err(Error::Aborted),
-            Err(error) => Err(error),
-        }
+        within_limit(self.timeout_ms, signal, |limit| async move {
+            self.exchange(request, &limit).await
+        })
+        .await
     }
 
     async fn exchange(
@@ -177,6 +168,32 @@ impl Transport {
 /// The longest delay `setTimeout` takes (2^31 - 1 ms); a longer one fires
 /// after 1 ms in every runtime, which would make a wait a busy loop.
 const MAX_TIMER_MS: f64 = 2_147_483_647.0;
+
+/// Runs `exchange` with a signal that aborts it after `timeout_ms` or when
+/// the caller's `signal` fires, and names such an end `TIMEOUT` or
+/// `ABORTED` whatever error the aborted exchange reported.
+pub(crate) async fn within_limit<T, F, Fut>(
+    timeout_ms: u64,
+    signal: Option<&AbortSignal>,
+    exchange: F,
+) -> Result<T, Error>
+where
+    F: FnOnce(AbortSignal) -> Fut,
+    Fut: std::future::Future<Output = Result<T, Error>>,
+{
+    if signal.is_some_and(AbortSignal::aborted) {
+        return Err(Error::Aborted);
+    }
+    let guard = AbortGuard::new(timeout_ms, signal)?;
+    match exchange(guard.controller.signal()).await {
+        Ok(value) => Ok(value),
+        Err(_) if guard.timed_out.get() => Err(Error::Timeout {
+            after_ms: timeout_ms,
+        }),
+        Err(_) if signal.is_some_and(AbortSignal::aborted) => Err(Error::Aborted),
+        Err(error) => Err(error),
+    }
+}
 
 /// Waits `ms` milliseconds, or less if `signal` fires (then `Aborted`). A
 /// wait longer than a timer can take is made of several timers.
@@ -232,16 +249,16 @@ type AbortListener<'a> = (&'a AbortSignal, Closure<dyn FnMut()>);
 
 /// Aborts the request on timeout or when the caller's signal fires; undoes
 /// both when dropped.
-pub(crate) struct AbortGuard<'a> {
-    pub controller: AbortController,
-    pub timed_out: Rc<Cell<bool>>,
+struct AbortGuard<'a> {
+    controller: AbortController,
+    timed_out: Rc<Cell<bool>>,
     timer: JsValue,
     _on_timeout: Closure<dyn FnMut()>,
     caller: Option<AbortListener<'a>>,
 }
 
 impl<'a> AbortGuard<'a> {
-    pub fn new(timeout_ms: u64, signal: Option<&'a AbortSignal>) -> Result<Self, Error> {
+    fn new(timeout_ms: u64, signal: Option<&'a AbortSignal>) -> Result<Self, Error> {
         let controller = AbortController::new().map_err(network)?;
         let timed_out = Rc::new(Cell::new(false));
         let on_timeout = {

@@ -3,7 +3,7 @@
 //! `authorizedFetch`.
 
 use super::api::{token_set_to_js, GrantHandle};
-use super::driver::{now, until_abort, AbortGuard, Transport};
+use super::driver::{now, until_abort, within_limit, Transport};
 use super::errors::to_js_error;
 use super::options::{abort_signal, get_token_signal, Options};
 use super::{call_method, get, own_keys, thrown_message};
@@ -259,16 +259,12 @@ impl SourceState {
         }
         let (id, promise, waiters, controller) = {
             let mut in_flight = this.in_flight.borrow_mut();
-            if in_flight.is_none() {
-                match Self::start(this) {
-                    Ok(started) => *in_flight = Some(started),
+            let in_flight = match in_flight.take() {
+                Some(running) => in_flight.insert(running),
+                None => match Self::start(this) {
+                    Ok(started) => in_flight.insert(started),
                     Err(error) => return Promise::reject(&to_js_error(&error)),
-                }
-            }
-            let Some(in_flight) = in_flight.as_ref() else {
-                return Promise::reject(&to_js_error(&Error::FlowMisuse {
-                    reason: "no request in flight",
-                }));
+                },
             };
             (
                 in_flight.id,
@@ -527,31 +523,22 @@ impl SourceState {
         token: &str,
         signal: Option<&AbortSignal>,
     ) -> Result<JsValue, Error> {
-        if signal.is_some_and(AbortSignal::aborted) {
-            return Err(Error::Aborted);
-        }
-        let timeout_ms = self.transport.timeout_ms;
-        let guard = AbortGuard::new(timeout_ms, signal)?;
-        let init = Object::new();
-        let _ = Reflect::set(&init, &"signal".into(), &guard.controller.signal());
-        let request = new_request(checked, &init)?;
-        self.prepare(&request, token)?;
-        let promise = match &self.api.fetch {
-            Some(fetch) => fetch.call1(&JsValue::UNDEFINED, &request),
-            None => super::driver::global_fetch_request(&request).map(JsValue::from),
-        }
-        .map_err(super::driver::network)?;
-        let controller_signal = guard.controller.signal();
-        let answer = until_abort(Promise::resolve(&promise), Some(&controller_signal)).await;
-        match answer {
-            Ok(Ok(response)) => Ok(response),
-            _ if guard.timed_out.get() => Err(Error::Timeout {
-                after_ms: timeout_ms,
-            }),
-            _ if signal.is_some_and(AbortSignal::aborted) => Err(Error::Aborted),
-            Ok(Err(error)) => Err(super::driver::network(error)),
-            Err(error) => Err(error),
-        }
+        within_limit(self.transport.timeout_ms, signal, |limit| async move {
+            let init = Object::new();
+            let _ = Reflect::set(&init, &"signal".into(), &limit);
+            let request = new_request(checked, &init)?;
+            self.prepare(&request, token)?;
+            let promise = match &self.api.fetch {
+                Some(fetch) => fetch.call1(&JsValue::UNDEFINED, &request),
+                None => super::driver::global_fetch_request(&request).map(JsValue::from),
+            }
+            .map_err(super::driver::network)?;
+            // A fetch that ignores the signal is not waited for either.
+            until_abort(Promise::resolve(&promise), Some(&limit))
+                .await?
+                .map_err(super::driver::network)
+        })
+        .await
     }
 }
 
