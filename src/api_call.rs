@@ -4,6 +4,7 @@
 
 use crate::endpoint::{parse_origin, UrlParts};
 use crate::error::Error;
+use crate::options::ConfigField;
 use crate::secret::Secret;
 use crate::source::GrantKind;
 
@@ -40,7 +41,13 @@ impl ApiPolicy {
         let allowed_origins = settings
             .allowed_origins
             .iter()
-            .map(|origin| parse_origin("allowedOrigins", origin, settings.allow_insecure_http))
+            .map(|origin| {
+                parse_origin(
+                    ConfigField::AllowedOrigins,
+                    origin,
+                    settings.allow_insecure_http,
+                )
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let mut headers = Vec::new();
         for (name, value) in settings.headers {
@@ -49,7 +56,7 @@ impl ApiPolicy {
         }
         if settings.caller_id.is_some() && kind != GrantKind::ClientCredentials {
             return Err(Error::config(
-                "apiCallerId",
+                ConfigField::ApiCallerId,
                 "goes with tokens from ClientCredentials: other tokens name their user themselves",
             ));
         }
@@ -128,14 +135,14 @@ fn check_header_name(name: &str) -> Result<(), Error> {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
     if !token {
         return Err(Error::config(
-            "headers",
+            ConfigField::Headers,
             "a header name is not an RFC 9110 token",
         ));
     }
     if name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case(API_CALLER_ID_HEADER)
     {
         return Err(Error::config(
-            "headers",
+            ConfigField::Headers,
             format!("{name} is set by grantkit (use apiCallerId for x-api-caller-id)"),
         ));
     }

@@ -4,6 +4,8 @@ use crate::error::Error;
 use crate::http::{form_urlencode, FormBody};
 use crate::jwt::{AssertionClaims, JwsHeader};
 use crate::keys::{Algorithm, CertificateThumbprints, PrivateKey};
+use crate::options::schema::ClientAuthOption;
+use crate::options::ConfigField;
 use crate::redact::Redactor;
 use crate::secret::Secret;
 use crate::source::CredentialBinding;
@@ -21,20 +23,6 @@ pub enum ClientAuthMethod {
     Basic,
     /// `client_secret_post`: `client_id` and `client_secret` in the form body.
     Post,
-}
-
-impl ClientAuthMethod {
-    /// Reads the option value `"basic"` or `"post"`.
-    pub fn from_name(name: &str) -> Result<Self, Error> {
-        match name {
-            "basic" => Ok(ClientAuthMethod::Basic),
-            "post" => Ok(ClientAuthMethod::Post),
-            _ => Err(Error::config(
-                "clientAuth",
-                "must be \"basic\", \"post\" or \"private_key_jwt\"",
-            )),
-        }
-    }
 }
 
 /// What a client proves its identity with.
@@ -67,16 +55,16 @@ pub enum ClientCredential {
 /// `algorithm` (the CLI's flags map onto the same).
 #[derive(Clone, Debug, Default)]
 pub struct CredentialOptions {
-    /// `"basic"`, `"post"` or `"private_key_jwt"`.
-    pub client_auth: Option<String>,
+    /// How the client authenticates.
+    pub client_auth: Option<ClientAuthOption>,
     /// The client secret.
     pub client_secret: Option<Secret>,
     /// The private key: a JWK (JSON) or PEM.
     pub private_key: Option<Secret>,
     /// The key's certificate (PEM).
     pub certificate: Option<String>,
-    /// `"RS256"` or `"PS256"`.
-    pub algorithm: Option<String>,
+    /// The signing algorithm.
+    pub algorithm: Option<Algorithm>,
 }
 
 impl ClientCredential {
@@ -87,49 +75,50 @@ impl ClientCredential {
     /// (a secret with `private_key_jwt`, a key without it) is an error
     /// naming the option.
     pub fn from_options(options: CredentialOptions, secret_required: bool) -> Result<Self, Error> {
-        let auth = options.client_auth.as_deref();
-        if auth == Some("private_key_jwt") {
-            if options.client_secret.is_some() {
-                return Err(Error::config(
-                    "clientSecret",
-                    "does not go with clientAuth \"private_key_jwt\"; give privateKey",
-                ));
+        let method = match options.client_auth {
+            Some(ClientAuthOption::PrivateKeyJwt) => {
+                if options.client_secret.is_some() {
+                    return Err(Error::config(
+                        ConfigField::ClientSecret,
+                        "does not go with clientAuth \"private_key_jwt\"; give privateKey",
+                    ));
+                }
+                let key = options.private_key.ok_or_else(|| {
+                    Error::config(
+                        ConfigField::PrivateKey,
+                        "is required with clientAuth \"private_key_jwt\"",
+                    )
+                })?;
+                return Ok(ClientCredential::PrivateKeyJwt {
+                    key: Arc::new(PrivateKey::parse(key.expose())?),
+                    algorithm: options.algorithm,
+                    certificate_pem: options.certificate,
+                });
             }
-            let key = options.private_key.ok_or_else(|| {
-                Error::config(
-                    "privateKey",
-                    "is required with clientAuth \"private_key_jwt\"",
-                )
-            })?;
-            return Ok(ClientCredential::PrivateKeyJwt {
-                key: Arc::new(PrivateKey::parse(key.expose())?),
-                algorithm: options
-                    .algorithm
-                    .as_deref()
-                    .map(Algorithm::from_name)
-                    .transpose()?,
-                certificate_pem: options.certificate,
-            });
-        }
+            Some(ClientAuthOption::Post) => ClientAuthMethod::Post,
+            Some(ClientAuthOption::Basic) | None => ClientAuthMethod::Basic,
+        };
         let key_options = [
-            ("privateKey", options.private_key.is_some()),
-            ("certificate", options.certificate.is_some()),
-            ("algorithm", options.algorithm.is_some()),
+            (ConfigField::PrivateKey, options.private_key.is_some()),
+            (ConfigField::Certificate, options.certificate.is_some()),
+            (ConfigField::Algorithm, options.algorithm.is_some()),
         ];
-        if let Some((name, _)) = key_options.iter().find(|(_, given)| *given) {
+        if let Some((field, _)) = key_options.iter().find(|(_, given)| *given) {
             return Err(Error::config(
-                name,
+                *field,
                 "goes with clientAuth \"private_key_jwt\"",
             ));
         }
-        let method = auth.map_or(Ok(ClientAuthMethod::default()), ClientAuthMethod::from_name)?;
         match options.client_secret {
             Some(secret) => Ok(ClientCredential::Secret { secret, method }),
             None if secret_required => Err(Error::config(
-                "clientSecret",
+                ConfigField::ClientSecret,
                 "is required (or clientAuth \"private_key_jwt\" with privateKey)",
             )),
-            None if auth.is_some() => Err(Error::config("clientAuth", "needs a clientSecret")),
+            None if options.client_auth.is_some() => Err(Error::config(
+                ConfigField::ClientAuth,
+                "needs a clientSecret",
+            )),
             None => Ok(ClientCredential::None),
         }
     }
@@ -162,12 +151,15 @@ impl ClientAuth {
     /// Checks a client id and credential.
     pub fn new(client_id: String, credential: ClientCredential) -> Result<Self, Error> {
         if client_id.is_empty() {
-            return Err(Error::config("clientId", "must not be empty"));
+            return Err(Error::config(ConfigField::ClientId, "must not be empty"));
         }
         let proof = match credential {
             ClientCredential::None => Proof::None,
             ClientCredential::Secret { secret, .. } if secret.expose().is_empty() => {
-                return Err(Error::config("clientSecret", "must not be empty"))
+                return Err(Error::config(
+                    ConfigField::ClientSecret,
+                    "must not be empty",
+                ))
             }
             ClientCredential::Secret { secret, method } => Proof::Secret(secret, method),
             ClientCredential::PrivateKeyJwt {
@@ -348,7 +340,7 @@ mod tests {
             })
         ));
         let post = CredentialOptions {
-            client_auth: Some("post".into()),
+            client_auth: Some(ClientAuthOption::Post),
             client_secret: secret(),
             ..Default::default()
         };
@@ -360,9 +352,9 @@ mod tests {
             })
         ));
         let jwt = CredentialOptions {
-            client_auth: Some("private_key_jwt".into()),
+            client_auth: Some(ClientAuthOption::PrivateKeyJwt),
             private_key: key(),
-            algorithm: Some("PS256".into()),
+            algorithm: Some(Algorithm::Ps256),
             ..Default::default()
         };
         assert!(matches!(
@@ -378,14 +370,14 @@ mod tests {
         ));
         // Refused, naming the option.
         let jwt_with_secret = CredentialOptions {
-            client_auth: Some("private_key_jwt".into()),
+            client_auth: Some(ClientAuthOption::PrivateKeyJwt),
             client_secret: secret(),
             private_key: key(),
             ..Default::default()
         };
         assert_eq!(field(jwt_with_secret, true), "clientSecret");
         let jwt_without_key = CredentialOptions {
-            client_auth: Some("private_key_jwt".into()),
+            client_auth: Some(ClientAuthOption::PrivateKeyJwt),
             ..Default::default()
         };
         assert_eq!(field(jwt_without_key, true), "privateKey");
@@ -409,7 +401,7 @@ mod tests {
             (
                 "algorithm",
                 CredentialOptions {
-                    algorithm: Some("RS256".into()),
+                    algorithm: Some(Algorithm::Rs256),
                     client_secret: secret(),
                     ..Default::default()
                 },
@@ -419,15 +411,9 @@ mod tests {
         }
         assert_eq!(field(CredentialOptions::default(), true), "clientSecret");
         let auth_without_secret = CredentialOptions {
-            client_auth: Some("basic".into()),
+            client_auth: Some(ClientAuthOption::Basic),
             ..Default::default()
         };
         assert_eq!(field(auth_without_secret, false), "clientAuth");
-        let unknown = CredentialOptions {
-            client_auth: Some("mtls".into()),
-            client_secret: secret(),
-            ..Default::default()
-        };
-        assert_eq!(field(unknown, true), "clientAuth");
     }
 }

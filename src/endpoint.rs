@@ -5,6 +5,7 @@
 //! included, and a URL library would drop that port.
 
 use crate::error::Error;
+use crate::options::ConfigField;
 use crate::text::is_unsafe_char;
 
 /// The parts of an absolute URL that grantkit looks at, as written: the one
@@ -58,7 +59,11 @@ impl<'a> UrlParts<'a> {
 /// server), or any `http` when `allow_insecure_http` is set; it may carry no
 /// user name or password and no fragment. The error names `field` and what
 /// is wrong, never the URL: its query may hold a secret.
-pub fn check_endpoint(field: &str, url: &str, allow_insecure_http: bool) -> Result<String, Error> {
+pub fn check_endpoint(
+    field: ConfigField,
+    url: &str,
+    allow_insecure_http: bool,
+) -> Result<String, Error> {
     let problem = url_problem(url, allow_insecure_http).or_else(|| {
         // RFC 6749 §3.2: "The endpoint URI MUST NOT include a fragment component."
         url.contains('#')
@@ -126,7 +131,11 @@ pub(crate) fn encode_path_segment(segment: &str) -> String {
 /// dropped. A path other than `/`, a query or a fragment is refused: an
 /// origin is not a URL prefix. Plain `http` only as [`check_endpoint`]
 /// allows it, since a bearer token would travel in clear text.
-pub fn parse_origin(field: &str, text: &str, allow_insecure_http: bool) -> Result<String, Error> {
+pub fn parse_origin(
+    field: ConfigField,
+    text: &str,
+    allow_insecure_http: bool,
+) -> Result<String, Error> {
     let checked = check_endpoint(field, text, allow_insecure_http)?;
     let fail = |reason: &str| Err(Error::config(field, reason));
     if !checked.is_ascii() {
@@ -173,7 +182,10 @@ mod tests {
     #[test]
     fn keeps_urls_exactly_as_configured() {
         let url = "https://tenant.example.com:443/am/oauth2/access_token";
-        assert_eq!(check_endpoint("tokenEndpoint", url, false).unwrap(), url);
+        assert_eq!(
+            check_endpoint(ConfigField::TokenEndpoint, url, false).unwrap(),
+            url
+        );
     }
 
     #[test]
@@ -184,16 +196,38 @@ mod tests {
             "http://[::1]:9000/token",
             "HTTP://127.1.2.3/token",
         ] {
-            assert!(check_endpoint("tokenEndpoint", ok, false).is_ok(), "{ok}");
+            assert!(
+                check_endpoint(ConfigField::TokenEndpoint, ok, false).is_ok(),
+                "{ok}"
+            );
         }
-        let err =
-            check_endpoint("tokenEndpoint", "http://idp.example.com/token", false).unwrap_err();
+        let err = check_endpoint(
+            ConfigField::TokenEndpoint,
+            "http://idp.example.com/token",
+            false,
+        )
+        .unwrap_err();
         assert_eq!(err.code(), "INVALID_CONFIG");
         assert!(err.to_string().contains("allowInsecureHttp"), "{err}");
-        assert!(check_endpoint("tokenEndpoint", "http://idp.example.com/token", true).is_ok());
+        assert!(check_endpoint(
+            ConfigField::TokenEndpoint,
+            "http://idp.example.com/token",
+            true
+        )
+        .is_ok());
         // Look-alikes of loopback are not loopback.
-        assert!(check_endpoint("t", "http://127.0.0.1.evil.example/token", false).is_err());
-        assert!(check_endpoint("t", "http://localhost.evil.example/token", false).is_err());
+        assert!(check_endpoint(
+            ConfigField::TokenEndpoint,
+            "http://127.0.0.1.evil.example/token",
+            false
+        )
+        .is_err());
+        assert!(check_endpoint(
+            ConfigField::TokenEndpoint,
+            "http://localhost.evil.example/token",
+            false
+        )
+        .is_err());
     }
 
     #[test]
@@ -207,7 +241,7 @@ mod tests {
             "https://idp.example.com/token#frag",
             "https://idp.example.com/to ken",
         ] {
-            let err = check_endpoint("tokenEndpoint", bad, false).unwrap_err();
+            let err = check_endpoint(ConfigField::TokenEndpoint, bad, false).unwrap_err();
             assert_eq!(err.code(), "INVALID_CONFIG", "{bad}");
         }
     }
@@ -222,10 +256,15 @@ mod tests {
             "https://idp.example/token?client_secret=SEKRIT\u{1b}",
             "idp.example/token?client_secret=SEKRIT",
         ] {
-            let err = check_endpoint("tokenEndpoint", bad, false).unwrap_err();
+            let err = check_endpoint(ConfigField::TokenEndpoint, bad, false).unwrap_err();
             assert!(!format!("{err} {err:?}").contains("SEKRIT"), "{err}");
         }
-        let err = parse_origin("allowedOrigins", "https://api.example/SEKRIT", false).unwrap_err();
+        let err = parse_origin(
+            ConfigField::AllowedOrigins,
+            "https://api.example/SEKRIT",
+            false,
+        )
+        .unwrap_err();
         assert!(!format!("{err} {err:?}").contains("SEKRIT"), "{err}");
     }
 
@@ -248,10 +287,15 @@ mod tests {
 
     #[test]
     fn error_text_never_echoes_a_url_with_credentials() {
-        let err = check_endpoint("t", "https://user:pa55word@h/x", false).unwrap_err();
+        let err = check_endpoint(
+            ConfigField::TokenEndpoint,
+            "https://user:pa55word@h/x",
+            false,
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "invalid configuration: t: credentials do not belong in the URL"
+            "invalid configuration: tokenEndpoint: credentials do not belong in the URL"
         );
     }
 }

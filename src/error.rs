@@ -1,5 +1,6 @@
 //! The one error type of grantkit, with a stable code per variant.
 
+use crate::options::ConfigField;
 use crate::text;
 use serde_json::{Map, Value};
 use std::fmt;
@@ -35,19 +36,11 @@ macro_rules! error_codes {
             "/** The stable codes of GrantkitError. */\nexport type GrantkitErrorCode =",
             $(" | \"", $code, "\"",)*
             ";\n\n",
-            "/** Every error grantkit throws or rejects with: a real Error (with a stack) whose class is GrantkitError, so `instanceof GrantkitError` works. */\n",
+            "/** Every error grantkit throws or rejects with: a real Error (with a stack) whose class is GrantkitError, so `instanceof GrantkitError` works. Its members besides the message are ErrorMembers. */\n",
+            "export interface GrantkitError extends ErrorMembers {}\n",
             "export class GrantkitError extends Error {\n",
             "  private constructor();\n",
             "  name: \"GrantkitError\";\n",
-            "  /** The stable code; compare with the constants, e.g. GrantkitError.OAUTH_ERROR. */\n",
-            "  code: GrantkitErrorCode;\n",
-            "  /** HTTP status, when a response caused the error. */\n  status?: number;\n",
-            "  /** OAUTH_ERROR and the device flow's ends: the server's error code (invalid_client, access_denied, ...). */\n  error?: string;\n",
-            "  /** The server's error_description, verbatim (escape it before printing). */\n  error_description?: string;\n",
-            "  error_uri?: string;\n",
-            "  /** The whole error body, vendor members included (Entra's error_codes, trace_id, correlation_id). */\n  body?: Record<string, unknown>;\n",
-            "  /** INVALID_CONFIG: the option at fault. */\n  field?: string;\n",
-            "  /** AcpLogin: which of the five calls failed (1-5). */\n  step?: number;\n",
             $("  /**", $($doc,)* " */\n  static readonly ", $code, ": \"", $code, "\";\n",)*
             "}\n"
         );
@@ -140,8 +133,9 @@ pub enum Error {
     /// endpoint that is not `https`, a scope the provider is documented to
     /// refuse. Raised before any request is sent.
     InvalidConfig {
-        /// The option at fault, as the user spells it (`tokenEndpoint`).
-        field: String,
+        /// The option at fault; [`ConfigField::name`] spells it as options do
+        /// (`tokenEndpoint`).
+        field: ConfigField,
         /// What is wrong with it.
         reason: String,
     },
@@ -322,9 +316,9 @@ impl Error {
         }
     }
 
-    pub(crate) fn config(field: &str, reason: impl Into<String>) -> Self {
+    pub(crate) fn config(field: ConfigField, reason: impl Into<String>) -> Self {
         Error::InvalidConfig {
-            field: field.to_owned(),
+            field,
             reason: reason.into(),
         }
     }
@@ -653,5 +647,68 @@ impl fmt::Display for ServerError {
             write!(f, ": {}", text::escape(description, text::MAX_FIELD_CHARS))?;
         }
         Ok(())
+    }
+}
+
+/// The members of a JavaScript `GrantkitError` besides its message: the
+/// driver sets them from [`Error::members`], and the TypeScript declaration
+/// of the class takes them from this type.
+#[derive(Debug, PartialEq, serde::Serialize, tsify::Tsify)]
+pub struct ErrorMembers<'a> {
+    /// The stable code; compare with the constants, e.g. GrantkitError.OAUTH_ERROR.
+    #[tsify(type = "GrantkitErrorCode")]
+    pub code: &'static str,
+    /// HTTP status, when a response caused the error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// OAUTH_ERROR and the device flow's ends: the server's error code (invalid_client, access_denied, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'a str>,
+    /// The server's error_description, verbatim (escape it before printing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<&'a str>,
+    /// The server's error_uri, verbatim.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_uri: Option<&'a str>,
+    /// The whole error body, vendor members included (Entra's error_codes, trace_id, correlation_id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(type = "Record<string, unknown>")]
+    pub body: Option<&'a Map<String, Value>>,
+    /// INVALID_CONFIG: the option at fault ("options" for the options object as a whole).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// AcpLogin: which of the five calls failed (1-5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<u8>,
+}
+
+impl Error {
+    /// The structured members of the error, as JavaScript sees them.
+    pub fn members(&self) -> ErrorMembers<'_> {
+        let (step, inner) = match self {
+            Error::InStep { step, error, .. } => (Some(*step), error.as_ref()),
+            other => (None, other),
+        };
+        let server = match inner {
+            Error::OAuth(server)
+            | Error::Device {
+                server: Some(server),
+                ..
+            } => Some(server.as_ref()),
+            _ => None,
+        };
+        ErrorMembers {
+            code: self.code(),
+            status: self.status(),
+            error: server.map(|s| s.error.as_str()),
+            error_description: server.and_then(|s| s.error_description.as_deref()),
+            error_uri: server.and_then(|s| s.error_uri.as_deref()),
+            body: server.map(|s| &s.body),
+            field: match inner {
+                Error::InvalidConfig { field, .. } => Some(field.name()),
+                _ => None,
+            },
+            step,
+        }
     }
 }

@@ -8,11 +8,13 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// The header and claims of a JWT, unverified.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, tsify::Tsify)]
 pub struct DecodedJwt {
     /// The JOSE header.
+    #[tsify(type = "Record<string, unknown>")]
     pub header: Map<String, Value>,
     /// The claims set.
+    #[tsify(type = "Record<string, unknown>")]
     pub claims: Map<String, Value>,
 }
 

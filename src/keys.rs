@@ -5,6 +5,7 @@
 //! and is never printed: errors say what is wrong, never what the key is.
 
 use crate::error::{Error, KeyProblem};
+use crate::options::ConfigField;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPublicKey};
@@ -22,7 +23,8 @@ use zeroize::Zeroizing;
 pub const MIN_RSA_BITS: usize = 2048;
 
 /// JWS algorithms grantkit signs with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, tsify::Tsify)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum Algorithm {
     /// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3); deterministic.
     Rs256,
@@ -44,7 +46,10 @@ impl Algorithm {
         match name {
             "RS256" => Ok(Algorithm::Rs256),
             "PS256" => Ok(Algorithm::Ps256),
-            _ => Err(Error::config("algorithm", "must be \"RS256\" or \"PS256\"")),
+            _ => Err(Error::config(
+                ConfigField::Algorithm,
+                "must be \"RS256\" or \"PS256\"",
+            )),
         }
     }
 }
@@ -239,7 +244,7 @@ pub struct CertificateThumbprints {
 impl CertificateThumbprints {
     /// Reads a PEM certificate and checks that it belongs to `key`.
     pub fn from_pem(pem: &str, key: &PrivateKey) -> Result<Self, Error> {
-        let bad = |reason: &str| Error::config("certificate", reason);
+        let bad = |reason: &str| Error::config(ConfigField::Certificate, reason);
         if pem_label(pem.trim()) != Some("CERTIFICATE") {
             return Err(bad(
                 "expected a PEM certificate (-----BEGIN CERTIFICATE-----)",

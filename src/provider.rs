@@ -3,10 +3,14 @@
 
 use crate::endpoint::{check_endpoint, encode_path_segment};
 use crate::error::Error;
+use crate::options::ConfigField;
 
 /// Which identity provider an endpoint belongs to. It decides which
 /// documented rules are checked before a request is sent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize, tsify::Tsify,
+)]
+#[serde(rename_all = "camelCase")]
 pub enum Provider {
     /// Any standard OAuth 2.0 server: no vendor rules.
     #[default]
@@ -32,7 +36,7 @@ impl Provider {
             "acp" => Provider::Acp,
             _ => {
                 return Err(Error::config(
-                    "provider",
+                    ConfigField::Provider,
                     "must be one of generic, keycloak, entra, pingAic, acp",
                 ))
             }
@@ -87,9 +91,9 @@ impl Provider {
 /// Keycloak's token endpoint: `{base}/realms/{realm}/protocol/openid-connect/token`.
 pub fn keycloak_token_endpoint(base_url: &str, realm: &str) -> Result<String, Error> {
     if realm.is_empty() {
-        return Err(Error::config("realm", "must not be empty"));
+        return Err(Error::config(ConfigField::Realm, "must not be empty"));
     }
-    let base = check_endpoint("baseUrl", base_url.trim_end_matches('/'), true)?;
+    let base = check_endpoint(ConfigField::BaseUrl, base_url.trim_end_matches('/'), true)?;
     Ok(format!(
         "{base}/realms/{}/protocol/openid-connect/token",
         encode_path_segment(realm)
@@ -99,7 +103,11 @@ pub fn keycloak_token_endpoint(base_url: &str, realm: &str) -> Result<String, Er
 /// Microsoft Entra ID's v2.0 token endpoint:
 /// `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token`.
 pub fn entra_token_endpoint(tenant: &str) -> Result<String, Error> {
-    check_name("tenant", tenant, "a tenant id (GUID) or domain name")?;
+    check_name(
+        ConfigField::Tenant,
+        tenant,
+        "a tenant id (GUID) or domain name",
+    )?;
     Ok(format!(
         "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
     ))
@@ -110,7 +118,7 @@ pub fn entra_token_endpoint(tenant: &str) -> Result<String, Error> {
 /// platform compares a JWT assertion's `aud` with this exact string.
 pub fn ping_aic_token_endpoint(tenant: &str) -> Result<String, Error> {
     check_name(
-        "tenant",
+        ConfigField::Tenant,
         tenant,
         "a host name such as openam-example.forgeblocks.com",
     )?;
@@ -120,10 +128,14 @@ pub fn ping_aic_token_endpoint(tenant: &str) -> Result<String, Error> {
 /// The platform URL of an Alauda ACP installation, checked, without a
 /// trailing slash; the session login builds its five URLs from it.
 pub fn acp_platform_url(platform_url: &str) -> Result<String, Error> {
-    check_endpoint("platformUrl", platform_url.trim_end_matches('/'), false)
+    check_endpoint(
+        ConfigField::PlatformUrl,
+        platform_url.trim_end_matches('/'),
+        false,
+    )
 }
 
-fn check_name(field: &str, value: &str, what: &str) -> Result<(), Error> {
+fn check_name(field: ConfigField, value: &str, what: &str) -> Result<(), Error> {
     let ok = !value.is_empty()
         && value.len() <= 253
         && value
@@ -139,6 +151,7 @@ fn check_name(field: &str, value: &str, what: &str) -> Result<(), Error> {
 /// Entra's documented scope rules, checked before a request is sent.
 pub(crate) mod entra {
     use crate::error::Error;
+    use crate::options::ConfigField;
 
     /// Client credentials: "the value passed for the scope parameter in this
     /// request should be the resource identifier (application ID URI) of the
@@ -146,7 +159,7 @@ pub(crate) mod entra {
     pub fn check_client_credentials_scope(scope: &[String]) -> Result<(), Error> {
         if scope.is_empty() || !scope.iter().all(|s| s.ends_with("/.default")) {
             return Err(Error::config(
-                "scope",
+                ConfigField::Scope,
                 "Microsoft Entra ID client credentials need a scope ending in /.default (for example api://<app-id>/.default)",
             ));
         }
@@ -158,7 +171,7 @@ pub(crate) mod entra {
     pub fn check_password_scope(scope: &[String]) -> Result<(), Error> {
         if !scope.iter().any(|s| s.ends_with("/access_as_user")) {
             return Err(Error::config(
-                "scope",
+                ConfigField::Scope,
                 "Microsoft Entra ID password grant needs a scope ending in /access_as_user (for example api://<app-id>/access_as_user)",
             ));
         }

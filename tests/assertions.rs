@@ -142,7 +142,7 @@ fn registered_claims_and_bad_lifetimes_are_refused() {
     assert_eq!(
         JwtBearer::new(settings).unwrap_err(),
         Error::InvalidConfig {
-            field: "claims".into(),
+            field: grantkit::options::ConfigField::Claims,
             reason: "\"aud\" is set by grantkit and cannot be overridden".into()
         }
     );
@@ -211,7 +211,7 @@ fn a_certificate_of_another_key_is_refused() {
     assert_eq!(
         ClientCredentials::new(settings).unwrap_err(),
         Error::InvalidConfig {
-            field: "certificate".into(),
+            field: grantkit::options::ConfigField::Certificate,
             reason: "the certificate does not belong to the private key".into()
         }
     );

@@ -9,6 +9,7 @@ use grantkit::flow::{
     Action, ClientCredentials, ClientCredentialsSettings, Flow, PasswordGrant,
     PasswordGrantSettings,
 };
+use grantkit::options::ConfigField;
 use grantkit::provider::Provider;
 use grantkit::redact::WITHHELD;
 use grantkit::{Error, Method, Secret, UnixTime};
@@ -366,19 +367,34 @@ fn a_short_secret_never_corrupts_a_registered_error_code() {
 fn allowed_origins_are_read_into_the_form_of_a_urls_origin() {
     use grantkit::endpoint::parse_origin;
     assert_eq!(
-        parse_origin("o", "https://API.Example.com", false).unwrap(),
+        parse_origin(
+            ConfigField::AllowedOrigins,
+            "https://API.Example.com",
+            false
+        )
+        .unwrap(),
         "https://api.example.com"
     );
     assert_eq!(
-        parse_origin("o", "https://api.example.com:443/", false).unwrap(),
+        parse_origin(
+            ConfigField::AllowedOrigins,
+            "https://api.example.com:443/",
+            false
+        )
+        .unwrap(),
         "https://api.example.com"
     );
     assert_eq!(
-        parse_origin("o", "https://api.example.com:8443", false).unwrap(),
+        parse_origin(
+            ConfigField::AllowedOrigins,
+            "https://api.example.com:8443",
+            false
+        )
+        .unwrap(),
         "https://api.example.com:8443"
     );
     assert_eq!(
-        parse_origin("o", "http://127.0.0.1:80", false).unwrap(),
+        parse_origin(ConfigField::AllowedOrigins, "http://127.0.0.1:80", false).unwrap(),
         "http://127.0.0.1"
     );
     for bad in [
@@ -388,11 +404,11 @@ fn allowed_origins_are_read_into_the_form_of_a_urls_origin() {
         "api.example.com",
         "https://bücher.example",
     ] {
-        let error = parse_origin("allowedOrigins", bad, false).unwrap_err();
+        let error = parse_origin(ConfigField::AllowedOrigins, bad, false).unwrap_err();
         assert_eq!(error.code(), "INVALID_CONFIG", "{bad}");
     }
     assert_eq!(
-        parse_origin("o", "http://api.internal", true).unwrap(),
+        parse_origin(ConfigField::AllowedOrigins, "http://api.internal", true).unwrap(),
         "http://api.internal"
     );
 }

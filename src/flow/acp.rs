@@ -19,6 +19,7 @@ use crate::endpoint::{check_endpoint, UrlParts};
 use crate::error::{AcpProblem, Error};
 use crate::http::{form_urldecode, form_urlencode, HttpRequest, HttpResponse, Method};
 use crate::keys::PublicKey;
+use crate::options::ConfigField;
 use crate::redact::Redactor;
 use crate::secret::Secret;
 use crate::time::UnixTime;
@@ -59,7 +60,7 @@ impl AcpLogin {
     /// Checks the settings; every error here is raised before any request.
     pub fn new(settings: AcpLoginSettings) -> Result<Self, Error> {
         let platform = check_endpoint(
-            "platformUrl",
+            ConfigField::PlatformUrl,
             settings.platform_url.trim_end_matches('/'),
             settings.allow_insecure_http,
         )?;
@@ -67,19 +68,19 @@ impl AcpLogin {
             .is_some_and(|url| !url.path.is_empty() || !url.rest.is_empty())
         {
             return Err(Error::config(
-                "platformUrl",
+                ConfigField::PlatformUrl,
                 "must be the platform's origin, without a path",
             ));
         }
         if settings.username.is_empty() {
-            return Err(Error::config("username", "must not be empty"));
+            return Err(Error::config(ConfigField::Username, "must not be empty"));
         }
         if settings.password.expose().is_empty() {
-            return Err(Error::config("password", "must not be empty"));
+            return Err(Error::config(ConfigField::Password, "must not be empty"));
         }
         if !matches!(settings.idp.as_str(), "local" | "ldap" | "oidc") {
             return Err(Error::config(
-                "idp",
+                ConfigField::Idp,
                 "must be \"local\", \"ldap\" or \"oidc\"",
             ));
         }

@@ -5,6 +5,7 @@ use super::token_request::{ExtraParams, ParamValue, Scope, TokenRequest};
 use crate::client_auth::{ClientAuth, ClientCredential};
 use crate::endpoint::check_endpoint;
 use crate::error::Error;
+use crate::options::ConfigField;
 use crate::provider::Provider;
 
 /// A client's configuration, as every grant takes it.
@@ -56,7 +57,7 @@ impl ClientConfig {
     pub(crate) fn check(self, client_id_optional: bool) -> Result<CheckedClient, Error> {
         let provider = self.provider();
         let endpoint = check_endpoint(
-            "tokenEndpoint",
+            ConfigField::TokenEndpoint,
             &self.token_endpoint,
             self.allow_insecure_http,
         )?;

@@ -4,6 +4,7 @@ use super::client::ClientConfig;
 use super::token_request::{TokenGrant, TokenRequest};
 use crate::client_auth::{ClientAuthMethod, ClientCredential};
 use crate::error::Error;
+use crate::options::ConfigField;
 use crate::provider::{entra, Provider};
 use crate::secret::Secret;
 use rsa::rand_core::CryptoRngCore;
@@ -40,7 +41,7 @@ impl ClientCredentials {
         let client = settings.client.check(false)?;
         if !client.client.is_confidential() {
             return Err(Error::config(
-                "clientSecret",
+                ConfigField::ClientSecret,
                 "client credentials need a client secret or a private key",
             ));
         }

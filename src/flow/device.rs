@@ -7,6 +7,7 @@ use super::{Action, DevicePrompt, Flow};
 use crate::endpoint::{check_endpoint, url_problem};
 use crate::error::{DeviceProblem, Error};
 use crate::http::HttpResponse;
+use crate::options::ConfigField;
 use crate::redact::Redactor;
 use crate::secret::Secret;
 use crate::text::is_safe;
@@ -89,12 +90,12 @@ impl DeviceAuthorization {
             })
             .ok_or_else(|| {
                 Error::config(
-                    "deviceAuthorizationEndpoint",
+                    ConfigField::DeviceAuthorizationEndpoint,
                     "is required: only Keycloak's and Entra's are known from their token endpoints",
                 )
             })?;
         let device_endpoint = check_endpoint(
-            "deviceAuthorizationEndpoint",
+            ConfigField::DeviceAuthorizationEndpoint,
             &device_endpoint,
             allow_insecure_http,
         )?;

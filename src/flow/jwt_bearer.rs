@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::http::HttpResponse;
 use crate::jwt::{compact, new_jti, signing_input, AssertionClaims, JwsHeader, REGISTERED_CLAIMS};
 use crate::keys::{Algorithm, PrivateKey};
+use crate::options::ConfigField;
 use crate::provider::Provider;
 use crate::time::UnixTime;
 use rsa::rand_core::CryptoRngCore;
@@ -90,12 +91,12 @@ impl JwtBearer {
         let client = config.check(true)?;
         let token_endpoint = client.endpoint.clone();
         if settings.issuer.is_empty() {
-            return Err(Error::config("issuer", "must not be empty"));
+            return Err(Error::config(ConfigField::Issuer, "must not be empty"));
         }
         let lifetime_secs = settings.lifetime_secs.unwrap_or(DEFAULT_LIFETIME_SECS);
         if !(1..=MAX_LIFETIME_SECS).contains(&lifetime_secs) {
             return Err(Error::config(
-                "lifetimeSeconds",
+                ConfigField::LifetimeSeconds,
                 format!("must be from 1 to {MAX_LIFETIME_SECS} seconds"),
             ));
         }
@@ -105,7 +106,7 @@ impl JwtBearer {
             .find(|k| REGISTERED_CLAIMS.contains(&k.as_str()))
         {
             return Err(Error::config(
-                "claims",
+                ConfigField::Claims,
                 format!("{name:?} is set by grantkit and cannot be overridden"),
             ));
         }

@@ -73,14 +73,17 @@ impl<T> Action<T> {
     }
 }
 
-/// What a user must be shown to approve a device (RFC 8628 §3.3).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What the user must be shown to approve a device (RFC 8628 §3.2, §3.3);
+/// `onPrompt` is called with it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, tsify::Tsify)]
 pub struct DevicePrompt {
     /// The code the user types.
     pub user_code: String,
     /// Where the user types it.
     pub verification_uri: String,
-    /// A URI that carries the code already, if the server sent one.
+    /// A URI that carries the code already, if the server sent one (good
+    /// for a QR code).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub verification_uri_complete: Option<String>,
     /// Seconds until the code expires.
     pub expires_in: u64,

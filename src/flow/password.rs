@@ -3,6 +3,7 @@
 use super::client::ClientConfig;
 use super::token_request::{ParamValue, TokenGrant, TokenRequest};
 use crate::error::Error;
+use crate::options::ConfigField;
 use crate::provider::{entra, Provider};
 use crate::secret::Secret;
 use rsa::rand_core::CryptoRngCore;
@@ -42,16 +43,16 @@ impl PasswordGrant {
     pub fn new(settings: PasswordGrantSettings) -> Result<Self, Error> {
         let client = settings.client.check(false)?;
         if settings.username.is_empty() {
-            return Err(Error::config("username", "must not be empty"));
+            return Err(Error::config(ConfigField::Username, "must not be empty"));
         }
         if settings.password.expose().is_empty() {
-            return Err(Error::config("password", "must not be empty"));
+            return Err(Error::config(ConfigField::Password, "must not be empty"));
         }
         if client.provider == Provider::Entra {
             if !client.client.is_confidential() {
                 // Entra's password grant needs the client id and secret.
                 return Err(Error::config(
-                    "clientSecret",
+                    ConfigField::ClientSecret,
                     "Microsoft Entra ID's password grant needs the client secret",
                 ));
             }

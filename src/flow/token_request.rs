@@ -7,6 +7,7 @@ use crate::error::Error;
 use crate::http::{FormBody, HttpRequest, HttpResponse, Method};
 use crate::jwt::{compact, new_jti, signing_input, AssertionClaims, JwsHeader};
 use crate::keys::PrivateKey;
+use crate::options::ConfigField;
 use crate::redact::Redactor;
 use crate::secret::Secret;
 use crate::source::CredentialBinding;
@@ -34,7 +35,7 @@ impl Scope {
                 .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
             if !valid {
                 return Err(Error::config(
-                    "scope",
+                    ConfigField::Scope,
                     "scope values are printable ASCII without quotes or backslashes (RFC 6749 §3.3)",
                 ));
             }
@@ -77,7 +78,10 @@ impl ExtraParams {
     pub fn new(pairs: Vec<(String, String)>) -> Result<Self, Error> {
         for (name, _) in &pairs {
             if name.is_empty() {
-                return Err(Error::config("extraParams", "a parameter name is empty"));
+                return Err(Error::config(
+                    ConfigField::ExtraParams,
+                    "a parameter name is empty",
+                ));
             }
             if RESERVED.contains(&name.as_str()) {
                 let hint = if name == "scope" {
@@ -86,7 +90,7 @@ impl ExtraParams {
                     ""
                 };
                 return Err(Error::config(
-                    "extraParams",
+                    ConfigField::ExtraParams,
                     format!("{name:?} is set by grantkit and cannot be overridden{hint}"),
                 ));
             }

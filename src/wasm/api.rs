@@ -1,299 +1,53 @@
 //! The JavaScript API: classes, presets and `decodeJwt`. Doc comments here
 //! become the package's TypeScript documentation.
 
-use super::driver::{Transport, DEFAULT_TIMEOUT_MS};
-use super::errors::{js_object, to_js_error, to_js_json};
-use super::options::{get_token_signal, Options};
-use super::signer::{Signer, SignerChoice};
-use crate::client_auth::{ClientCredential, CredentialOptions};
+use super::driver::Transport;
+use super::errors::{to_js_error, to_js_json};
+use super::options::{get_token_signal, HostValues, JsOptions};
+use super::signer::Signer;
 use crate::error::Error;
-use crate::flow::{
-    AcpLogin, AcpLoginSettings, ClientConfig, ClientCredentials, ClientCredentialsSettings,
-    DeviceAuthorization, DeviceAuthorizationSettings, JwtBearer, JwtBearerSettings, PasswordGrant,
-    PasswordGrantSettings,
+use crate::flow::{AcpLogin, ClientCredentials, DeviceAuthorization, JwtBearer, PasswordGrant};
+use crate::options::outputs::{AcpPreset, TokenEndpointPreset, TokenSetOutput};
+use crate::options::schema::{
+    AcpLoginOptions, AcpOptions, ClientCredentialsOptions, DeviceAuthorizationOptions,
+    EncryptAcpPasswordOptions, FlowOptions, GenericOptions, JwtBearerOptions, KeycloakOptions,
+    PasswordGrantOptions, TenantOptions, TransportOptions,
 };
-use crate::keys::{Algorithm, PrivateKey};
+use crate::options::ConfigField;
 use crate::provider::{self, Provider};
-use crate::secret::Secret;
 use crate::token::TokenSet;
 use js_sys::Promise;
 use rand_core::OsRng;
 use std::rc::Rc;
-use std::sync::Arc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-#[wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &str = r#"
-/** The tokens a server issued; field names are RFC 6749's. */
-export interface TokenSet {
-  access_token: string;
-  /** Always "Bearer": the server's value is compared case-insensitively and normalised. */
-  token_type: "Bearer";
-  /** Lifetime in seconds, when the server sent it (a number or numeric string). */
-  expires_in?: number;
-  /** Expiry as Unix time in seconds: the time of the response plus expires_in. */
-  expires_at?: number;
-  refresh_token?: string;
-  id_token?: string;
-  scope?: string;
-  /** The whole response object, vendor members included (it holds the tokens too). */
-  raw: Record<string, unknown>;
-}
-
-/** Options every flow accepts about transport. */
-export interface TransportOptions {
-  /** A fetch to use instead of the global one (a proxy, a test double). Called as fetch(url, init). */
-  fetch?: (input: string, init: RequestInit) => Promise<Response>;
-  /** Time limit for each request, in milliseconds (default 30000). */
-  timeoutMs?: number;
-  /** Allow plain http to hosts other than loopback. Off by default: credentials would travel in clear text. */
-  allowInsecureHttp?: boolean;
-  /** Who signs assertions: "auto" (default: WebCrypto where crypto.subtle exists, else Rust), "webcrypto" or "rust". */
-  signer?: "auto" | "webcrypto" | "rust";
-}
-
-export type ProviderName = "generic" | "keycloak" | "entra" | "pingAic" | "acp";
-
-export type ClientCredentialsOptions = ClientCredentialsSecretOptions | (Omit<ClientCredentialsSecretOptions, "clientSecret" | "clientAuth"> & PrivateKeyJwtOptions);
-
-export interface ClientCredentialsSecretOptions extends TransportOptions {
-  tokenEndpoint: string;
-  clientId: string;
-  clientSecret: string;
-  /** Scope values: a space-separated string or an array. Entra needs one ending in "/.default". */
-  scope?: string | string[];
-  /** "basic" (HTTP Basic, RFC 6749 §2.3.1; the default) or "post" (client_secret in the body). */
-  clientAuth?: "basic" | "post";
-  /** More form parameters (audience, resource, ...), sent in insertion order; an array repeats the name. */
-  extraParams?: Record<string, string | string[]>;
-  /** Which provider's documented rules to check; inferred from the endpoint when absent. */
-  provider?: ProviderName;
-}
-
-export type PasswordGrantOptions = PasswordGrantSecretOptions | (Omit<PasswordGrantSecretOptions, "clientSecret" | "clientAuth"> & PrivateKeyJwtOptions);
-
-export interface PasswordGrantSecretOptions extends TransportOptions {
-  tokenEndpoint: string;
-  clientId: string;
-  /** Absent for a public client, which sends only its client_id. */
-  clientSecret?: string;
-  username: string;
-  password: string;
-  /** Entra needs a value ending in "/access_as_user". */
-  scope?: string | string[];
-  clientAuth?: "basic" | "post";
-  extraParams?: Record<string, string | string[]>;
-  provider?: ProviderName;
-}
-
-/** A private RSA key: a JWK object, JWK JSON, or PEM (PKCS#8 "BEGIN PRIVATE KEY" or PKCS#1 "BEGIN RSA PRIVATE KEY"); at least 2048 bits. */
-export type PrivateKeyInput = string | Record<string, unknown>;
-
-/** Client authentication with a signed JWT (RFC 7523 §2.2), instead of a secret. */
-export interface PrivateKeyJwtOptions {
-  clientAuth: "private_key_jwt";
-  privateKey: PrivateKeyInput;
-  /** PEM certificate of the key: adds x5t and x5t#S256 to the header (Entra certificate credentials). */
-  certificate?: string;
-  /** Default: the JWK's alg when RS256 or PS256, else RS256. Entra documents PS256. */
-  algorithm?: "RS256" | "PS256";
-}
-
-export interface JwtBearerOptions extends TransportOptions {
-  tokenEndpoint: string;
-  key: PrivateKeyInput;
-  /** iss: the service account id. */
-  issuer: string;
-  /** sub; default: the issuer. */
-  subject?: string;
-  /** aud; default: tokenEndpoint exactly as given (":443" kept). */
-  audience?: string;
-  /** Sent as client_id; default "service-account" with provider "pingAic". */
-  clientId?: string;
-  scope?: string | string[];
-  /** exp - iat; default 180. */
-  lifetimeSeconds?: number;
-  algorithm?: "RS256" | "PS256";
-  /** Extra claims; iss, sub, aud, iat, exp, nbf and jti cannot be overridden. */
-  claims?: Record<string, unknown>;
-  /** Add nbf = iat. */
-  notBefore?: boolean;
-  extraParams?: Record<string, string | string[]>;
-  provider?: ProviderName;
-}
-
-export interface AcpLoginOptions extends TransportOptions {
-  /** The platform origin, e.g. "https://acp.example.com". */
-  platformUrl: string;
-  username: string;
-  /** Sent only RSA-encrypted with the platform's key. */
-  password: string;
-  /** The connector: "local" (default), "ldap" or "oidc". */
-  idp?: "local" | "ldap" | "oidc";
-}
-
-export type DeviceAuthorizationOptions = DeviceAuthorizationSecretOptions | (Omit<DeviceAuthorizationSecretOptions, "clientSecret" | "clientAuth"> & PrivateKeyJwtOptions);
-
-export interface DeviceAuthorizationSecretOptions extends TransportOptions {
-  /** RFC 8628 §3.1 device authorization endpoint. Default: Keycloak's and Entra's documented one beside tokenEndpoint (spread keycloak() or entra() in); required for other servers. */
-  deviceAuthorizationEndpoint?: string;
-  /** Whose documented endpoints apply; inferred from the endpoint when absent. */
-  provider?: ProviderName;
-  tokenEndpoint: string;
-  clientId: string;
-  /** Absent for a public client (the usual case on devices). */
-  clientSecret?: string;
-  clientAuth?: "basic" | "post";
-  /** "openid offline_access" adds an ID token and a refresh token. */
-  scope?: string | string[];
-  /** More form parameters for the device authorization request. */
-  extraParams?: Record<string, string | string[]>;
-  /** Shows the user where to go and what to type. Called once per getToken, before polling starts; a returned promise is awaited. */
-  onPrompt: (prompt: DevicePrompt) => void | Promise<void>;
-}
-
-/** What the user must be shown (RFC 8628 §3.2). */
-export interface DevicePrompt {
-  user_code: string;
-  verification_uri: string;
-  /** The URI with the code in it, when the server sent one (good for a QR code). */
-  verification_uri_complete?: string;
-  /** Seconds until the code expires. */
-  expires_in: number;
-}
-
-export interface GetTokenOptions {
-  /** Aborts the request; the promise then rejects with code "ABORTED". */
-  signal?: AbortSignal;
-}
-
-export interface DecodedJwt { header: Record<string, unknown>; claims: Record<string, unknown>; }
-export interface TokenEndpointPreset { provider: ProviderName; tokenEndpoint: string; }
-"#;
-
-const TRANSPORT_OPTIONS: [&str; 4] = ["fetch", "timeoutMs", "allowInsecureHttp", "signer"];
-
-fn transport(options: &Options) -> Result<Transport, Error> {
-    let signer = options
-        .string("signer")?
-        .as_deref()
-        .map_or(Ok(SignerChoice::Auto), SignerChoice::from_name)?;
-    Ok(Transport {
-        fetch: options.function("fetch")?,
-        timeout_ms: options.millis("timeoutMs")?.unwrap_or(DEFAULT_TIMEOUT_MS),
-        signer: Signer::new(signer),
+/// The driver's transport for a flow's transport options.
+fn transport(options: TransportOptions, host: &HostValues) -> Transport {
+    Transport {
+        fetch: options.fetch.map(|fetch| host.function(fetch)),
+        timeout_ms: options.timeout_ms,
+        signer: Signer::new(options.signer),
         include_credentials: false,
         on_prompt: None,
-    })
+    }
 }
 
-/// Options a client with a secret or a private key takes.
-const CLIENT_AUTH_OPTIONS: [&str; 5] = [
-    "clientSecret",
-    "clientAuth",
-    "privateKey",
-    "certificate",
-    "algorithm",
-];
-
-/// A private key option: a JWK object, JWK JSON, or PEM.
-fn key_option(options: &Options, name: &str) -> Result<Option<Arc<PrivateKey>>, Error> {
-    options
-        .text_or_object(name)?
-        .map(|text| PrivateKey::parse(&text).map(Arc::new))
-        .transpose()
-}
-
-fn algorithm_option(options: &Options) -> Result<Option<Algorithm>, Error> {
-    options
-        .string("algorithm")?
-        .as_deref()
-        .map(Algorithm::from_name)
-        .transpose()
-}
-
-/// The client's credential, by the core's rules (`ClientCredential::from_options`).
-fn credential_option(options: &Options, secret_required: bool) -> Result<ClientCredential, Error> {
-    let parts = CredentialOptions {
-        client_auth: options.string("clientAuth")?,
-        client_secret: options.string("clientSecret")?.map(Secret::new),
-        private_key: options.text_or_object("privateKey")?.map(Secret::new),
-        certificate: options.string("certificate")?,
-        algorithm: options.string("algorithm")?,
-    };
-    ClientCredential::from_options(parts, secret_required)
-}
-
-/// The options of a client configuration (`ClientConfig`).
-const CLIENT_OPTIONS: [&str; 5] = [
-    "tokenEndpoint",
-    "clientId",
-    "scope",
-    "extraParams",
-    "provider",
-];
-
-/// Which client options a class takes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum ClientOptions {
-    /// None: the ACP login has no OAuth client of its own.
-    None,
-    /// A client whose assertion authenticates (JwtBearer): `clientId` is
-    /// optional and there is no secret or key.
-    Assertion,
-    /// A client with a secret or key; `required`: client credentials need one.
-    Credential { required: bool },
-}
-
-/// The option names a class accepts: its own, the transport's, and its
-/// client options.
-fn known(own: &[&'static str], client: ClientOptions) -> Vec<&'static str> {
-    let client_options: &[&str] = match client {
-        ClientOptions::None => &[],
-        _ => &CLIENT_OPTIONS,
-    };
-    let credential_options: &[&str] = match client {
-        ClientOptions::Credential { .. } => &CLIENT_AUTH_OPTIONS,
-        _ => &[],
-    };
-    own.iter()
-        .chain(client_options)
-        .chain(credential_options)
-        .chain(TRANSPORT_OPTIONS.iter())
-        .copied()
-        .collect()
-}
-
-/// The client configuration every token-endpoint grant embeds.
-fn client_config(options: &Options, client: ClientOptions) -> Result<ClientConfig, Error> {
-    let (client_id, credential) = match client {
-        ClientOptions::Credential { required } => (
-            options.required_string("clientId")?,
-            credential_option(options, required)?,
-        ),
-        _ => (
-            options.string("clientId")?.unwrap_or_default(),
-            ClientCredential::None,
-        ),
-    };
-    Ok(ClientConfig {
-        token_endpoint: options.required_string("tokenEndpoint")?,
-        client_id,
-        credential,
-        scope: options.strings("scope")?,
-        extra_params: options.params("extraParams")?,
-        provider: provider_option(options)?,
-        allow_insecure_http: options.bool("allowInsecureHttp")?,
-    })
-}
-
-fn provider_option(options: &Options) -> Result<Option<Provider>, Error> {
-    options
-        .string("provider")?
-        .as_deref()
-        .map(Provider::from_name)
-        .transpose()
+/// Reads a flow class's options (`what`: the class name) and makes its
+/// grant with `grant`; the transport and the host values come back beside.
+fn flow_from_js<O, G>(
+    value: &JsValue,
+    what: &str,
+    grant: impl FnOnce(O) -> Result<G, Error>,
+) -> Result<(Rc<G>, Transport, HostValues), Error>
+where
+    O: for<'a> serde::Deserialize<'a> + FlowOptions,
+{
+    let js = JsOptions::new(value)?;
+    let options: O = js.read(what)?;
+    let transport = transport(options.transport(), &js.host);
+    let grant = grant(options)?;
+    Ok((Rc::new(grant), transport, js.host))
 }
 
 /// What a TokenSource takes from a flow object: the grant and its
@@ -376,27 +130,7 @@ where
 }
 
 pub(crate) fn token_set_to_js(tokens: &TokenSet) -> JsValue {
-    let mut members: Vec<(&str, JsValue)> = vec![
-        ("access_token", tokens.access_token.expose().into()),
-        ("token_type", tokens.token_type.as_str().into()),
-    ];
-    if let Some(secs) = tokens.expires_in {
-        members.push(("expires_in", JsValue::from_f64(secs as f64)));
-    }
-    if let Some(at) = tokens.expires_at {
-        members.push(("expires_at", JsValue::from_f64(at.as_secs() as f64)));
-    }
-    if let Some(token) = &tokens.refresh_token {
-        members.push(("refresh_token", token.expose().into()));
-    }
-    if let Some(token) = &tokens.id_token {
-        members.push(("id_token", token.expose().into()));
-    }
-    if let Some(scope) = &tokens.scope {
-        members.push(("scope", scope.as_str().into()));
-    }
-    members.push(("raw", to_js_json(&tokens.raw)));
-    js_object(&members)
+    to_js_json(&TokenSetOutput::from(tokens))
 }
 
 /// Gets tokens with the client credentials grant (RFC 6749 §4.4).
@@ -418,14 +152,13 @@ impl JsClientCredentials {
     }
 
     fn from_options(value: &JsValue) -> Result<Self, Error> {
-        let client = ClientOptions::Credential { required: true };
-        let options = Options::new(value, "ClientCredentials", &known(&[], client))?;
-        let settings = ClientCredentialsSettings {
-            client: client_config(&options, client)?,
-        };
+        let (client, transport, _) =
+            flow_from_js(value, "ClientCredentials", |o: ClientCredentialsOptions| {
+                ClientCredentials::new(o.into_settings()?)
+            })?;
         Ok(JsClientCredentials {
-            client: Rc::new(ClientCredentials::new(settings)?),
-            transport: Rc::new(transport(&options)?),
+            client,
+            transport: Rc::new(transport),
         })
     }
 }
@@ -450,20 +183,13 @@ impl JsPasswordGrant {
     }
 
     fn from_options(value: &JsValue) -> Result<Self, Error> {
-        let client = ClientOptions::Credential { required: false };
-        let options = Options::new(
-            value,
-            "PasswordGrant",
-            &known(&["username", "password"], client),
-        )?;
-        let settings = PasswordGrantSettings {
-            client: client_config(&options, client)?,
-            username: options.required_string("username")?,
-            password: Secret::new(options.required_string("password")?),
-        };
+        let (client, transport, _) =
+            flow_from_js(value, "PasswordGrant", |o: PasswordGrantOptions| {
+                PasswordGrant::new(o.into_settings()?)
+            })?;
         Ok(JsPasswordGrant {
-            client: Rc::new(PasswordGrant::new(settings)?),
-            transport: Rc::new(transport(&options)?),
+            client,
+            transport: Rc::new(transport),
         })
     }
 }
@@ -490,40 +216,12 @@ impl JsJwtBearer {
     }
 
     fn from_options(value: &JsValue) -> Result<Self, Error> {
-        let own = [
-            "key",
-            "issuer",
-            "subject",
-            "audience",
-            "lifetimeSeconds",
-            "algorithm",
-            "claims",
-            "notBefore",
-        ];
-        let options = Options::new(value, "JwtBearer", &known(&own, ClientOptions::Assertion))?;
-        let key =
-            key_option(&options, "key")?.ok_or_else(|| Error::config("key", "is required"))?;
-        let claims = match options.text_or_object("claims")? {
-            None => serde_json::Map::new(),
-            Some(json) => match serde_json::from_str(&json) {
-                Ok(serde_json::Value::Object(map)) => map,
-                _ => return Err(Error::config("claims", "must be an object")),
-            },
-        };
-        let settings = JwtBearerSettings {
-            client: client_config(&options, ClientOptions::Assertion)?,
-            key,
-            issuer: options.required_string("issuer")?,
-            subject: options.string("subject")?,
-            audience: options.string("audience")?,
-            lifetime_secs: options.positive_integer("lifetimeSeconds")?,
-            algorithm: algorithm_option(&options)?,
-            claims,
-            not_before: options.bool("notBefore")?,
-        };
+        let (client, transport, _) = flow_from_js(value, "JwtBearer", |o: JwtBearerOptions| {
+            JwtBearer::new(o.into_settings()?)
+        })?;
         Ok(JsJwtBearer {
-            client: Rc::new(JwtBearer::new(settings)?),
-            transport: Rc::new(transport(&options)?),
+            client,
+            transport: Rc::new(transport),
         })
     }
 
@@ -566,27 +264,18 @@ impl JsDeviceAuthorization {
     }
 
     fn from_options(value: &JsValue) -> Result<Self, Error> {
-        let client = ClientOptions::Credential { required: false };
-        let options = Options::new(
+        let mut on_prompt = None;
+        let (client, mut transport, host) = flow_from_js(
             value,
             "DeviceAuthorization",
-            &known(&["deviceAuthorizationEndpoint", "onPrompt"], client),
+            |o: DeviceAuthorizationOptions| {
+                on_prompt = Some(o.on_prompt);
+                DeviceAuthorization::new(o.into_settings()?)
+            },
         )?;
-        let settings = DeviceAuthorizationSettings {
-            client: client_config(&options, client)?,
-            device_authorization_endpoint: options.string("deviceAuthorizationEndpoint")?,
-        };
-        let on_prompt = options.function("onPrompt")?.ok_or_else(|| {
-            Error::config(
-                "onPrompt",
-                "is required: the user must be shown the code and where to enter it",
-            )
-        })?;
-        let client = DeviceAuthorization::new(settings)?;
-        let mut transport = transport(&options)?;
-        transport.on_prompt = Some(on_prompt);
+        transport.on_prompt = on_prompt.map(|f| host.function(f));
         Ok(JsDeviceAuthorization {
-            client: Rc::new(client),
+            client,
             transport: Rc::new(transport),
         })
     }
@@ -615,16 +304,9 @@ impl JsAcpLogin {
     }
 
     fn from_options(value: &JsValue) -> Result<Self, Error> {
-        let own = ["platformUrl", "username", "password", "idp"];
-        let options = Options::new(value, "AcpLogin", &known(&own, ClientOptions::None))?;
-        let login = AcpLogin::new(AcpLoginSettings {
-            platform_url: options.required_string("platformUrl")?,
-            username: options.required_string("username")?,
-            password: Secret::new(options.required_string("password")?),
-            idp: options.string("idp")?.unwrap_or_else(|| "local".into()),
-            allow_insecure_http: options.bool("allowInsecureHttp")?,
+        let (login, mut transport, _) = flow_from_js(value, "AcpLogin", |o: AcpLoginOptions| {
+            AcpLogin::new(o.into_settings())
         })?;
-        let mut transport = transport(&options)?;
         if let Some(origin) = super::driver::browser_origin() {
             // Browsers hide Set-Cookie from scripts and forbid setting
             // Cookie: only the browser's own cookie store can carry the
@@ -642,7 +324,7 @@ impl JsAcpLogin {
             transport.include_credentials = true;
         }
         Ok(JsAcpLogin {
-            login: Rc::new(login),
+            login,
             transport: Rc::new(transport),
         })
     }
@@ -654,23 +336,18 @@ impl JsAcpLogin {
 /// (string or number).
 #[wasm_bindgen(js_name = encryptAcpPassword)]
 pub fn encrypt_acp_password(
-    #[wasm_bindgen(
-        unchecked_param_type = "{ publicKey: string; ts: string | number; password: string }"
-    )]
-    options: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "EncryptAcpPasswordOptions")] options: JsValue,
 ) -> Result<String, JsValue> {
     let run = || -> Result<String, Error> {
-        let options = Options::new(
-            &options,
-            "encryptAcpPassword",
-            &["publicKey", "ts", "password"],
-        )?;
-        let key = crate::keys::PublicKey::from_pem(&options.required_string("publicKey")?)?;
-        let ts = options
-            .string_or_number("ts")?
-            .ok_or_else(|| Error::config("ts", "is required"))?;
-        let password = Secret::new(options.required_string("password")?);
-        crate::flow::acp::encrypt_password(&key, &ts, &password, &mut OsRng)
+        let js = JsOptions::new(&options)?;
+        let options: EncryptAcpPasswordOptions = js.read("encryptAcpPassword")?;
+        let key = crate::keys::PublicKey::from_pem(&options.public_key)?;
+        crate::flow::acp::encrypt_password(
+            &key,
+            &options.ts.to_json(),
+            &options.password,
+            &mut OsRng,
+        )
     };
     run().map_err(|e| to_js_error(&e))
 }
@@ -699,46 +376,37 @@ pub fn decode_jwt(
         }));
     };
     let decoded = crate::jwt::decode_unverified(&token).map_err(|e| to_js_error(&e))?;
-    Ok(js_object(&[
-        ("header", to_js_json(&decoded.header)),
-        ("claims", to_js_json(&decoded.claims)),
-    ]))
+    Ok(to_js_json(&decoded))
 }
 
 fn preset(provider: Provider, token_endpoint: Result<String, Error>) -> Result<JsValue, JsValue> {
     let token_endpoint = token_endpoint.map_err(|e| to_js_error(&e))?;
-    Ok(js_object(&[
-        ("provider", provider.name().into()),
-        ("tokenEndpoint", token_endpoint.into()),
-    ]))
+    Ok(to_js_json(&TokenEndpointPreset {
+        provider,
+        token_endpoint,
+    }))
 }
 
-fn preset_options<const N: usize>(
+/// Reads a preset's options.
+fn preset_options<T: for<'a> serde::Deserialize<'a>>(
     value: &JsValue,
     what: &str,
-    fields: [&str; N],
-) -> Result<[String; N], JsValue> {
-    let read = || {
-        let options = Options::new(value, what, &fields)?;
-        let mut values = [const { String::new() }; N];
-        for (value, field) in values.iter_mut().zip(fields) {
-            *value = options.required_string(field)?;
-        }
-        Ok(values)
-    };
-    read().map_err(|e: Error| to_js_error(&e))
+) -> Result<T, JsValue> {
+    JsOptions::new(value)
+        .and_then(|js| js.read(what))
+        .map_err(|e| to_js_error(&e))
 }
 
 /// Keycloak: `{baseUrl}/realms/{realm}/protocol/openid-connect/token`.
 /// Spread the result into a flow's options.
 #[wasm_bindgen(unchecked_return_type = "TokenEndpointPreset")]
 pub fn keycloak(
-    #[wasm_bindgen(unchecked_param_type = "{ baseUrl: string; realm: string }")] options: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "KeycloakOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let [base_url, realm] = preset_options(&options, "keycloak", ["baseUrl", "realm"])?;
+    let options: KeycloakOptions = preset_options(&options, "keycloak")?;
     preset(
         Provider::Keycloak,
-        provider::keycloak_token_endpoint(&base_url, &realm),
+        provider::keycloak_token_endpoint(&options.base_url, &options.realm),
     )
 }
 
@@ -746,22 +414,25 @@ pub fn keycloak(
 /// and Entra's scope rules. Spread the result into a flow's options.
 #[wasm_bindgen(unchecked_return_type = "TokenEndpointPreset")]
 pub fn entra(
-    #[wasm_bindgen(unchecked_param_type = "{ tenant: string }")] options: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "TenantOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let [tenant] = preset_options(&options, "entra", ["tenant"])?;
-    preset(Provider::Entra, provider::entra_token_endpoint(&tenant))
+    let options: TenantOptions = preset_options(&options, "entra")?;
+    preset(
+        Provider::Entra,
+        provider::entra_token_endpoint(&options.tenant),
+    )
 }
 
 /// PingOne Advanced Identity Cloud: `https://{tenant}:443/am/oauth2/access_token`
 /// (the `:443` is kept on purpose). Spread the result into a flow's options.
 #[wasm_bindgen(js_name = pingAic, unchecked_return_type = "TokenEndpointPreset")]
 pub fn ping_aic(
-    #[wasm_bindgen(unchecked_param_type = "{ tenant: string }")] options: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "TenantOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let [tenant] = preset_options(&options, "pingAic", ["tenant"])?;
+    let options: TenantOptions = preset_options(&options, "pingAic")?;
     preset(
         Provider::PingAic,
-        provider::ping_aic_token_endpoint(&tenant),
+        provider::ping_aic_token_endpoint(&options.tenant),
     )
 }
 
@@ -769,35 +440,29 @@ pub fn ping_aic(
 /// rules. Spread the result into a flow's options.
 #[wasm_bindgen(unchecked_return_type = "TokenEndpointPreset")]
 pub fn generic(
-    #[wasm_bindgen(
-        unchecked_param_type = "{ tokenEndpoint: string; allowInsecureHttp?: boolean }"
-    )]
-    options: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "GenericOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let parsed = Options::new(&options, "generic", &["tokenEndpoint", "allowInsecureHttp"])
-        .and_then(|o| {
-            Ok((
-                o.required_string("tokenEndpoint")?,
-                o.bool("allowInsecureHttp")?,
-            ))
-        })
-        .map_err(|e| to_js_error(&e))?;
+    let options: GenericOptions = preset_options(&options, "generic")?;
     preset(
         Provider::Generic,
-        crate::endpoint::check_endpoint("tokenEndpoint", &parsed.0, parsed.1),
+        crate::endpoint::check_endpoint(
+            ConfigField::TokenEndpoint,
+            &options.token_endpoint,
+            options.allow_insecure_http.unwrap_or(false),
+        ),
     )
 }
 
 /// Alauda ACP: the platform URL, checked and without a trailing slash, for
 /// the session login (`{ provider: "acp", platformUrl }`).
-#[wasm_bindgen(unchecked_return_type = "{ provider: \"acp\"; platformUrl: string }")]
+#[wasm_bindgen(unchecked_return_type = "AcpPreset")]
 pub fn acp(
-    #[wasm_bindgen(unchecked_param_type = "{ platformUrl: string }")] options: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "AcpOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let [platform_url] = preset_options(&options, "acp", ["platformUrl"])?;
-    let url = provider::acp_platform_url(&platform_url).map_err(|e| to_js_error(&e))?;
-    Ok(js_object(&[
-        ("provider", Provider::Acp.name().into()),
-        ("platformUrl", url.into()),
-    ]))
+    let options: AcpOptions = preset_options(&options, "acp")?;
+    let url = provider::acp_platform_url(&options.platform_url).map_err(|e| to_js_error(&e))?;
+    Ok(to_js_json(&AcpPreset {
+        provider: Provider::Acp,
+        platform_url: url,
+    }))
 }

@@ -1,11 +1,12 @@
 //! The async driver: runs a flow's actions over `fetch`.
 
-use super::errors::js_object;
+use super::errors::to_js_json;
 use super::signer::Signer;
 use super::{array_items, call_method, get, thrown_message};
 use crate::error::Error;
 use crate::flow::{Action, DevicePrompt, Flow};
 use crate::http::{HttpRequest, HttpResponse};
+use crate::options::ConfigField;
 use crate::time::UnixTime;
 use js_sys::{Function, Promise, Uint8Array};
 use std::cell::Cell;
@@ -18,9 +19,6 @@ use web_sys::{AbortController, AbortSignal, Headers, RequestInit, RequestRedirec
 /// The most of a response body the driver reads: token responses are a few
 /// kilobytes; a body past this is a broken or hostile server.
 pub(crate) const MAX_BODY_BYTES: usize = 1 << 20;
-
-/// How long a request may take when no `timeoutMs` is set.
-pub(crate) const DEFAULT_TIMEOUT_MS: u64 = 30_000;
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 extern "C" {
@@ -90,19 +88,11 @@ impl Transport {
                 reason: "the flow asked for a prompt but no onPrompt is set",
             });
         };
-        let mut members: Vec<(&str, JsValue)> = vec![
-            ("user_code", prompt.user_code.as_str().into()),
-            ("verification_uri", prompt.verification_uri.as_str().into()),
-        ];
-        if let Some(complete) = &prompt.verification_uri_complete {
-            members.push(("verification_uri_complete", complete.as_str().into()));
-        }
-        members.push(("expires_in", JsValue::from_f64(prompt.expires_in as f64)));
         let failed = |error: JsValue| Error::PromptFailed {
             message: thrown_message(&error).chars().take(300).collect(),
         };
         let returned = on_prompt
-            .call1(&JsValue::UNDEFINED, &js_object(&members))
+            .call1(&JsValue::UNDEFINED, &to_js_json(prompt))
             .map_err(failed)?;
         if get(&returned, "then").is_function() {
             until_abort(Promise::resolve(&returned), signal)
@@ -134,7 +124,7 @@ impl Transport {
         for (name, value) in &request.headers {
             headers.append(name, value).map_err(|_| {
                 Error::config(
-                    "headers",
+                    ConfigField::Headers,
                     format!("the runtime refused the header {name:?}"),
                 )
             })?;

@@ -4,7 +4,7 @@ use crate::error::{Error, ErrorCode};
 use js_sys::{Object, Reflect};
 use serde::Serialize;
 use wasm_bindgen::prelude::wasm_bindgen;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// The class of every error grantkit throws or rejects with, so that
 /// `error instanceof GrantkitError` works. Its instances are real `Error`
@@ -62,35 +62,8 @@ pub(crate) fn to_js_error(error: &Error) -> JsValue {
     let js = js_sys::Error::new(&error.to_string());
     js.set_name("GrantkitError");
     PROTOTYPE.with(|prototype| Object::set_prototype_of(&js, prototype));
-    set(&js, "code", &JsValue::from_str(error.code()));
-    if let Some(status) = error.status() {
-        set(&js, "status", &JsValue::from(status));
-    }
-    let error = match error {
-        Error::InStep { step, error, .. } => {
-            set(&js, "step", &JsValue::from(*step));
-            error.as_ref()
-        }
-        other => other,
-    };
-    match error {
-        Error::OAuth(server)
-        | Error::Device {
-            server: Some(server),
-            ..
-        } => {
-            set(&js, "error", &JsValue::from_str(&server.error));
-            if let Some(description) = &server.error_description {
-                set(&js, "error_description", &JsValue::from_str(description));
-            }
-            if let Some(uri) = &server.error_uri {
-                set(&js, "error_uri", &JsValue::from_str(uri));
-            }
-            set(&js, "body", &to_js_json(&server.body));
-        }
-        Error::InvalidConfig { field, .. } => set(&js, "field", &JsValue::from_str(field)),
-        _ => {}
-    }
+    let members = to_js_json(&error.members());
+    let _ = Object::assign(&js, members.unchecked_ref());
     js.into()
 }
 
@@ -99,19 +72,13 @@ pub(crate) fn to_js_error(error: &Error) -> JsValue {
 /// prototype), an integer past 2^53 is the nearest number (the rest of the
 /// object is kept), and of duplicate members the last one counts.
 pub(crate) fn to_js_json<T: Serialize + ?Sized>(value: &T) -> JsValue {
-    serde_json::to_string(value)
-        .ok()
-        .and_then(|text| js_sys::JSON::parse(&text).ok())
-        .unwrap_or_else(|| Object::new().into())
-}
-
-/// A plain object with these members, in order.
-pub(crate) fn js_object(members: &[(&str, JsValue)]) -> JsValue {
-    let object = Object::new();
-    for (name, value) in members {
-        set(&object, name, value);
-    }
-    object.into()
+    let Ok(mut text) = serde_json::to_string(value) else {
+        return Object::new().into();
+    };
+    let parsed = js_sys::JSON::parse(&text).unwrap_or_else(|_| Object::new().into());
+    // The text may hold tokens.
+    zeroize::Zeroize::zeroize(&mut text);
+    parsed
 }
 
 fn set(target: &JsValue, name: &str, value: &JsValue) {

@@ -8,36 +8,13 @@
 use crate::error::Error;
 use crate::flow::SignRequest;
 use crate::keys::{Algorithm, PrivateKey};
+use crate::options::schema::SignerChoice;
+use crate::options::ConfigField;
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use std::cell::RefCell;
 use std::sync::Arc;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-
-/// Which signer to use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum SignerChoice {
-    /// WebCrypto when `crypto.subtle` exists, else Rust.
-    Auto,
-    /// WebCrypto, or an error where there is none.
-    WebCrypto,
-    /// The pure-Rust `rsa` signer.
-    Rust,
-}
-
-impl SignerChoice {
-    pub fn from_name(name: &str) -> Result<Self, Error> {
-        match name {
-            "auto" => Ok(SignerChoice::Auto),
-            "webcrypto" => Ok(SignerChoice::WebCrypto),
-            "rust" => Ok(SignerChoice::Rust),
-            _ => Err(Error::config(
-                "signer",
-                "must be \"auto\", \"webcrypto\" or \"rust\"",
-            )),
-        }
-    }
-}
 
 /// Signs for one JS object; caches the imported `CryptoKey`.
 pub(crate) struct Signer {
@@ -63,7 +40,7 @@ impl Signer {
                 &mut rand_core::OsRng,
             )),
             (SignerChoice::WebCrypto, None) => Err(Error::config(
-                "signer",
+                ConfigField::Signer,
                 "this runtime has no WebCrypto (crypto.subtle); use signer \"rust\" or \"auto\"",
             )),
             (_, Some(subtle)) => self.sign_with_webcrypto(&subtle, request).await,

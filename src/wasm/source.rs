@@ -5,13 +5,15 @@
 use super::api::{token_set_to_js, GrantHandle};
 use super::driver::{now, until_abort, within_limit, Transport};
 use super::errors::to_js_error;
-use super::options::{abort_signal, get_token_signal, Options};
+use super::options::{abort_signal, get_token_signal, read_js_optional};
 use super::{call_method, get, own_keys, thrown_message};
-use crate::api_call::{ApiPolicy, ApiSettings};
+use crate::api_call::ApiPolicy;
 use crate::error::Error;
+use crate::options::schema::TokenSourceOptions;
+use crate::options::ConfigField;
 use crate::redact::Redactor;
 use crate::secret::Secret;
-use crate::source::{decode_stored, encode_stored, store_ttl, ExpiryPolicy, TokenSource};
+use crate::source::{decode_stored, encode_stored, store_ttl, TokenSource};
 use crate::token::TokenSet;
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use rand_core::OsRng;
@@ -21,41 +23,6 @@ use wasm_bindgen::convert::TryFromJsValue;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
 use web_sys::{AbortController, AbortSignal};
-
-#[wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &str = r#"
-/** Any grantkit flow object. */
-export type TokenFlow = ClientCredentials | PasswordGrant | JwtBearer | DeviceAuthorization | AcpLogin;
-
-/** A store shared by several isolates or processes (a Workers KV namespace, Redis, ...). Values are JSON strings holding the tokens, refresh token included: keep the store private. */
-export interface TokenStore {
-  /** The value stored under key, or null/undefined. */
-  get(key: string): Promise<string | null | undefined> | string | null | undefined;
-  /** Stores value for ttlSeconds (the seconds until the access token expires; undefined when unknown). Workers KV needs expirationTtl >= 60: pass Math.max(60, ttlSeconds). */
-  set(key: string, value: string, ttlSeconds: number | undefined): Promise<void> | void;
-}
-
-export interface TokenSourceOptions {
-  /** Seconds before expiry at which a token is replaced. Default: the larger of 30 s and 10 % of the lifetime, at most half the lifetime. */
-  marginSeconds?: number;
-  /** How far the server's clock may be ahead: tokens count as expiring this much earlier (default 0). */
-  clockSkewSeconds?: number;
-  /** A shared store, consulted before a token request and written after one. Its failures never fail getToken. */
-  store?: TokenStore;
-  /** Called with a GrantkitError (code STORE_FAILED) when the store throws, rejects, times out or holds something unreadable. */
-  onStoreError?: (error: GrantkitError) => void;
-  /** authorizedFetch: the origins the token may be sent to, e.g. ["https://api.example.com"]. Required for authorizedFetch; nothing is allowed by default. */
-  allowedOrigins?: string[];
-  /** authorizedFetch: more headers on every call, e.g. { "Ocp-Apim-Subscription-Key": key }. */
-  headers?: Record<string, string>;
-  /** authorizedFetch: sent as x-api-caller-id (the e-mail calls are attributed to); only with ClientCredentials. */
-  apiCallerId?: string;
-  /** authorizedFetch: a fetch to use instead of the global one. Called as fetch(request). */
-  fetch?: (request: Request) => Promise<Response>;
-  /** Allow plain-http origins other than loopback in allowedOrigins. */
-  allowInsecureHttp?: boolean;
-}
-"#;
 
 /// Keeps a flow's token fresh: `getToken()` returns the cached token until
 /// it is within the margin of expiry, then refreshes it (refresh grant when
@@ -110,7 +77,10 @@ impl JsTokenSource {
     /// for a bad option.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "TokenFlow")] flow: JsValue,
+        #[wasm_bindgen(
+            unchecked_param_type = "ClientCredentials | PasswordGrant | JwtBearer | DeviceAuthorization | AcpLogin"
+        )]
+        flow: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "TokenSourceOptions")] options: JsValue,
     ) -> Result<JsTokenSource, JsValue> {
         SourceState::new(&flow, &options)
@@ -167,7 +137,7 @@ impl SourceState {
     fn new(flow: &JsValue, options: &JsValue) -> Result<SourceState, Error> {
         let not_a_flow = || {
             Error::config(
-                "flow",
+                ConfigField::Flow,
                 "must be a grantkit flow: ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization or AcpLogin",
             )
         };
@@ -181,38 +151,18 @@ impl SourceState {
             .map_err(|_| not_a_flow())?;
         let handle = GrantHandle::try_from_js_value(handle).map_err(|_| not_a_flow())?;
 
-        let empty = Object::new().into();
-        let options = if options.is_undefined() || options.is_null() {
-            &empty
-        } else {
-            options
-        };
-        let options = Options::new(
-            options,
-            "TokenSource",
-            &[
-                "marginSeconds",
-                "clockSkewSeconds",
-                "store",
-                "onStoreError",
-                "allowedOrigins",
-                "headers",
-                "apiCallerId",
-                "fetch",
-                "allowInsecureHttp",
-            ],
-        )?;
-        let policy = ExpiryPolicy {
-            margin_secs: options.whole_number("marginSeconds")?,
-            clock_skew_secs: options.whole_number("clockSkewSeconds")?.unwrap_or(0),
-        };
-        let store = match options.object("store")? {
+        let (mut options, host): (TokenSourceOptions, _) =
+            read_js_optional(options, "TokenSource")?;
+        let policy = options.expiry_policy();
+        let store = match options.store {
             None => None,
             Some(object) => {
+                let object = host.object(object);
                 let method = |name: &str| {
                     let f = get(&object, name);
-                    f.dyn_into::<Function>()
-                        .map_err(|_| Error::config("store", format!("must have a {name}() method")))
+                    f.dyn_into::<Function>().map_err(|_| {
+                        Error::config(ConfigField::Store, format!("must have a {name}() method"))
+                    })
                 };
                 Some(Store {
                     get: method("get")?,
@@ -221,15 +171,7 @@ impl SourceState {
                 })
             }
         };
-        let api = ApiPolicy::new(
-            ApiSettings {
-                allowed_origins: options.strings("allowedOrigins")?,
-                headers: options.params("headers")?,
-                caller_id: options.string("apiCallerId")?,
-                allow_insecure_http: options.bool("allowInsecureHttp")?,
-            },
-            handle.grant.kind(),
-        )?;
+        let api = ApiPolicy::new(options.api_settings(), handle.grant.kind())?;
         let source = TokenSource::new(Box::new(handle.grant), policy);
         Ok(SourceState {
             store_key: source.store_key(),
@@ -239,10 +181,10 @@ impl SourceState {
             in_flight: RefCell::new(None),
             requests: Cell::new(0),
             store,
-            on_store_error: options.function("onStoreError")?,
+            on_store_error: options.on_store_error.map(|f| host.function(f)),
             api: Api {
                 policy: api,
-                fetch: options.function("fetch")?,
+                fetch: options.fetch.map(|f| host.function(f)),
             },
         })
     }
@@ -506,7 +448,7 @@ impl SourceState {
         for (name, value) in self.api.policy.headers(&Secret::new(token)) {
             headers.set(&name, value.expose()).map_err(|_| {
                 Error::config(
-                    "headers",
+                    ConfigField::Headers,
                     format!("the runtime refused the header {name:?}"),
                 )
             })?;
@@ -548,7 +490,7 @@ fn copy_init(init: &JsValue) -> Result<Object, Error> {
     if init.is_undefined() || init.is_null() {
         return Ok(copy);
     }
-    let bad = || Error::config("init", "must be a RequestInit object");
+    let bad = || Error::config(ConfigField::Init, "must be a RequestInit object");
     if !init.is_object() {
         return Err(bad());
     }
@@ -561,12 +503,12 @@ fn copy_init(init: &JsValue) -> Result<Object, Error> {
 fn new_request(input: &JsValue, init: &Object) -> Result<JsValue, Error> {
     let constructor: Function = get(&js_sys::global(), "Request")
         .dyn_into()
-        .map_err(|_| Error::config("input", "this runtime has no Request"))?;
+        .map_err(|_| Error::config(ConfigField::Input, "this runtime has no Request"))?;
     // The runtime's message is not passed on: it may quote the URL, and a
     // query string may hold a secret.
     Reflect::construct(&constructor, &Array::of2(input, init)).map_err(|_| {
         Error::config(
-            "input",
+            ConfigField::Input,
             "input and init do not make a Request (a relative URL outside a browser, a body on a GET, ...)",
         )
     })
@@ -575,7 +517,7 @@ fn new_request(input: &JsValue, init: &Object) -> Result<JsValue, Error> {
 fn clone_request(request: &JsValue) -> Result<JsValue, Error> {
     call_method(request, "clone", &[]).map_err(|_| {
         Error::config(
-            "input",
+            ConfigField::Input,
             "the request body cannot be read twice (it was used)",
         )
     })

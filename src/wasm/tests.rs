@@ -275,7 +275,7 @@ fn bad_options_throw_from_the_constructor_without_echoing_values() {
         (
             r#"{"tokenEndpoint":"https://idp.example/t","clientId":"app","clientSecret":123456789}"#,
             "clientSecret",
-            "invalid configuration: clientSecret: must be a string",
+            "invalid configuration: clientSecret: must be a string, not a number",
         ),
         (
             r#"{"tokenEndpoint":"https://idp.example/t","clientId":"app","clientSecret":"s","clientAuth":"jwt"}"#,
@@ -288,9 +288,14 @@ fn bad_options_throw_from_the_constructor_without_echoing_values() {
             "invalid configuration: timeoutMs: must be a whole number of milliseconds, at least 1",
         ),
         (
+            r#"{"tokenEndpoint":"https://idp.example/t","clientId":"app","clientSecret":"s","timeoutMs":"SEKRIT"}"#,
+            "timeoutMs",
+            "invalid configuration: timeoutMs: must be a whole number of milliseconds, at least 1, not a string",
+        ),
+        (
             r#"{"tokenEndpoint":"https://idp.example/t","clientId":"app","clientSecret":"s","extraParams":{"a":1}}"#,
             "extraParams",
-            "invalid configuration: extraParams: the value of \"a\" must be a string or an array of strings",
+            "invalid configuration: extraParams: \"a\": must be a string or an array of strings, not a number",
         ),
     ];
     for (json, field, message) in cases {
@@ -352,9 +357,10 @@ fn server_json_becomes_what_json_parse_makes_of_it() {
 }
 
 mod signing {
-    use super::super::signer::{Signer, SignerChoice};
+    use super::super::signer::Signer;
     use crate::flow::SignRequest;
     use crate::keys::{Algorithm, PrivateKey};
+    use crate::options::schema::SignerChoice;
     use rsa::signature::Verifier;
     use std::sync::Arc;
     use wasm_bindgen_test::wasm_bindgen_test;

@@ -462,7 +462,10 @@ describe('TokenSource against the local IdP', () => {
     }
     assertGrantkitError(thrown(() => new gk.TokenSource(passwordGrant(), { apiCallerId: 'ops@example.com' })), 'INVALID_CONFIG', { field: 'apiCallerId' });
     assert.ok(new gk.TokenSource(ccBasic(), { apiCallerId: 'ops@example.com' }));
-    assertGrantkitError(thrown(() => new gk.TokenSource(ccBasic(), { marginSecs: 10 })), 'INVALID_CONFIG', { field: 'marginSecs' });
+    // An unknown option: the error is about the options object, and names the key.
+    const unknown = thrown(() => new gk.TokenSource(ccBasic(), { marginSecs: 10 }));
+    assertGrantkitError(unknown, 'INVALID_CONFIG', { field: 'options' });
+    assert.match(unknown.message, /TokenSource: marginSecs: unknown option; the options are marginSeconds, clockSkewSeconds, store,/);
     assertGrantkitError(thrown(() => new gk.TokenSource(ccBasic(), { marginSeconds: -1 })), 'INVALID_CONFIG', { field: 'marginSeconds' });
     assertGrantkitError(thrown(() => new gk.TokenSource(ccBasic(), { store: { get() {} } })), 'INVALID_CONFIG');
     assert.equal(idp.requests.length, 0);

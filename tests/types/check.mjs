@@ -6,7 +6,8 @@
 //
 //   node tests/types/check.mjs     (after `make build`; tests/types/setup.sh installs tsc)
 //
-// Each block becomes a module of its own after prelude.d.ts, which declares
+// contract.ts holds what the declarations must accept and refuse
+// (@ts-expect-error lines). Each block becomes a module of its own after prelude.d.ts, which declares
 // what the README's examples take from their surroundings (env, body, ...).
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -42,7 +43,7 @@ for (const readme of ['README.md', 'pkg-template/README.md']) {
   }
 }
 fs.copyFileSync(path.join(here, 'prelude.d.ts'), path.join(scratch, 'prelude.d.ts'));
-for (const file of ['node-stubs.d.ts', 'node-env.d.ts']) fs.copyFileSync(path.join(here, file), path.join(scratch, file));
+for (const file of ['node-stubs.d.ts', 'node-env.d.ts', 'contract.ts']) fs.copyFileSync(path.join(here, file), path.join(scratch, file));
 
 const settings = {
   dom: { lib: ['es2022', 'dom'], types: [], extra: ['node-stubs.d.ts'] },
@@ -65,7 +66,7 @@ for (const [compiler, tsc] of Object.entries(compilers)) {
         strict: true, noEmit: true, skipLibCheck: false, target: 'es2022',
         module: 'nodenext', moduleResolution: 'nodenext', lib, types,
       },
-      files: ['prelude.d.ts', ...extra, ...blocks.map((b) => `blocks/${b.name}`)],
+      files: ['prelude.d.ts', ...extra, 'contract.ts', ...blocks.map((b) => `blocks/${b.name}`)],
     }, null, 2));
     const run = spawnSync(process.execPath, [tsc, '-p', config], { cwd: scratch, encoding: 'utf8' });
     const ok = run.status === 0;
@@ -74,7 +75,7 @@ for (const [compiler, tsc] of Object.entries(compilers)) {
     if (!ok) process.stdout.write(run.stdout + run.stderr);
   }
 }
-console.log(`${blocks.length} README blocks, the package's declarations included:`);
+console.log(`${blocks.length} README blocks and contract.ts (what the declarations accept and refuse), the package's declarations included:`);
 for (const row of rows) console.log(`  ${row}`);
 console.log(`types: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

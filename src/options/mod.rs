@@ -1,0 +1,220 @@
+//! The options of the JavaScript API, owned by the core: one set of Rust
+//! types ([`schema`]) that the driver reads every options object into
+//! (serde, camelCase, unknown options refused), that the TypeScript
+//! declarations are generated from (tsify), and that turn into the flows'
+//! settings here, where every rule about them is checked.
+
+pub mod outputs;
+pub mod schema;
+#[cfg(test)]
+mod tests;
+mod value;
+
+pub use value::{Handle, OptionError, Value};
+
+use crate::error::Error;
+use serde::de::{self, Deserialize, Deserializer, Visitor};
+use std::fmt;
+
+/// The option an [`Error::InvalidConfig`] is about. Its name in options is
+/// the variant's in camelCase ([`ConfigField::name`]), the same rule that
+/// names the fields of the [`schema`] types; a test checks that every option
+/// of every schema type has its variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+#[non_exhaustive]
+pub enum ConfigField {
+    /// The options object as a whole (not an object; an unknown option).
+    Options,
+    // Flows.
+    TokenEndpoint,
+    DeviceAuthorizationEndpoint,
+    ClientId,
+    ClientSecret,
+    ClientAuth,
+    PrivateKey,
+    Certificate,
+    Algorithm,
+    Scope,
+    ExtraParams,
+    Provider,
+    Username,
+    Password,
+    Key,
+    Issuer,
+    Subject,
+    Audience,
+    LifetimeSeconds,
+    Claims,
+    NotBefore,
+    PlatformUrl,
+    Idp,
+    OnPrompt,
+    // Transport.
+    Fetch,
+    TimeoutMs,
+    AllowInsecureHttp,
+    Signer,
+    Signal,
+    // TokenSource and authorizedFetch.
+    MarginSeconds,
+    ClockSkewSeconds,
+    Store,
+    OnStoreError,
+    AllowedOrigins,
+    Headers,
+    ApiCallerId,
+    /// The flow given to `new TokenSource(flow)`.
+    Flow,
+    Input,
+    Init,
+    // Presets and helpers.
+    BaseUrl,
+    Realm,
+    Tenant,
+    PublicKey,
+    Ts,
+}
+
+impl ConfigField {
+    /// The option's name, as JavaScript code spells it (`tokenEndpoint`).
+    pub fn name(self) -> String {
+        // serde's derive lists the variants' names, renamed, in order.
+        variant_names()
+            .get(self as usize)
+            .map_or_else(String::new, |name| (*name).to_owned())
+    }
+
+    /// The field an option name belongs to.
+    pub fn from_name(name: &str) -> Option<Self> {
+        ConfigField::deserialize(&Value::String(name.to_owned())).ok()
+    }
+}
+
+/// The names serde's derive gives [`ConfigField`]'s variants.
+fn variant_names() -> &'static [&'static str] {
+    struct Names(std::cell::Cell<&'static [&'static str]>);
+    impl<'de> Deserializer<'de> for &Names {
+        type Error = OptionError;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, OptionError> {
+            Err(de::Error::custom("only the names"))
+        }
+        fn deserialize_enum<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            variants: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, OptionError> {
+            self.0.set(variants);
+            Err(de::Error::custom("only the names"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map struct identifier ignored_any
+        }
+    }
+    let names = Names(std::cell::Cell::new(&[]));
+    let _ = ConfigField::deserialize(&names);
+    names.0.get()
+}
+
+impl fmt::Display for ConfigField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// Reads options of type `T` from `value`; `what` names the function or
+/// class for the message when `value` is not an options object.
+pub fn read<'a, T: Deserialize<'a>>(value: &'a Value, what: &str) -> Result<T, Error> {
+    if !matches!(value, Value::Object(..)) {
+        return Err(Error::config(
+            ConfigField::Options,
+            format!("{what} takes an options object, not {}", value.kind()),
+        ));
+    }
+    T::deserialize(value).map_err(|e| config_error(e, what))
+}
+
+/// Reads optional options (`getToken()`, `getToken(undefined)`).
+pub fn read_optional<'a, T: Deserialize<'a> + Default>(
+    value: &'a Value,
+    what: &str,
+) -> Result<T, Error> {
+    match value {
+        Value::Undefined | Value::Null => Ok(T::default()),
+        _ => read(value, what),
+    }
+}
+
+fn config_error(error: OptionError, what: &str) -> Error {
+    let mut path = error.path.iter();
+    let first = path.next().map(String::as_str).unwrap_or_default();
+    let rest: Vec<String> = path.map(|segment| format!("{segment:?}")).collect();
+    match ConfigField::from_name(first) {
+        Some(field) if !error.unknown => {
+            let reason = match rest.is_empty() {
+                true => error.reason,
+                false => format!("{}: {}", rest.join("."), error.reason),
+            };
+            Error::config(field, reason)
+        }
+        _ => Error::config(
+            ConfigField::Options,
+            format!("{what}: {}: {}", error.path.join("."), error.reason),
+        ),
+    }
+}
+
+/// A JavaScript function option, kept by the driver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HostFunction(pub Handle);
+
+/// An `AbortSignal` option, kept by the driver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HostSignal(pub Handle);
+
+/// An object option used as the object it is (a store), kept by the driver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HostObject(pub Handle);
+
+macro_rules! host_values {
+    ($($ty:ident => $name:path, $expecting:literal;)*) => {$(
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct HandleVisitor;
+                impl<'de> Visitor<'de> for HandleVisitor {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    fn visit_u32<E: de::Error>(self, handle: u32) -> Result<$ty, E> {
+                        Ok($ty(Handle(handle)))
+                    }
+                }
+                deserializer.deserialize_newtype_struct($name, HandleVisitor)
+            }
+        }
+    )*};
+}
+
+host_values! {
+    HostFunction => value::FUNCTION, "a function";
+    HostSignal => value::SIGNAL, "an AbortSignal";
+    HostObject => value::OBJECT, "an object";
+}
+
+/// Compares by name: `field == "tokenEndpoint"`.
+impl PartialEq<str> for ConfigField {
+    fn eq(&self, name: &str) -> bool {
+        self.name() == name
+    }
+}
+
+impl PartialEq<&str> for ConfigField {
+    fn eq(&self, name: &&str) -> bool {
+        self.name() == *name
+    }
+}

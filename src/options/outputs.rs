@@ -1,0 +1,74 @@
+//! What the JavaScript API returns, as Rust types: the driver serializes
+//! them, and the TypeScript declarations are generated from them.
+
+use crate::provider::Provider;
+use crate::token::TokenSet;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use tsify::Tsify;
+
+/// The tokens a server issued; field names are RFC 6749's.
+#[derive(Serialize, Tsify)]
+#[tsify(rename = "TokenSet")]
+pub struct TokenSetOutput<'a> {
+    /// The access token.
+    pub access_token: &'a str,
+    /// Always "Bearer": the server's value is compared case-insensitively and normalised.
+    #[tsify(type = "\"Bearer\"")]
+    pub token_type: &'a str,
+    /// Lifetime in seconds, when the server sent it (a number or numeric string).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
+    /// Expiry as Unix time in seconds: the time of the response plus expires_in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
+    /// The refresh token, if one was issued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<&'a str>,
+    /// The OpenID Connect ID token, if one was issued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<&'a str>,
+    /// The granted scope, if the server said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<&'a str>,
+    /// The whole response object, vendor members included (it holds the tokens too).
+    #[tsify(type = "Record<string, unknown>")]
+    pub raw: &'a Map<String, Value>,
+}
+
+impl<'a> From<&'a TokenSet> for TokenSetOutput<'a> {
+    fn from(tokens: &'a TokenSet) -> Self {
+        TokenSetOutput {
+            access_token: tokens.access_token.expose(),
+            token_type: &tokens.token_type,
+            expires_in: tokens.expires_in,
+            expires_at: tokens.expires_at.map(|at| at.as_secs()),
+            refresh_token: tokens.refresh_token.as_ref().map(|t| t.expose()),
+            id_token: tokens.id_token.as_ref().map(|t| t.expose()),
+            scope: tokens.scope.as_deref(),
+            raw: &tokens.raw,
+        }
+    }
+}
+
+/// What `keycloak()`, `entra()`, `pingAic()` and `generic()` return: spread
+/// it into a flow's options.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenEndpointPreset {
+    /// Whose documented rules apply.
+    pub provider: Provider,
+    /// The token endpoint.
+    pub token_endpoint: String,
+}
+
+/// What `acp()` returns.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct AcpPreset {
+    /// Always "acp".
+    #[tsify(type = "\"acp\"")]
+    pub provider: Provider,
+    /// The platform URL, checked, without a trailing slash.
+    pub platform_url: String,
+}

@@ -1,0 +1,349 @@
+//! The options schema read from host values: exact settings, and errors that
+//! name the option and never its value.
+
+use super::schema::FlowOptions;
+use super::schema::*;
+use super::*;
+use crate::client_auth::{ClientAuthMethod, ClientCredential};
+use crate::error::Error;
+use serde::de::{self, Visitor};
+
+fn s(text: &str) -> Value {
+    Value::String(text.to_owned())
+}
+
+fn obj(entries: Vec<(&str, Value)>) -> Value {
+    Value::Object(
+        Handle(0),
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+    )
+}
+
+fn cc(extra: Vec<(&str, Value)>) -> Value {
+    let mut entries = vec![
+        ("tokenEndpoint", s("https://idp.example/token")),
+        ("clientId", s("app")),
+        ("clientSecret", s("SEKRIT-1")),
+    ];
+    entries.extend(extra);
+    obj(entries)
+}
+
+fn config_error<T: for<'a> serde::Deserialize<'a>>(value: &Value) -> (ConfigField, String) {
+    match read::<T>(value, "ClientCredentials") {
+        Err(Error::InvalidConfig { field, reason }) => (field, reason),
+        Err(other) => panic!("not INVALID_CONFIG: {other:?}"),
+        Ok(_) => panic!("accepted"),
+    }
+}
+
+#[test]
+fn client_credentials_options_become_exact_settings() {
+    let value = cc(vec![
+        ("scope", Value::Array(vec![s("a b"), s("c")])),
+        (
+            "extraParams",
+            obj(vec![
+                ("resource", s("r1")),
+                ("audience", Value::Array(vec![s("x"), s("y")])),
+            ]),
+        ),
+        ("clientAuth", s("post")),
+        ("provider", s("keycloak")),
+        ("timeoutMs", Value::Number(500.0)),
+        ("fetch", Value::Function(Handle(7))),
+        ("signer", s("webcrypto")),
+        ("allowInsecureHttp", Value::Undefined),
+    ]);
+    let options: ClientCredentialsOptions = read(&value, "ClientCredentials").unwrap();
+    let transport = options.transport();
+    assert_eq!(
+        transport,
+        TransportOptions {
+            fetch: Some(HostFunction(Handle(7))),
+            timeout_ms: 500,
+            signer: SignerChoice::WebCrypto,
+        }
+    );
+    let client = options.into_settings().unwrap().client;
+    assert_eq!(client.token_endpoint, "https://idp.example/token");
+    assert_eq!(client.client_id, "app");
+    assert_eq!(client.scope, ["a b", "c"]);
+    let params: Vec<(&str, &str)> = client
+        .extra_params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        params,
+        [("resource", "r1"), ("audience", "x"), ("audience", "y")]
+    );
+    assert_eq!(client.provider, Some(crate::provider::Provider::Keycloak));
+    assert!(!client.allow_insecure_http);
+    match client.credential {
+        ClientCredential::Secret { secret, method } => {
+            assert_eq!(secret.expose(), "SEKRIT-1");
+            assert_eq!(method, ClientAuthMethod::Post);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn defaults_and_absent_values() {
+    let value = cc(vec![
+        ("scope", Value::Null),
+        ("timeoutMs", Value::Undefined),
+    ]);
+    let options: ClientCredentialsOptions = read(&value, "ClientCredentials").unwrap();
+    assert_eq!(
+        options.transport(),
+        TransportOptions {
+            fetch: None,
+            timeout_ms: 30_000,
+            signer: SignerChoice::Auto,
+        }
+    );
+    assert!(options.into_settings().unwrap().client.scope.is_empty());
+}
+
+#[test]
+fn errors_name_the_option_and_never_the_value() {
+    let secret = "SEKRIT-2";
+    let cases: Vec<(Value, ConfigField, &str)> = vec![
+        (
+            cc(vec![("timeoutMs", s(secret))]),
+            ConfigField::TimeoutMs,
+            "must be a whole number of milliseconds, at least 1, not a string",
+        ),
+        (
+            cc(vec![("timeoutMs", Value::Number(1.5))]),
+            ConfigField::TimeoutMs,
+            "must be a whole number of milliseconds, at least 1",
+        ),
+        (
+            cc(vec![("timeoutMs", Value::Number(2_147_483_648.0))]),
+            ConfigField::TimeoutMs,
+            "must be a whole number of milliseconds, at least 1",
+        ),
+        (
+            cc(vec![("clientAuth", s(secret))]),
+            ConfigField::ClientAuth,
+            "must be \"basic\", \"post\" or \"private_key_jwt\"",
+        ),
+        (
+            cc(vec![("clientAuth", Value::Number(1.0))]),
+            ConfigField::ClientAuth,
+            "must be enum ClientAuthOption, not a number",
+        ),
+        (
+            cc(vec![(
+                "scope",
+                Value::Array(vec![s("a"), Value::Number(4.0)]),
+            )]),
+            ConfigField::Scope,
+            "\"1\": must be a string, not a number",
+        ),
+        (
+            cc(vec![(
+                "extraParams",
+                obj(vec![("audience", Value::Bool(true))]),
+            )]),
+            ConfigField::ExtraParams,
+            "\"audience\": must be a string or an array of strings, not a boolean",
+        ),
+        (
+            cc(vec![("extraParams", s(secret))]),
+            ConfigField::ExtraParams,
+            "must be an object of strings, not a string",
+        ),
+        (
+            cc(vec![("fetch", s(secret))]),
+            ConfigField::Fetch,
+            "must be a function, not a string",
+        ),
+        (
+            cc(vec![("provider", s(secret))]),
+            ConfigField::Provider,
+            "must be \"generic\", \"keycloak\", \"entra\", \"pingAic\" or \"acp\"",
+        ),
+        (
+            cc(vec![("certificate", Value::Signal(Handle(1)))]),
+            ConfigField::Certificate,
+            "must be a string, not an AbortSignal",
+        ),
+        (
+            obj(vec![("tokenEndpoint", s("https://idp.example/token"))]),
+            ConfigField::ClientId,
+            "is required",
+        ),
+    ];
+    for (value, field, reason) in cases {
+        let (got_field, got_reason) = config_error::<ClientCredentialsOptions>(&value);
+        assert_eq!((got_field, got_reason.as_str()), (field, reason));
+        assert!(!got_reason.contains(secret));
+    }
+}
+
+#[test]
+fn unknown_options_are_refused_by_name() {
+    let (field, reason) =
+        config_error::<ClientCredentialsOptions>(&cc(vec![("clientSecrett", s("SEKRIT-3"))]));
+    assert_eq!(field, ConfigField::Options);
+    assert!(
+        reason.starts_with("ClientCredentials: clientSecrett: unknown option; the options are clientId, tokenEndpoint, scope,"),
+        "{reason}"
+    );
+    assert!(!reason.contains("SEKRIT"));
+    // A password-grant option on client credentials.
+    let (field, reason) = config_error::<ClientCredentialsOptions>(&cc(vec![("username", s("u"))]));
+    assert_eq!(field, ConfigField::Options);
+    assert!(
+        reason.starts_with("ClientCredentials: username: unknown option"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn not_an_options_object() {
+    for value in [
+        Value::Undefined,
+        s("x"),
+        Value::Array(vec![]),
+        Value::Function(Handle(0)),
+    ] {
+        let kind = value.kind();
+        match read::<ClientCredentialsOptions>(&value, "ClientCredentials") {
+            Err(Error::InvalidConfig { field, reason }) => {
+                assert_eq!(field, ConfigField::Options);
+                assert_eq!(
+                    reason,
+                    format!("ClientCredentials takes an options object, not {kind}")
+                );
+            }
+            _ => panic!("accepted {kind}"),
+        }
+    }
+    let none: GetTokenOptions = read_optional(&Value::Undefined, "getToken").unwrap();
+    assert!(none.signal.is_none());
+    let signal: GetTokenOptions =
+        read_optional(&obj(vec![("signal", Value::Signal(Handle(9)))]), "getToken").unwrap();
+    assert_eq!(signal.signal, Some(HostSignal(Handle(9))));
+}
+
+#[test]
+fn jwt_bearer_key_object_claims_and_numbers() {
+    let jwk: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(include_str!("../../tests/fixtures/rsa2048.jwk.json")).unwrap();
+    let jwk_value = obj(jwk
+        .iter()
+        .map(|(k, v)| (k.as_str(), s(v.as_str().unwrap())))
+        .collect());
+    let value = obj(vec![
+        (
+            "tokenEndpoint",
+            s("https://t.example/am/oauth2/access_token"),
+        ),
+        ("key", jwk_value),
+        ("issuer", s("svc")),
+        ("lifetimeSeconds", Value::Number(60.0)),
+        (
+            "claims",
+            obj(vec![
+                ("n", Value::Number(1.5)),
+                ("list", Value::Array(vec![Value::Bool(true), Value::Null])),
+            ]),
+        ),
+        ("notBefore", Value::Bool(true)),
+    ]);
+    let options: JwtBearerOptions = read(&value, "JwtBearer").unwrap();
+    let settings = options.into_settings().unwrap();
+    assert_eq!(settings.lifetime_secs, Some(60));
+    assert!(settings.not_before);
+    assert_eq!(
+        serde_json::Value::Object(settings.claims).to_string(),
+        r#"{"list":[true,null],"n":1.5}"#
+    );
+    assert_eq!(settings.client.client_id, "");
+    for bad in [
+        Value::Number(0.0),
+        Value::Number(-1.0),
+        Value::Number(f64::NAN),
+        s("60"),
+    ] {
+        let value = obj(vec![
+            ("tokenEndpoint", s("https://t.example/token")),
+            ("key", s("k")),
+            ("issuer", s("svc")),
+            ("lifetimeSeconds", bad),
+        ]);
+        match read::<JwtBearerOptions>(&value, "JwtBearer") {
+            Err(Error::InvalidConfig { field, reason }) => {
+                assert_eq!(field, ConfigField::LifetimeSeconds);
+                assert!(
+                    reason.starts_with("must be a whole number, at least 1"),
+                    "{reason}"
+                );
+            }
+            _ => panic!("accepted"),
+        }
+    }
+}
+
+/// Collects the option names a schema type declares (serde gives them to
+/// `deserialize_struct`).
+struct FieldNames(std::cell::RefCell<Vec<&'static str>>);
+
+impl<'de> de::Deserializer<'de> for &FieldNames {
+    type Error = de::value::Error;
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(de::Error::custom("not a struct"))
+    }
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.borrow_mut().extend_from_slice(fields);
+        Err(de::Error::custom("names taken"))
+    }
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map enum identifier ignored_any
+    }
+}
+
+fn names<T: for<'a> serde::Deserialize<'a>>() -> Vec<&'static str> {
+    let collector = FieldNames(Default::default());
+    let _ = T::deserialize(&collector);
+    collector.0.into_inner()
+}
+
+#[test]
+fn every_option_has_its_config_field() {
+    let all = [
+        names::<ClientCredentialsOptions>(),
+        names::<PasswordGrantOptions>(),
+        names::<JwtBearerOptions>(),
+        names::<DeviceAuthorizationOptions>(),
+        names::<AcpLoginOptions>(),
+        names::<GetTokenOptions>(),
+        names::<TokenSourceOptions>(),
+        names::<EncryptAcpPasswordOptions>(),
+        names::<KeycloakOptions>(),
+        names::<TenantOptions>(),
+        names::<GenericOptions>(),
+        names::<AcpOptions>(),
+    ];
+    assert_eq!(all[0].len(), 14, "{:?}", all[0]);
+    for name in all.iter().flatten() {
+        let field =
+            ConfigField::from_name(name).unwrap_or_else(|| panic!("no ConfigField for {name}"));
+        assert_eq!(field.name(), *name);
+    }
+}

@@ -1,0 +1,62 @@
+// What the generated declarations accept and refuse: each @ts-expect-error
+// line must be an error, or tsc fails ("unused directive"), so a declaration
+// that grows too loose fails here as surely as one that is too strict.
+import {
+  ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin, TokenSource,
+  GrantkitError, keycloak, entra, generic, encryptAcpPassword,
+} from "grantkit";
+import type { ClientCredentialsOptions, TokenSet, GrantkitErrorCode, DevicePrompt } from "grantkit";
+
+const base = { tokenEndpoint: "https://idp.example/token", clientId: "app", clientSecret: "s" };
+
+// Accepted: every option with its documented type; optional parameters.
+const cc = new ClientCredentials({
+  ...base, scope: ["a", "b"], extraParams: { audience: "x", resource: ["r1", "r2"] }, clientAuth: "post",
+  provider: "keycloak", timeoutMs: 5000, allowInsecureHttp: false, signer: "rust",
+  fetch: (input: string, init: RequestInit) => fetch(input, init),
+});
+const tokens: Promise<TokenSet> = cc.getToken();
+void cc.getToken({ signal: new AbortController().signal });
+new ClientCredentials({ ...keycloak({ baseUrl: "https://sso.example", realm: "r" }), clientId: "a", clientSecret: "s" });
+new ClientCredentials({ ...entra({ tenant: "t" }), clientId: "a", clientAuth: "private_key_jwt", privateKey: { kty: "RSA" }, algorithm: "PS256" });
+new PasswordGrant({ ...generic({ tokenEndpoint: "https://idp.example/token" }), clientId: "a", username: "u", password: "p" });
+new JwtBearer({ tokenEndpoint: "https://t.example/token", key: "PEM", issuer: "svc", lifetimeSeconds: 60, claims: { x: 1 } });
+new DeviceAuthorization({ ...base, onPrompt: (p: DevicePrompt) => console.log(p.user_code) });
+new AcpLogin({ platformUrl: "https://acp.example", username: "u", password: "p", idp: "ldap" });
+const source = new TokenSource(cc);
+void source.authorizedFetch("https://api.example/x");
+new TokenSource(cc, { marginSeconds: 30, allowedOrigins: ["https://api.example"], headers: { "x-k": "v" } });
+encryptAcpPassword({ publicKey: "PEM", ts: 1700000000, password: "p" });
+const options: ClientCredentialsOptions = base;
+void options; void tokens;
+
+// Refused.
+// @ts-expect-error an unknown option
+new ClientCredentials({ ...base, clientSecrett: "s" });
+// @ts-expect-error timeoutMs is a number
+new ClientCredentials({ ...base, timeoutMs: "5000" });
+// @ts-expect-error clientAuth is one of three names
+new ClientCredentials({ ...base, clientAuth: "mtls" });
+// @ts-expect-error tokenEndpoint is required
+new ClientCredentials({ clientId: "a", clientSecret: "s" });
+// @ts-expect-error provider is one of five names
+new ClientCredentials({ ...base, provider: "okta" });
+// @ts-expect-error onPrompt is required
+new DeviceAuthorization({ ...base });
+// @ts-expect-error idp is local, ldap or oidc
+new AcpLogin({ platformUrl: "https://acp.example", username: "u", password: "p", idp: "saml" });
+// @ts-expect-error TokenSource takes a flow
+new TokenSource({ getToken: async () => ({}) });
+// @ts-expect-error a password-grant option on client credentials
+new ClientCredentials({ ...base, username: "u" });
+
+// Errors: a class with codes as constants.
+try {
+  await cc.getToken();
+} catch (error) {
+  if (error instanceof GrantkitError) {
+    const code: GrantkitErrorCode = error.code;
+    if (code === GrantkitError.INVALID_CONFIG) console.log(error.field);
+  }
+}
+export {};
