@@ -26,34 +26,6 @@ pub enum Provider {
 }
 
 impl Provider {
-    /// Reads the name used in options (`"keycloak"`, `"entra"`, ...).
-    pub fn from_name(name: &str) -> Result<Self, Error> {
-        Ok(match name {
-            "generic" => Provider::Generic,
-            "keycloak" => Provider::Keycloak,
-            "entra" => Provider::Entra,
-            "pingAic" => Provider::PingAic,
-            "acp" => Provider::Acp,
-            _ => {
-                return Err(Error::config(
-                    ConfigField::Provider,
-                    "must be one of generic, keycloak, entra, pingAic, acp",
-                ))
-            }
-        })
-    }
-
-    /// The name used in options.
-    pub fn name(self) -> &'static str {
-        match self {
-            Provider::Generic => "generic",
-            Provider::Keycloak => "keycloak",
-            Provider::Entra => "entra",
-            Provider::PingAic => "pingAic",
-            Provider::Acp => "acp",
-        }
-    }
-
     /// The documented device authorization endpoint (RFC 8628 §3.1) that
     /// goes with `token_endpoint`, where the provider has one:
     /// - Keycloak: `{base}/realms/{realm}/protocol/openid-connect/auth/device`

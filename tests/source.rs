@@ -352,7 +352,7 @@ fn acp_logs_in_again_instead_of_refreshing() {
         platform_url: "https://acp.example.com".into(),
         username: "admin".into(),
         password: Secret::new("pw"),
-        idp: "local".into(),
+        idp: grantkit::flow::acp::AcpIdp::Local,
         allow_insecure_http: false,
     })
     .unwrap();
@@ -458,7 +458,7 @@ fn every_credential_is_bound_into_the_store_key() {
             platform_url: "https://acp.example.com".into(),
             username: "admin".into(),
             password: Secret::new(password),
-            idp: "local".into(),
+            idp: grantkit::flow::acp::AcpIdp::Local,
             allow_insecure_http: false,
         })
         .unwrap();

@@ -32,6 +32,26 @@ use serde_json::{Map, Value};
 /// The scope the console asks for.
 const SCOPE: &str = "openid profile offline_access email groups ext";
 
+/// The login's connector (Dex's `idp`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Deserialize, tsify::Tsify)]
+#[serde(rename_all = "lowercase")]
+pub enum AcpIdp {
+    /// Local users (the default).
+    #[default]
+    Local,
+    /// LDAP.
+    Ldap,
+    /// An upstream OpenID Connect provider.
+    Oidc,
+}
+
+impl AcpIdp {
+    /// The connector id in the login's URLs (`"ldap"`).
+    pub fn name(self) -> &'static str {
+        crate::options::variant_name::<AcpIdp>(self as usize)
+    }
+}
+
 /// What an ACP login is configured with.
 #[derive(Clone, Debug)]
 pub struct AcpLoginSettings {
@@ -42,7 +62,7 @@ pub struct AcpLoginSettings {
     /// The password; sent only encrypted.
     pub password: Secret,
     /// The identity provider connector: `local` (default), `ldap`, `oidc`.
-    pub idp: String,
+    pub idp: AcpIdp,
     /// Allow plain `http` to hosts other than loopback.
     pub allow_insecure_http: bool,
 }
@@ -53,7 +73,7 @@ pub struct AcpLogin {
     platform: String,
     username: String,
     password: Secret,
-    idp: String,
+    idp: AcpIdp,
 }
 
 impl AcpLogin {
@@ -77,12 +97,6 @@ impl AcpLogin {
         }
         if settings.password.expose().is_empty() {
             return Err(Error::config(ConfigField::Password, "must not be empty"));
-        }
-        if !matches!(settings.idp.as_str(), "local" | "ldap" | "oidc") {
-            return Err(Error::config(
-                ConfigField::Idp,
-                "must be \"local\", \"ldap\" or \"oidc\"",
-            ));
         }
         Ok(AcpLogin {
             platform,
@@ -303,7 +317,7 @@ impl AcpFlow {
             url: format!(
                 "{}/dex/api/v1/authorize/{}?req={}",
                 self.login.platform,
-                self.login.idp,
+                self.login.idp.name(),
                 form_urlencode(req)
             ),
             headers: vec![
@@ -540,7 +554,7 @@ impl crate::source::Grant for AcpLogin {
         vec![
             self.platform.clone(),
             self.username.clone(),
-            self.idp.clone(),
+            self.idp.name().to_owned(),
         ]
     }
 

@@ -80,10 +80,7 @@ pub enum ConfigField {
 impl ConfigField {
     /// The option's name, as JavaScript code spells it (`tokenEndpoint`).
     pub fn name(self) -> String {
-        // serde's derive lists the variants' names, renamed, in order.
-        variant_names()
-            .get(self as usize)
-            .map_or_else(String::new, |name| (*name).to_owned())
+        variant_name::<ConfigField>(self as usize).to_owned()
     }
 
     /// The field an option name belongs to.
@@ -92,8 +89,10 @@ impl ConfigField {
     }
 }
 
-/// The names serde's derive gives [`ConfigField`]'s variants.
-fn variant_names() -> &'static [&'static str] {
+/// The name serde's derive gives variant `index` of the fieldless enum `T`
+/// (its option value: `"tokenEndpoint"`, `"ldap"`), so that names are
+/// written once, by `rename_all`.
+pub(crate) fn variant_name<T: for<'de> Deserialize<'de>>(index: usize) -> &'static str {
     struct Names(std::cell::Cell<&'static [&'static str]>);
     impl<'de> Deserializer<'de> for &Names {
         type Error = OptionError;
@@ -116,8 +115,8 @@ fn variant_names() -> &'static [&'static str] {
         }
     }
     let names = Names(std::cell::Cell::new(&[]));
-    let _ = ConfigField::deserialize(&names);
-    names.0.get()
+    let _ = T::deserialize(&names);
+    names.0.get().get(index).copied().unwrap_or_default()
 }
 
 impl fmt::Display for ConfigField {

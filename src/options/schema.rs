@@ -10,6 +10,7 @@
 use super::{HostFunction, HostObject, HostSignal};
 use crate::client_auth::{ClientCredential, CredentialOptions};
 use crate::error::Error;
+use crate::flow::acp::AcpIdp;
 use crate::flow::{
     AcpLoginSettings, ClientConfig, ClientCredentialsSettings, DeviceAuthorizationSettings,
     JwtBearerSettings, PasswordGrantSettings,
@@ -354,29 +355,6 @@ pub enum ClientAuthOption {
     PrivateKeyJwt,
 }
 
-/// The ACP login's connector.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Tsify)]
-#[serde(rename_all = "lowercase")]
-pub enum AcpIdp {
-    /// Local users.
-    Local,
-    /// LDAP.
-    Ldap,
-    /// An upstream OpenID Connect provider.
-    Oidc,
-}
-
-impl AcpIdp {
-    /// The connector id in the login's URLs.
-    pub fn name(self) -> &'static str {
-        match self {
-            AcpIdp::Local => "local",
-            AcpIdp::Ldap => "ldap",
-            AcpIdp::Oidc => "oidc",
-        }
-    }
-}
-
 /// One string, or an array of strings.
 #[derive(Clone, Debug, PartialEq, Eq, Tsify)]
 #[serde(untagged)]
@@ -691,7 +669,7 @@ impl AcpLoginOptions {
             platform_url: std::mem::take(&mut self.platform_url),
             username: std::mem::take(&mut self.username),
             password: std::mem::replace(&mut self.password, Secret::new("")),
-            idp: self.idp.unwrap_or(AcpIdp::Local).name().to_owned(),
+            idp: self.idp.unwrap_or_default(),
             allow_insecure_http: self.allow_insecure_http.unwrap_or(false),
         }
     }

@@ -189,6 +189,35 @@ fn errors_name_the_option_and_never_the_value() {
 }
 
 #[test]
+fn acp_login_options_and_the_idp_names() {
+    let value = obj(vec![
+        ("platformUrl", s("https://acp.example")),
+        ("username", s("u")),
+        ("password", s("SEKRIT-4")),
+        ("idp", s("ldap")),
+    ]);
+    let settings = read::<AcpLoginOptions>(&value, "AcpLogin")
+        .unwrap()
+        .into_settings();
+    assert_eq!(settings.idp, crate::flow::acp::AcpIdp::Ldap);
+    assert_eq!(settings.idp.name(), "ldap");
+    assert_eq!(settings.password.expose(), "SEKRIT-4");
+    let saml = obj(vec![
+        ("platformUrl", s("https://acp.example")),
+        ("username", s("u")),
+        ("password", s("p")),
+        ("idp", s("saml")),
+    ]);
+    match read::<AcpLoginOptions>(&saml, "AcpLogin") {
+        Err(Error::InvalidConfig { field, reason }) => {
+            assert_eq!(field, ConfigField::Idp);
+            assert_eq!(reason, "must be \"local\", \"ldap\" or \"oidc\"");
+        }
+        _ => panic!("accepted"),
+    }
+}
+
+#[test]
 fn unknown_options_are_refused_by_name() {
     let (field, reason) =
         config_error::<ClientCredentialsOptions>(&cc(vec![("clientSecrett", s("SEKRIT-3"))]));
