@@ -93,11 +93,26 @@ impl ConfigField {
 /// (its option value: `"tokenEndpoint"`, `"ldap"`), so that names are
 /// written once, by `rename_all`.
 pub(crate) fn variant_name<T: for<'de> Deserialize<'de>>(index: usize) -> &'static str {
+    declared_names::<T>()
+        .get(index)
+        .copied()
+        .unwrap_or_default()
+}
+
+/// The names serde's derive declares for `T`: a struct's fields (its
+/// option names) or an enum's variants, renamed, in order.
+pub(crate) fn declared_names<T: for<'de> Deserialize<'de>>() -> &'static [&'static str] {
     struct Names(std::cell::Cell<&'static [&'static str]>);
+    impl Names {
+        fn take<V>(&self, names: &'static [&'static str]) -> Result<V, OptionError> {
+            self.0.set(names);
+            Err(de::Error::custom("only the names"))
+        }
+    }
     impl<'de> Deserializer<'de> for &Names {
         type Error = OptionError;
         fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, OptionError> {
-            Err(de::Error::custom("only the names"))
+            self.take(&[])
         }
         fn deserialize_enum<V: Visitor<'de>>(
             self,
@@ -105,18 +120,25 @@ pub(crate) fn variant_name<T: for<'de> Deserialize<'de>>(index: usize) -> &'stat
             variants: &'static [&'static str],
             _: V,
         ) -> Result<V::Value, OptionError> {
-            self.0.set(variants);
-            Err(de::Error::custom("only the names"))
+            self.take(variants)
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, OptionError> {
+            self.take(fields)
         }
         serde::forward_to_deserialize_any! {
             bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
             bytes byte_buf option unit unit_struct newtype_struct seq tuple
-            tuple_struct map struct identifier ignored_any
+            tuple_struct map identifier ignored_any
         }
     }
     let names = Names(std::cell::Cell::new(&[]));
     let _ = T::deserialize(&names);
-    names.0.get().get(index).copied().unwrap_or_default()
+    names.0.get()
 }
 
 impl fmt::Display for ConfigField {

@@ -6,7 +6,6 @@ use super::schema::*;
 use super::*;
 use crate::client_auth::{ClientAuthMethod, ClientCredential};
 use crate::error::Error;
-use serde::de::{self, Visitor};
 
 fn s(text: &str) -> Value {
     Value::String(text.to_owned())
@@ -322,35 +321,8 @@ fn jwt_bearer_key_object_claims_and_numbers() {
     }
 }
 
-/// Collects the option names a schema type declares (serde gives them to
-/// `deserialize_struct`).
-struct FieldNames(std::cell::RefCell<Vec<&'static str>>);
-
-impl<'de> de::Deserializer<'de> for &FieldNames {
-    type Error = de::value::Error;
-    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
-        Err(de::Error::custom("not a struct"))
-    }
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        fields: &'static [&'static str],
-        _: V,
-    ) -> Result<V::Value, Self::Error> {
-        self.0.borrow_mut().extend_from_slice(fields);
-        Err(de::Error::custom("names taken"))
-    }
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf option unit unit_struct newtype_struct seq tuple
-        tuple_struct map enum identifier ignored_any
-    }
-}
-
 fn names<T: for<'a> serde::Deserialize<'a>>() -> Vec<&'static str> {
-    let collector = FieldNames(Default::default());
-    let _ = T::deserialize(&collector);
-    collector.0.into_inner()
+    declared_names::<T>().to_vec()
 }
 
 #[test]

@@ -162,7 +162,6 @@ fn unexpected_kind(unexpected: &de::Unexpected<'_>) -> &'static str {
         U::Unit | U::Option => "null",
         U::Seq => "an array",
         U::Map | U::StructVariant => "an object",
-        U::Other(other) if *other == "function" => "a function",
         _ => "another kind of value",
     }
 }
@@ -194,23 +193,9 @@ impl<'de> de::Deserializer<'de> for &'de Value {
             }
             Value::Number(n) => visitor.visit_f64(*n),
             Value::String(s) => visitor.visit_str(s),
-            Value::Array(items) => visitor.visit_seq(Items {
-                items: items.iter(),
-                index: 0,
-            }),
-            Value::Object(_, entries) => visitor.visit_map(Entries {
-                entries: entries.iter(),
-                current: None,
-            }),
-            Value::Function(_) => Err(de::Error::invalid_type(
-                de::Unexpected::Other("function"),
-                &visitor,
-            )),
-            other => Err(de::Error::custom(format_args!(
-                "must be {}, not {}",
-                Expecting(&visitor),
-                other.kind()
-            ))),
+            Value::Array(_) => self.deserialize_seq(visitor),
+            Value::Object(..) => self.deserialize_map(visitor),
+            other => Err(wrong_kind(other, &visitor)),
         }
     }
 
@@ -231,13 +216,7 @@ impl<'de> de::Deserializer<'de> for &'de Value {
             (FUNCTION, Value::Function(h))
             | (SIGNAL, Value::Signal(h))
             | (OBJECT, Value::Object(h, _)) => *h,
-            (FUNCTION | SIGNAL | OBJECT, other) => {
-                return Err(de::Error::custom(format_args!(
-                    "must be {}, not {}",
-                    Expecting(&visitor),
-                    other.kind()
-                )))
-            }
+            (FUNCTION | SIGNAL | OBJECT, other) => return Err(wrong_kind(other, &visitor)),
             _ => return visitor.visit_newtype_struct(self),
         };
         visitor.visit_u32(handle.0)
@@ -252,11 +231,7 @@ impl<'de> de::Deserializer<'de> for &'de Value {
         match self {
             // Unit variants, given by name ("basic").
             Value::String(s) => visitor.visit_enum(s.as_str().into_deserializer()),
-            other => Err(de::Error::custom(format_args!(
-                "must be {}, not {}",
-                Expecting(&visitor),
-                other.kind()
-            ))),
+            other => Err(wrong_kind(other, &visitor)),
         }
     }
 
@@ -278,7 +253,7 @@ impl<'de> de::Deserializer<'de> for &'de Value {
                 entries: entries.iter(),
                 current: None,
             }),
-            other => Err(self.wrong_kind(other, &visitor)),
+            other => Err(wrong_kind(other, &visitor)),
         }
     }
 
@@ -288,14 +263,14 @@ impl<'de> de::Deserializer<'de> for &'de Value {
                 items: items.iter(),
                 index: 0,
             }),
-            other => Err(self.wrong_kind(other, &visitor)),
+            other => Err(wrong_kind(other, &visitor)),
         }
     }
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, OptionError> {
         match self {
             Value::String(s) => visitor.visit_str(s),
-            other => Err(self.wrong_kind(other, &visitor)),
+            other => Err(wrong_kind(other, &visitor)),
         }
     }
 
@@ -310,7 +285,7 @@ impl<'de> de::Deserializer<'de> for &'de Value {
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, OptionError> {
         match self {
             Value::Bool(b) => visitor.visit_bool(*b),
-            other => Err(self.wrong_kind(other, &visitor)),
+            other => Err(wrong_kind(other, &visitor)),
         }
     }
 
@@ -320,15 +295,13 @@ impl<'de> de::Deserializer<'de> for &'de Value {
     }
 }
 
-impl Value {
-    /// "must be {what the visitor expects}, not {kind}".
-    fn wrong_kind<'de, V: Visitor<'de>>(&self, value: &Value, visitor: &V) -> OptionError {
-        de::Error::custom(format_args!(
-            "must be {}, not {}",
-            Expecting(visitor),
-            value.kind()
-        ))
-    }
+/// "must be {what the visitor expects}, not {the value's kind}".
+fn wrong_kind<'de, V: Visitor<'de>>(value: &Value, visitor: &V) -> OptionError {
+    de::Error::custom(format_args!(
+        "must be {}, not {}",
+        Expecting(visitor),
+        value.kind()
+    ))
 }
 
 /// A visitor's `expecting` text, as a `Display`.

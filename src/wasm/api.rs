@@ -34,20 +34,21 @@ fn transport(options: TransportOptions, host: &HostValues) -> Transport {
 }
 
 /// Reads a flow class's options (`what`: the class name) and makes its
-/// grant with `grant`; the transport and the host values come back beside.
+/// grant with `grant`, which may also set up the transport from the
+/// options' host values.
 fn flow_from_js<O, G>(
     value: &JsValue,
     what: &str,
-    grant: impl FnOnce(O) -> Result<G, Error>,
-) -> Result<(Rc<G>, Transport, HostValues), Error>
+    grant: impl FnOnce(O, &HostValues, &mut Transport) -> Result<G, Error>,
+) -> Result<(Rc<G>, Transport), Error>
 where
     O: for<'a> serde::Deserialize<'a> + FlowOptions,
 {
     let js = JsOptions::new(value)?;
     let options: O = js.read(what)?;
-    let transport = transport(options.transport(), &js.host);
-    let grant = grant(options)?;
-    Ok((Rc::new(grant), transport, js.host))
+    let mut transport = transport(options.transport(), &js.host);
+    let grant = grant(options, &js.host, &mut transport)?;
+    Ok((Rc::new(grant), transport))
 }
 
 /// What a TokenSource takes from a flow object: the grant and its
@@ -58,16 +59,45 @@ pub struct GrantHandle {
     pub(crate) transport: Rc<Transport>,
 }
 
-/// The methods every flow class has in common: `getToken()` runs a fresh
-/// flow of the class's grant, and `__grantkitHandle()`, which
-/// `new TokenSource(flow)` calls to take the grant and transport. Each entry
-/// carries the class's own documentation of `getToken`, written as
-/// `#[doc = ".."]`: a `///` comment passed through `macro_rules!` reaches
-/// wasm-bindgen as a raw string, which it would print with its `r"`.
-macro_rules! flow_class_methods {
-    ($($class:ident => $js:ident . $field:ident { $(#[doc = $doc:tt])* })*) => {$(
+/// The flow classes: each is a grant and its transport, made by a builder
+/// from the options (which the core reads and checks), with `getToken()`,
+/// which runs a fresh flow of the grant, and `__grantkitHandle()`, which
+/// `new TokenSource(flow)` calls to take the grant and transport. Docs are
+/// written as `#[doc = ".."]`: a `///` comment passed through
+/// `macro_rules!` reaches wasm-bindgen as a raw string, which it would print
+/// with its `r"`.
+macro_rules! flow_classes {
+    ($(
+        $(#[doc = $class_doc:tt])*
+        $class:ident => $js:ident($options:literal) {
+            grant: $grant:ty,
+            build: $build:expr,
+            new: [$(#[doc = $new_doc:tt])*],
+            get_token: [$(#[doc = $doc:tt])*],
+        }
+    )*) => {$(
+        $(#[doc = $class_doc])*
+        #[wasm_bindgen(js_name = $js)]
+        pub struct $class {
+            grant: Rc<$grant>,
+            transport: Rc<Transport>,
+        }
+
         #[wasm_bindgen(js_class = $js)]
         impl $class {
+            $(#[doc = $new_doc])*
+            #[wasm_bindgen(constructor)]
+            pub fn new(
+                #[wasm_bindgen(unchecked_param_type = $options)] options: JsValue,
+            ) -> Result<$class, JsValue> {
+                let build: fn(&JsValue) -> Result<(Rc<$grant>, Transport), Error> = $build;
+                let (grant, transport) = build(&options).map_err(|e| to_js_error(&e))?;
+                Ok($class {
+                    grant,
+                    transport: Rc::new(transport),
+                })
+            }
+
             $(#[doc = $doc])*
             #[wasm_bindgen(js_name = getToken, unchecked_return_type = "Promise<TokenSet>")]
             pub fn get_token(
@@ -75,7 +105,7 @@ macro_rules! flow_class_methods {
                 #[wasm_bindgen(unchecked_optional_param_type = "GetTokenOptions")]
                 options: JsValue,
             ) -> Promise {
-                let flow = crate::source::Grant::start(&*self.$field, Box::new(OsRng));
+                let flow = crate::source::Grant::start(&*self.grant, Box::new(OsRng));
                 token_promise(self.transport.clone(), flow, options)
             }
 
@@ -83,7 +113,7 @@ macro_rules! flow_class_methods {
             #[wasm_bindgen(js_name = __grantkitHandle, skip_typescript)]
             pub fn grantkit_handle(&self) -> GrantHandle {
                 GrantHandle {
-                    grant: self.$field.clone(),
+                    grant: self.grant.clone(),
                     transport: self.transport.clone(),
                 }
             }
@@ -91,26 +121,83 @@ macro_rules! flow_class_methods {
     )*};
 }
 
-flow_class_methods! {
-    JsClientCredentials => ClientCredentials.client {
-        #[doc = " Requests a token. Rejects with a GrantkitError."]
+flow_classes! {
+    #[doc = " Gets tokens with the client credentials grant (RFC 6749 §4.4)."]
+    JsClientCredentials => ClientCredentials("ClientCredentialsOptions") {
+        grant: ClientCredentials,
+        build: |v| flow_from_js(v, "ClientCredentials", |o: ClientCredentialsOptions, _, _| {
+            ClientCredentials::new(o.into_settings()?)
+        }),
+        new: [
+            #[doc = " Checks the options; a bad option throws a GrantkitError with code"]
+            #[doc = " INVALID_CONFIG (KEY_* for a private key) before any request is sent."]
+        ],
+        get_token: [#[doc = " Requests a token. Rejects with a GrantkitError."]],
     }
-    JsPasswordGrant => PasswordGrant.client {
-        #[doc = " Requests a token. Rejects with a GrantkitError."]
+    #[doc = " Gets tokens with the resource owner password credentials grant"]
+    #[doc = " (RFC 6749 §4.3)."]
+    JsPasswordGrant => PasswordGrant("PasswordGrantOptions") {
+        grant: PasswordGrant,
+        build: |v| flow_from_js(v, "PasswordGrant", |o: PasswordGrantOptions, _, _| {
+            PasswordGrant::new(o.into_settings()?)
+        }),
+        new: [
+            #[doc = " Checks the options; a bad option throws a GrantkitError with code"]
+            #[doc = " INVALID_CONFIG (KEY_* for a private key) before any request is sent."]
+        ],
+        get_token: [#[doc = " Requests a token. Rejects with a GrantkitError."]],
     }
-    JsJwtBearer => JwtBearer.client {
-        #[doc = " Signs an assertion and exchanges it for a token. Rejects with a"]
-        #[doc = " GrantkitError."]
+    #[doc = " Gets tokens with the JWT bearer grant (RFC 7523 §2.1): a signed"]
+    #[doc = " assertion is exchanged for a token (PingOne Advanced Identity Cloud"]
+    #[doc = " service accounts)."]
+    JsJwtBearer => JwtBearer("JwtBearerOptions") {
+        grant: JwtBearer,
+        build: |v| flow_from_js(v, "JwtBearer", |o: JwtBearerOptions, _, _| {
+            JwtBearer::new(o.into_settings()?)
+        }),
+        new: [
+            #[doc = " Checks the options and imports the key; a bad option throws a"]
+            #[doc = " GrantkitError (INVALID_CONFIG, or KEY_* for the key) before any"]
+            #[doc = " request is sent."]
+        ],
+        get_token: [
+            #[doc = " Signs an assertion and exchanges it for a token. Rejects with a"]
+            #[doc = " GrantkitError."]
+        ],
     }
-    JsDeviceAuthorization => DeviceAuthorization.client {
-        #[doc = " Asks for a user code, calls onPrompt with it, and polls until the"]
-        #[doc = " user decides. Rejects with a GrantkitError: DEVICE_ACCESS_DENIED,"]
-        #[doc = " DEVICE_EXPIRED_TOKEN, DEVICE_CODE_EXPIRED, ABORTED (the signal stops"]
-        #[doc = " polling at once), PROMPT_FAILED, or any other code."]
+    #[doc = " Gets tokens with the device authorization grant (RFC 8628): asks for a"]
+    #[doc = " user code, hands it to `onPrompt`, then polls the token endpoint until"]
+    #[doc = " the user approves it on another device (or denies it, or it expires)."]
+    JsDeviceAuthorization => DeviceAuthorization("DeviceAuthorizationOptions") {
+        grant: DeviceAuthorization,
+        build: device_from_js,
+        new: [
+            #[doc = " Checks the options; a bad option throws a GrantkitError with code"]
+            #[doc = " INVALID_CONFIG before any request is sent."]
+        ],
+        get_token: [
+            #[doc = " Asks for a user code, calls onPrompt with it, and polls until the"]
+            #[doc = " user decides. Rejects with a GrantkitError: DEVICE_ACCESS_DENIED,"]
+            #[doc = " DEVICE_EXPIRED_TOKEN, DEVICE_CODE_EXPIRED, ABORTED (the signal stops"]
+            #[doc = " polling at once), PROMPT_FAILED, or any other code."]
+        ],
     }
-    JsAcpLogin => AcpLogin.login {
-        #[doc = " Logs in and resolves to the tokens; rejects with a GrantkitError"]
-        #[doc = " whose `.step` says which of the five calls failed."]
+    #[doc = " Logs in to Alauda ACP (Dex-based) with the console's five-call session"]
+    #[doc = " login and returns its tokens. In Node, Deno, Bun and workerd the session"]
+    #[doc = " cookie is kept by grantkit; in a browser the page must be same-origin"]
+    #[doc = " with the platform (the browser keeps the cookie)."]
+    JsAcpLogin => AcpLogin("AcpLoginOptions") {
+        grant: AcpLogin,
+        build: acp_from_js,
+        new: [
+            #[doc = " Checks the options; a bad option throws a GrantkitError with code"]
+            #[doc = " INVALID_CONFIG, and a browser page that is not same-origin with the"]
+            #[doc = " platform throws ACP_CROSS_ORIGIN, before any request is sent."]
+        ],
+        get_token: [
+            #[doc = " Logs in and resolves to the tokens; rejects with a GrantkitError"]
+            #[doc = " whose `.step` says which of the five calls failed."]
+        ],
     }
 }
 
@@ -133,105 +220,15 @@ pub(crate) fn token_set_to_js(tokens: &TokenSet) -> JsValue {
     to_js_json(&TokenSetOutput::from(tokens))
 }
 
-/// Gets tokens with the client credentials grant (RFC 6749 §4.4).
-#[wasm_bindgen(js_name = ClientCredentials)]
-pub struct JsClientCredentials {
-    client: Rc<ClientCredentials>,
-    transport: Rc<Transport>,
-}
-
-#[wasm_bindgen(js_class = ClientCredentials)]
-impl JsClientCredentials {
-    /// Checks the options; a bad option throws a GrantkitError with code
-    /// INVALID_CONFIG before any request is sent.
-    #[wasm_bindgen(constructor)]
-    pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "ClientCredentialsOptions")] options: JsValue,
-    ) -> Result<JsClientCredentials, JsValue> {
-        Self::from_options(&options).map_err(|e| to_js_error(&e))
-    }
-
-    fn from_options(value: &JsValue) -> Result<Self, Error> {
-        let (client, transport, _) =
-            flow_from_js(value, "ClientCredentials", |o: ClientCredentialsOptions| {
-                ClientCredentials::new(o.into_settings()?)
-            })?;
-        Ok(JsClientCredentials {
-            client,
-            transport: Rc::new(transport),
-        })
-    }
-}
-
-/// Gets tokens with the resource owner password credentials grant
-/// (RFC 6749 §4.3).
-#[wasm_bindgen(js_name = PasswordGrant)]
-pub struct JsPasswordGrant {
-    client: Rc<PasswordGrant>,
-    transport: Rc<Transport>,
-}
-
-#[wasm_bindgen(js_class = PasswordGrant)]
-impl JsPasswordGrant {
-    /// Checks the options; a bad option throws a GrantkitError with code
-    /// INVALID_CONFIG before any request is sent.
-    #[wasm_bindgen(constructor)]
-    pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "PasswordGrantOptions")] options: JsValue,
-    ) -> Result<JsPasswordGrant, JsValue> {
-        Self::from_options(&options).map_err(|e| to_js_error(&e))
-    }
-
-    fn from_options(value: &JsValue) -> Result<Self, Error> {
-        let (client, transport, _) =
-            flow_from_js(value, "PasswordGrant", |o: PasswordGrantOptions| {
-                PasswordGrant::new(o.into_settings()?)
-            })?;
-        Ok(JsPasswordGrant {
-            client,
-            transport: Rc::new(transport),
-        })
-    }
-}
-
-/// Gets tokens with the JWT bearer grant (RFC 7523 §2.1): a signed
-/// assertion is exchanged for a token (PingOne Advanced Identity Cloud
-/// service accounts).
-#[wasm_bindgen(js_name = JwtBearer)]
-pub struct JsJwtBearer {
-    client: Rc<JwtBearer>,
-    transport: Rc<Transport>,
-}
-
 #[wasm_bindgen(js_class = JwtBearer)]
 impl JsJwtBearer {
-    /// Checks the options and imports the key; a bad option throws a
-    /// GrantkitError (INVALID_CONFIG, or KEY_* for the key) before any
-    /// request is sent.
-    #[wasm_bindgen(constructor)]
-    pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "JwtBearerOptions")] options: JsValue,
-    ) -> Result<JsJwtBearer, JsValue> {
-        Self::from_options(&options).map_err(|e| to_js_error(&e))
-    }
-
-    fn from_options(value: &JsValue) -> Result<Self, Error> {
-        let (client, transport, _) = flow_from_js(value, "JwtBearer", |o: JwtBearerOptions| {
-            JwtBearer::new(o.into_settings()?)
-        })?;
-        Ok(JsJwtBearer {
-            client,
-            transport: Rc::new(transport),
-        })
-    }
-
     /// A fresh signed assertion, exactly as getToken would send it, without
     /// sending anything (for diagnostics).
     #[wasm_bindgen(js_name = createAssertion, unchecked_return_type = "Promise<string>")]
     pub fn create_assertion(&self) -> Promise {
         let (transport, flow) = (
             self.transport.clone(),
-            self.client.sign_assertion(&mut OsRng),
+            self.grant.sign_assertion(&mut OsRng),
         );
         future_to_promise(async move {
             let assertion = transport
@@ -243,70 +240,22 @@ impl JsJwtBearer {
     }
 }
 
-/// Gets tokens with the device authorization grant (RFC 8628): asks for a
-/// user code, hands it to `onPrompt`, then polls the token endpoint until
-/// the user approves it on another device (or denies it, or it expires).
-#[wasm_bindgen(js_name = DeviceAuthorization)]
-pub struct JsDeviceAuthorization {
-    client: Rc<DeviceAuthorization>,
-    transport: Rc<Transport>,
+/// The device flow: its options, and `onPrompt` for the transport.
+fn device_from_js(value: &JsValue) -> Result<(Rc<DeviceAuthorization>, Transport), Error> {
+    flow_from_js(
+        value,
+        "DeviceAuthorization",
+        |o: DeviceAuthorizationOptions, host, transport| {
+            transport.on_prompt = Some(host.function(o.on_prompt));
+            DeviceAuthorization::new(o.into_settings()?)
+        },
+    )
 }
 
-#[wasm_bindgen(js_class = DeviceAuthorization)]
-impl JsDeviceAuthorization {
-    /// Checks the options; a bad option throws a GrantkitError with code
-    /// INVALID_CONFIG before any request is sent.
-    #[wasm_bindgen(constructor)]
-    pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "DeviceAuthorizationOptions")] options: JsValue,
-    ) -> Result<JsDeviceAuthorization, JsValue> {
-        Self::from_options(&options).map_err(|e| to_js_error(&e))
-    }
-
-    fn from_options(value: &JsValue) -> Result<Self, Error> {
-        let mut on_prompt = None;
-        let (client, mut transport, host) = flow_from_js(
-            value,
-            "DeviceAuthorization",
-            |o: DeviceAuthorizationOptions| {
-                on_prompt = Some(o.on_prompt);
-                DeviceAuthorization::new(o.into_settings()?)
-            },
-        )?;
-        transport.on_prompt = on_prompt.map(|f| host.function(f));
-        Ok(JsDeviceAuthorization {
-            client,
-            transport: Rc::new(transport),
-        })
-    }
-}
-
-/// Logs in to Alauda ACP (Dex-based) with the console's five-call session
-/// login and returns its tokens. In Node, Deno, Bun and workerd the session
-/// cookie is kept by grantkit; in a browser the page must be same-origin
-/// with the platform (the browser keeps the cookie).
-#[wasm_bindgen(js_name = AcpLogin)]
-pub struct JsAcpLogin {
-    login: Rc<AcpLogin>,
-    transport: Rc<Transport>,
-}
-
-#[wasm_bindgen(js_class = AcpLogin)]
-impl JsAcpLogin {
-    /// Checks the options; a bad option throws a GrantkitError with code
-    /// INVALID_CONFIG, and a browser page that is not same-origin with the
-    /// platform throws ACP_CROSS_ORIGIN, before any request is sent.
-    #[wasm_bindgen(constructor)]
-    pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "AcpLoginOptions")] options: JsValue,
-    ) -> Result<JsAcpLogin, JsValue> {
-        Self::from_options(&options).map_err(|e| to_js_error(&e))
-    }
-
-    fn from_options(value: &JsValue) -> Result<Self, Error> {
-        let (login, mut transport, _) = flow_from_js(value, "AcpLogin", |o: AcpLoginOptions| {
-            AcpLogin::new(o.into_settings())
-        })?;
+/// The ACP login: its options, and in a browser, the page's origin.
+fn acp_from_js(value: &JsValue) -> Result<(Rc<AcpLogin>, Transport), Error> {
+    flow_from_js(value, "AcpLogin", |o: AcpLoginOptions, _, transport| {
+        let login = AcpLogin::new(o.into_settings())?;
         if let Some(origin) = super::driver::browser_origin() {
             // Browsers hide Set-Cookie from scripts and forbid setting
             // Cookie: only the browser's own cookie store can carry the
@@ -323,11 +272,8 @@ impl JsAcpLogin {
             }
             transport.include_credentials = true;
         }
-        Ok(JsAcpLogin {
-            login,
-            transport: Rc::new(transport),
-        })
-    }
+        Ok(login)
+    })
 }
 
 /// The encrypted password exactly as the ACP login's step 4 sends it:
