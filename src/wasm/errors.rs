@@ -28,7 +28,7 @@ thread_local! {
 
 /// Wires `GrantkitError` up when the module is instantiated, so that its
 /// constants are there before any error is made.
-#[wasm_bindgen(start)]
+#[wasm_bindgen(start, skip_typescript)]
 fn wire_grantkit_error() {
     PROTOTYPE.with(|_| ());
 }
