@@ -7,6 +7,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 
+import { DEFAULT_USERS, startAcp } from '../acp/server.mjs';
 import { CLIENTS, USERS, startIdp } from '../idp/server.mjs';
 import { startResourceServer } from '../idp/resource_server.mjs';
 import {
@@ -161,6 +162,38 @@ describe('onExchange', () => {
     assert.ok(e.curl.includes(`-X PUT`));
     assert.ok(e.curl.includes(`-H 'Authorization: Bearer '"$ACCESS_TOKEN"`), e.curl);
     assertNoSecretIn([...calls, ...tokenCalls], ['sub-key-SEKRIT', token, post.client_secret]);
+  });
+});
+
+describe('onExchange of the ACP login', () => {
+  test('five records named by step; the encrypted password a prefix, the session cookie and the password nowhere', async () => {
+    const acp = await startAcp();
+    try {
+      const records = [];
+      const password = DEFAULT_USERS.admin;
+      const tokens = await new gk.AcpLogin({
+        platformUrl: acp.platformUrl, username: 'admin', password, onExchange: (e) => records.push(e),
+      }).getToken();
+      assert.deepEqual(records.map((e) => `${e.label}: ${e.method} ${new URL(e.url).pathname} ${e.status}`), [
+        'ACP step 1 (login metadata): GET /console-platform/api/v1/token/login 200',
+        'ACP step 2 (authorize): GET /dex/api/v1/authorize 200',
+        'ACP step 3 (public key): GET /dex/pubkey 200',
+        'ACP step 4 (credentials): POST /dex/api/v1/authorize/local 200',
+        'ACP step 5 (token callback): GET /console-platform/api/v1/token/callback 200',
+      ].map((line, i) => (records[i] ? line : `${line} (missing)`)));
+      const step4 = records[3];
+      const sent = JSON.parse(step4.requestBody);
+      assert.equal(sent.account, 'admin');
+      assert.match(sent.password, /^[A-Za-z0-9+/]{10}…$/);
+      assert.ok(step4.curl.includes(`"password":"'"$ENCRYPTED_PASSWORD"'"`), step4.curl);
+      const cookies = records.flatMap((e) => [...e.requestHeaders, ...e.responseHeaders])
+        .filter(([name]) => /^(set-)?cookie$/i.test(name));
+      assert.ok(cookies.length > 0);
+      for (const [, value] of cookies) assert.match(value, /=••••/);
+      assertNoSecretIn(records, [password, tokens.access_token, tokens.id_token ?? tokens.access_token]);
+    } finally {
+      await acp.close();
+    }
   });
 });
 
