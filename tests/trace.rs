@@ -50,13 +50,7 @@ fn traced<F: Flow>(
                 }
             }
             Ok(Action::Sign(request)) => {
-                let signature = grantkit::crypto::sign(
-                    &request.key,
-                    request.alg,
-                    &request.message,
-                    &mut rsa::rand_core::OsRng,
-                );
-                flow.handle_signature(signature).unwrap();
+                common::sign(&mut flow, &request).unwrap();
             }
             Ok(Action::Wait(_)) | Ok(Action::Prompt(_)) => {}
             Ok(Action::Done(output)) => return (exchanges, Ok(output)),
@@ -193,13 +187,7 @@ fn a_jwt_bearer_assertion_shows_its_header_and_claims_never_itself() {
     let sent = loop {
         match flow.poll(NOW).unwrap() {
             Action::Sign(request) => {
-                let signature = grantkit::crypto::sign(
-                    &request.key,
-                    request.alg,
-                    &request.message,
-                    &mut rsa::rand_core::OsRng,
-                );
-                flow.handle_signature(signature).unwrap();
+                common::sign(&mut flow, &request).unwrap();
             }
             Action::Send(request) => break request,
             _ => panic!(),
