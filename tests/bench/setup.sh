@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what `make bench` needs beyond `make build`, each step skipped
+# when already done:
+# - the peers and tools pinned in tests/bench/package-lock.json (oauth4webapi,
+#   openid-client, jose, workerd, esbuild); npm ci only when the lock changed;
+# - twiggy, for the size breakdown of the wasm (cargo install, ~2 min once).
+set -euo pipefail
+cd "$(dirname "$0")"
+. ../tools/lib.sh
+
+npm_ci_if_changed .
+bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+[ -x "$bin/twiggy" ] || cargo install twiggy --locked
