@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as jose from 'jose';
 
-import { FIXTURES, PKG, ROUNDS, SECONDS, against, interleave, medians, num, rate, rateSync, table, times } from './lib.mjs';
+import { FIXTURES, PKG, ROOT, ROUNDS, SECONDS, against, interleave, medians, num, rate, rateSync, table, times } from './lib.mjs';
 
 const { JwtBearer, encryptAcpPassword } = await import(path.join(PKG, 'index.node.js'));
 
@@ -80,14 +80,13 @@ export async function encryption() {
     { name: 'grantkit encryptAcpPassword (JSON + encrypt + base64)', op: () => encryptAcpPassword({ publicKey: publicPem, ts, password }) },
     { name: 'node:crypto publicEncrypt (+ base64)', op: () => publicEncrypt({ key: publicPem, padding: constants.RSA_PKCS1_PADDING }, plaintext).toString('base64') },
   ];
-  // The thing measured is right: Python's cryptography decrypts grantkit's output to the exact JSON.
-  const decrypted = execFileSync('python3', ['-c', `
-import base64, sys
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import padding
-key = serialization.load_pem_private_key(open(sys.argv[1], "rb").read(), password=None)
-print(key.decrypt(base64.b64decode(sys.argv[2]), padding.PKCS1v15()).decode(), end="")
-`, path.join(FIXTURES, 'rsa2048.pkcs8.pem'), contenders[0].op()], { encoding: 'utf8' });
+  // The thing measured is right: the ACP test server's decryption helper
+  // (Python's cryptography) decrypts grantkit's output to the exact JSON.
+  const helper = execFileSync('python3', [path.join(ROOT, 'tests', 'acp', 'rsa_decrypt.py')], {
+    encoding: 'utf8',
+    input: `${JSON.stringify({ private_key_pem: readFileSync(path.join(FIXTURES, 'rsa2048.pkcs8.pem'), 'utf8') })}\n${JSON.stringify({ id: 1, ciphertext: contenders[0].op() })}\n`,
+  }).trim().split('\n');
+  const decrypted = Buffer.from(JSON.parse(helper.at(-1)).plaintext ?? '', 'base64').toString();
   if (decrypted !== plaintext.toString()) throw new Error(`grantkit's ciphertext decrypted to ${decrypted}`);
 
   for (const c of contenders) rateSync(c.op, 0.2); // warm-up
@@ -99,7 +98,7 @@ print(key.decrypt(base64.b64decode(sys.argv[2]), padding.PKCS1v15()).decode(), e
     contenders.map((c, i) => [c.name, num([gk, node][i]), samples[c.name].map((s) => num(s.perSecond)).join(', '), times([gk, node][i] / node)]),
   );
   return {
-    detail: `### PKCS#1 v1.5 encryptions per second (one Node process, ${ROUNDS} interleaved rounds of ${SECONDS} s; grantkit's output checked by decrypting it with Python's cryptography)\n\n${detail}`,
+    detail: `### PKCS#1 v1.5 encryptions per second (one Node process, ${ROUNDS} interleaved rounds of ${SECONDS} s; grantkit's output checked by decrypting it with Python's cryptography, tests/acp/rsa_decrypt.py)\n\n${detail}`,
     figures: [{
       figure: 'PKCS#1 v1.5 encryption (`encryptAcpPassword`), per second',
       measured: `${num(gk)}/s = ${times(ratio)} node:crypto`,

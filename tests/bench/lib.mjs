@@ -1,9 +1,10 @@
 // What every section of the benchmark shares: the settings, timing loops,
 // interleaved rounds with medians, child processes, and number formatting.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 export const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(HERE, '..', '..');
@@ -88,27 +89,15 @@ export function medians(samples) {
   return out;
 }
 
+const execFileAsync = promisify(execFile);
+
 /**
- * Spawns a process and resolves with its stdout (rejects on a non-zero
- * exit, with its stderr). Bounded by timeoutMs.
+ * Runs a command (from the repository root) and resolves with its stdout;
+ * rejects on a non-zero exit, with its stderr. Killed after timeoutMs.
  */
-export function run(command, args, { cwd = ROOT, env = process.env, timeoutMs = 120_000, input } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out = [];
-    const err = [];
-    child.stdout.on('data', (d) => out.push(d));
-    child.stderr.on('data', (d) => err.push(d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const stdout = Buffer.concat(out).toString('utf8');
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`${command} ${args.join(' ')} exited ${code ?? signal}: ${Buffer.concat(err).toString('utf8').slice(-2000)}`));
-    });
-    child.stdin.end(input ?? '');
-  });
+export async function run(command, args, { timeoutMs = 120_000 } = {}) {
+  const { stdout } = await execFileAsync(command, args, { cwd: ROOT, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 2 ** 20 });
+  return stdout;
 }
 
 // ---------------------------------------------------------------------------
