@@ -64,6 +64,8 @@ await section('Node cold start', nodeCold);
 await section('workerd cold start', workerdCold);
 await section('memory', memoryGrowth);
 
+// tests/bench/fleet.mjs (issue 12 point 3, branch `stores`) prints its own
+// markdown table; it goes in as it comes.
 let fleet;
 if (fs.existsSync(FLEET)) {
   log('fleet (tests/bench/fleet.mjs)');
