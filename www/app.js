@@ -239,7 +239,7 @@ function memoryStore() {
 function onExchange(exchange) {
   addExchange(exchange);
   if (running && exchange.status === undefined) running.failedUrl = exchange.url;
-  if (running && state.flow === "device" && !byId("device").hidden && exchange.url === state.values.tokenEndpoint) {
+  if (running && exchange.label === "token poll") {
     running.polls += 1;
     deviceStatus(`Polling: answer ${running.polls} was ${pollAnswer(exchange)}.`);
   }

@@ -264,12 +264,13 @@ describe('the diagnostic page', () => {
     // The trace: the one token request, the secret masked, curl with a variable.
     const [exchange, ...more] = await trace(page);
     assert.deepEqual(more, []);
-    assert.equal(exchange.title, '1. token request');
+    assert.equal(exchange.title, '1. token request (client_credentials)');
     assert.equal(exchange.relayed, null);
     assert.match(exchange.summary, new RegExp(`^POST ${idp.tokenEndpoint} → HTTP 200 in \\d+ ms$`));
     assert.match(exchange.request, /^authorization: Basic ••••$/im);
     assert.match(exchange.request, /\n\ngrant_type=client_credentials&scope=api%3Aread$/);
-    assert.match(exchange.curl, /"\$CLIENT_SECRET"/);
+    // The secret has characters that form-encoding changes: curl --user wants it encoded.
+    assert.match(exchange.curl, new RegExp(`--user '${CC.client_id}:'"\\$CLIENT_SECRET_FORM_ENCODED"`));
     assert.match(exchange.response, /"access_token":"eyJ[A-Za-z0-9_-]*…"/);
     await page.locator('#trace').getByRole('button', { name: 'Copy curl command', exact: true }).click();
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), exchange.curl);
@@ -292,7 +293,7 @@ describe('the diagnostic page', () => {
     assert.equal(call.headers['ocp-apim-subscription-key'], SUBSCRIPTION_KEY);
     assert.equal(idp.tokenRequests().length, 1, 'the API call used the run\'s token');
     const titles = (await trace(page)).map((e) => e.title);
-    assert.deepEqual(titles, ['1. token request', '2. API call']);
+    assert.deepEqual(titles, ['1. token request (client_credentials)', '2. API call']);
     await assertAccessible(page, 'a token, its trace and an API response');
     await shot(page, 'api-call');
 
@@ -368,7 +369,7 @@ describe('the diagnostic page', () => {
     assert.match(explanation, /Keycloak sends no CORS headers for a client with only service accounts enabled/);
     assert.match(explanation, /AADSTS9002326/);
     const [failed] = await trace(page);
-    assert.equal(failed.title, '1. token request');
+    assert.equal(failed.title, '1. token request (client_credentials)');
     assert.match(failed.summary, new RegExp(`^POST ${idpNoCors.tokenEndpoint} → no response: .+ in \\d+ ms$`));
     assert.equal(failed.response, null);
     assert.equal(idpNoCors.tokenRequests().length, 0, 'the browser blocked it at the preflight');
@@ -420,7 +421,8 @@ describe('the diagnostic page', () => {
     const assertion = new URLSearchParams(sent.body).get('assertion');
     secrets.add(assertion);
     const [exchange] = await trace(page);
-    assert.equal(exchange.title, '1. token request');
+    assert.equal(exchange.title, '1. token request (jwt-bearer)');
+    assert.match(exchange.request, /\n\ngrant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=JWT \{.*"sub":"svc-fixture".*\} signature ••••&/);
     assert.ok(!exchange.request.includes(assertion.split('.')[2]), 'the signature is not in the trace');
     // The key never left the page: only the token request went out, and it holds no key material.
     for (const part of [JWK.d, JWK.p, JWK.q]) assert.ok(!sent.body.includes(part));
@@ -447,7 +449,7 @@ describe('the diagnostic page', () => {
     const exchanges = await trace(page);
     assert.equal(exchanges.length, 5);
     exchanges.forEach((e, i) => {
-      assert.match(e.title, new RegExp(`^${i + 1}\\. ACP step ${i + 1}\\b`));
+      assert.match(e.title, new RegExp(`^${i + 1}\\. ACP step ${i + 1} \\(.+\\)$`));
       assert.equal(e.relayed, 'via the relay');
     });
     assert.ok(!exchanges[3].request.includes(ACP_PASSWORD));
