@@ -6,13 +6,25 @@
 
 use std::fmt;
 
-/// HTTP method of a request.
+/// HTTP method of a request. The flows send `GET` and `POST`; the others
+/// appear in traces of API calls (`authorizedFetch`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Method {
     /// `GET`
     Get,
     /// `POST`
     Post,
+    /// `PUT`
+    Put,
+    /// `PATCH`
+    Patch,
+    /// `DELETE`
+    Delete,
+    /// `HEAD`
+    Head,
+    /// `OPTIONS`
+    Options,
 }
 
 impl Method {
@@ -21,7 +33,28 @@ impl Method {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Head => "HEAD",
+            Method::Options => "OPTIONS",
         }
+    }
+
+    /// The method of this name (as a `Request` normalizes it: upper case
+    /// for these), if it is one of these.
+    pub fn from_name(name: &str) -> Option<Method> {
+        [
+            Method::Get,
+            Method::Post,
+            Method::Put,
+            Method::Patch,
+            Method::Delete,
+            Method::Head,
+            Method::Options,
+        ]
+        .into_iter()
+        .find(|method| method.as_str() == name)
     }
 }
 

@@ -66,6 +66,7 @@ pub mod source;
 pub mod text;
 pub mod time;
 pub mod token;
+pub mod trace;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

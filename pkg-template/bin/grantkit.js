@@ -14,7 +14,7 @@ const USAGE = `Usage:
   grantkit jwt-bearer ENDPOINT --key PATH --issuer ISS [--subject SUB] [--audience AUD] [--client-id ID]
                       [--lifetime SECONDS] [--algorithm RS256|PS256] [options]
   grantkit device ENDPOINT --client-id ID [CLIENT-SECRET] [--device-authorization-endpoint URL] [options]
-  grantkit acp --platform-url URL --username USER PASSWORD [--idp local|ldap|oidc] [--json]
+  grantkit acp --platform-url URL --username USER PASSWORD [--idp local|ldap|oidc] [--json] [--trace]
   grantkit decode [--token-env NAME | --token-file PATH]   (default: the token on standard input)
   grantkit www [--port N]               serves the diagnostic page on 127.0.0.1 (default port 8737)
   grantkit --version                    prints the package version
@@ -37,6 +37,8 @@ Options:
   --timeout MS             time limit per request (default 30000)
   --allow-insecure-http    allow plain http to hosts other than loopback
   --json                   print the whole token set as JSON instead of the access token
+  --trace                  write each HTTP exchange to standard error, secrets masked,
+                           with the same request as a curl command (secrets as $VARIABLES)
 
 jwt-bearer signs an RFC 7523 assertion with the key (JWK or PEM file): iss ISS, sub SUB
 (default ISS), aud AUD (default: the token endpoint exactly), exp = iat + SECONDS (default 180).
@@ -77,6 +79,7 @@ const COMMON = {
   timeout: { type: "string" },
   "allow-insecure-http": { type: "boolean" },
   json: { type: "boolean" },
+  trace: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 };
 
@@ -117,6 +120,7 @@ const COMMANDS = {
       timeout: { type: "string" },
       "allow-insecure-http": { type: "boolean" },
       json: { type: "boolean" },
+      trace: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     run: acp,
@@ -336,7 +340,25 @@ function flowOptions(v) {
     options.timeoutMs = Number(v.timeout);
   }
   if (v["allow-insecure-http"]) options.allowInsecureHttp = true;
+  if (v.trace) options.onExchange = printExchange;
   return options;
+}
+
+/** --trace: one exchange on standard error, as the core masked it, then its
+ * curl command. Every line is escaped for the terminal (a server's text). */
+function printExchange(exchange) {
+  const lines = [`> ${exchange.method} ${exchange.url}   [${exchange.label}]`];
+  for (const [name, value] of exchange.requestHeaders) lines.push(`> ${name}: ${value}`);
+  if (exchange.requestBody !== undefined) lines.push(">", `> ${exchange.requestBody}`);
+  if (exchange.status === undefined) {
+    lines.push(`< no response after ${exchange.durationMs} ms: ${exchange.error}`);
+  } else {
+    lines.push(`< HTTP ${exchange.status} after ${exchange.durationMs} ms`);
+    for (const [name, value] of exchange.responseHeaders) lines.push(`< ${name}: ${value}`);
+    if (exchange.responseBody !== undefined) lines.push("<", `< ${exchange.responseBody}`);
+  }
+  lines.push("# the same request with curl (set the variables first):", ...exchange.curl.split("\n"), "");
+  process.stderr.write(lines.map((line) => terminalSafe(line, false)).join("\n") + "\n");
 }
 
 function required(v, name) {

@@ -392,6 +392,19 @@ impl Flow for AcpFlow {
             _ => error,
         }
     }
+
+    fn exchange_label(&self) -> Option<String> {
+        let step = Self::step_of(&self.state);
+        let name = STEP_NAMES
+            .get(usize::from(step).wrapping_sub(1))
+            .copied()
+            .unwrap_or("login");
+        Some(format!("ACP step {step} ({name})"))
+    }
+
+    fn redactor(&self) -> Redactor {
+        self.redactor.clone()
+    }
 }
 
 /// The `password` of step 4: standard base64 of the RSA-PKCS#1-v1.5

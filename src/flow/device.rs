@@ -449,6 +449,21 @@ impl Flow for DeviceFlow {
             }),
         }
     }
+
+    fn exchange_label(&self) -> Option<String> {
+        Some(match self.state {
+            State::ExpectDeviceCode(_) => "device authorization request".to_owned(),
+            _ => "token poll".to_owned(),
+        })
+    }
+
+    fn redactor(&self) -> Redactor {
+        match &self.state {
+            State::ExpectDeviceCode(request) => request.redactor(),
+            State::ExpectToken(request, _) => request.redactor(),
+            _ => Redactor::default(),
+        }
+    }
 }
 
 impl crate::source::Grant for DeviceAuthorization {

@@ -8,6 +8,7 @@
 use crate::error::Error;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::keys::{Algorithm, PrivateKey};
+use crate::redact::Redactor;
 use crate::time::UnixTime;
 use std::sync::Arc;
 use std::time::Duration;
@@ -128,6 +129,19 @@ pub trait Flow {
     fn transport_failed(&mut self, error: Error) -> Error {
         error
     }
+
+    /// How a trace names the request of the last [`Action::Send`]
+    /// ("device authorization request", "ACP step 3 (public key)"); `None`
+    /// names it by its grant type ([`crate::trace::default_label`]).
+    fn exchange_label(&self) -> Option<String> {
+        None
+    }
+
+    /// The secrets the flow sends, in every encoding: the backstop of a
+    /// trace's masking ([`crate::trace::Exchange::new`]).
+    fn redactor(&self) -> Redactor {
+        Redactor::default()
+    }
 }
 
 /// A boxed flow, or a borrowed one, is driven as the flow itself.
@@ -150,6 +164,14 @@ macro_rules! forward_flow {
 
             fn transport_failed(&mut self, error: Error) -> Error {
                 (**self).transport_failed(error)
+            }
+
+            fn exchange_label(&self) -> Option<String> {
+                (**self).exchange_label()
+            }
+
+            fn redactor(&self) -> Redactor {
+                (**self).redactor()
             }
         }
     )*};

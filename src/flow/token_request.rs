@@ -445,6 +445,10 @@ impl<T> Flow for TokenGrant<T> {
             }),
         }
     }
+
+    fn redactor(&self) -> Redactor {
+        self.redactor.clone()
+    }
 }
 
 /// The [`Grant`](crate::source::Grant) of a configuration that sends one

@@ -57,6 +57,7 @@ pub enum ConfigField {
     AllowInsecureHttp,
     Signer,
     Signal,
+    OnExchange,
     // TokenSource and authorizedFetch.
     MarginSeconds,
     ClockSkewSeconds,

@@ -49,6 +49,9 @@ macro_rules! options {
             /// Who signs assertions: "auto" (default: WebCrypto where crypto.subtle exists, else Rust), "webcrypto" or "rust".
             #[tsify(optional)]
             pub signer: Option<SignerChoice>,
+            /// Called after each HTTP exchange (also when no response came) with its record, secrets masked, and the equivalent curl command. What it throws is ignored.
+            #[tsify(optional, type = "(exchange: Exchange) => void")]
+            pub on_exchange: Option<HostFunction>,
         ] [$($rest)*]);
     };
     (@build $head:tt [$($fields:tt)*] [client $($rest:ident)*]) => {
@@ -94,6 +97,7 @@ macro_rules! options {
                     fetch: self.fetch,
                     timeout_ms: self.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
                     signer: self.signer.unwrap_or_default(),
+                    on_exchange: self.on_exchange,
                 }
             }
         }
@@ -263,6 +267,9 @@ pub struct TokenSourceOptions {
     /// Allow plain-http origins other than loopback in allowedOrigins.
     #[tsify(optional)]
     pub allow_insecure_http: Option<bool>,
+    /// authorizedFetch: called after each API call with its record (the Bearer token as a prefix, credential headers masked; the response body is not read: it is yours). The token requests are reported to the flow's own onExchange.
+    #[tsify(optional, type = "(exchange: Exchange) => void")]
+    pub on_exchange: Option<HostFunction>,
 }
 
 /// A store shared by several isolates or processes (a Workers KV namespace, Redis, ...). Values are JSON strings holding the tokens, refresh token included: keep the store private.
@@ -605,6 +612,8 @@ pub struct TransportOptions {
     pub timeout_ms: u64,
     /// Who signs assertions.
     pub signer: SignerChoice,
+    /// Called with each exchange's record.
+    pub on_exchange: Option<HostFunction>,
 }
 
 impl ClientCredentialsOptions {

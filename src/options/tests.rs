@@ -65,6 +65,7 @@ fn client_credentials_options_become_exact_settings() {
             fetch: Some(HostFunction(Handle(7))),
             timeout_ms: 500,
             signer: SignerChoice::WebCrypto,
+            on_exchange: None,
         }
     );
     let client = options.into_settings().unwrap().client;
@@ -104,6 +105,7 @@ fn defaults_and_absent_values() {
             fetch: None,
             timeout_ms: 30_000,
             signer: SignerChoice::Auto,
+            on_exchange: None,
         }
     );
     assert!(options.into_settings().unwrap().client.scope.is_empty());
@@ -341,7 +343,7 @@ fn every_option_has_its_config_field() {
         names::<GenericOptions>(),
         names::<AcpOptions>(),
     ];
-    assert_eq!(all[0].len(), 14, "{:?}", all[0]);
+    assert_eq!(all[0].len(), 15, "{:?}", all[0]);
     for name in all.iter().flatten() {
         let field =
             ConfigField::from_name(name).unwrap_or_else(|| panic!("no ConfigField for {name}"));

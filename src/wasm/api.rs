@@ -30,6 +30,7 @@ fn transport(options: TransportOptions, host: &HostValues) -> Transport {
         signer: Signer::new(options.signer),
         include_credentials: false,
         on_prompt: None,
+        on_exchange: options.on_exchange.map(|f| host.function(f)),
     }
 }
 

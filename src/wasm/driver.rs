@@ -8,6 +8,7 @@ use crate::flow::{Action, DevicePrompt, Flow};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::options::ConfigField;
 use crate::time::UnixTime;
+use crate::trace::{default_label, Exchange, Outcome};
 use js_sys::{Function, Promise, Uint8Array};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -47,6 +48,8 @@ pub(crate) struct Transport {
     pub include_credentials: bool,
     /// The device flow's `onPrompt` callback.
     pub on_prompt: Option<Function>,
+    /// Called with the record of each exchange (`onExchange`).
+    pub on_exchange: Option<Function>,
 }
 
 impl Transport {
@@ -59,7 +62,26 @@ impl Transport {
         loop {
             match flow.poll(now())? {
                 Action::Send(request) => {
-                    let response = match self.send(&request, signal).await {
+                    let started = js_sys::Date::now();
+                    let result = self.send(&request, signal).await;
+                    if let Some(on_exchange) = &self.on_exchange {
+                        let outcome = match &result {
+                            Ok(response) => Outcome::Response(response),
+                            Err(error) => Outcome::Failed(error),
+                        };
+                        let label = flow
+                            .exchange_label()
+                            .unwrap_or_else(|| default_label(&request));
+                        let exchange = Exchange::new(
+                            label,
+                            &request,
+                            outcome,
+                            elapsed_ms(started),
+                            &flow.redactor(),
+                        );
+                        report_exchange(on_exchange, &exchange);
+                    }
+                    let response = match result {
                         Ok(response) => response,
                         Err(error) => return Err(flow.transport_failed(error)),
                     };
@@ -294,40 +316,7 @@ impl Drop for AbortGuard<'_> {
 const MAX_HEADERS: usize = 1000;
 
 async fn read_response(response: JsValue) -> Result<HttpResponse, Error> {
-    // Checked by shape, not `instanceof`: an injected fetch may come from
-    // another realm or a polyfill. Everything on it is read through `get`
-    // and `call_method`, which catch what a hostile object throws.
-    let Some(status) = get(&response, "status").as_f64() else {
-        return Err(Error::Network {
-            message: "fetch resolved to something that is not a Response".into(),
-        });
-    };
-    // A browser hides a redirect behind an opaque response with status 0.
-    let status = if get(&response, "type").as_string().as_deref() == Some("opaqueredirect") {
-        0
-    } else {
-        status.clamp(0.0, 999.0) as u16
-    };
-    let mut headers = Vec::new();
-    let js_headers = get(&response, "headers");
-    if let Ok(Some(entries)) = js_sys::try_iter(&js_headers) {
-        for entry in entries.take(MAX_HEADERS) {
-            let Ok(entry) = entry else { break };
-            let (name, value) = (get(&entry, "0").as_string(), get(&entry, "1").as_string());
-            if let (Some(name), Some(value)) = (name, value) {
-                if !name.eq_ignore_ascii_case("set-cookie") {
-                    headers.push((name, value));
-                }
-            }
-        }
-    }
-    let set_cookies = set_cookies(&js_headers);
-    let mut http = HttpResponse {
-        status,
-        headers,
-        set_cookies,
-        body: Vec::new(),
-    };
+    let mut http = response_head(&response)?;
     if http.is_redirect() {
         // Nothing in a redirect's body is read; the flow reports it.
         cancel_body(&response);
@@ -344,6 +333,49 @@ async fn read_response(response: JsValue) -> Result<HttpResponse, Error> {
     }
     http.body = read_body(&response).await?;
     Ok(http)
+}
+
+/// A response's status and headers; the body is left unread.
+pub(crate) fn response_head(response: &JsValue) -> Result<HttpResponse, Error> {
+    // Checked by shape, not `instanceof`: an injected fetch may come from
+    // another realm or a polyfill. Everything on it is read through `get`
+    // and `call_method`, which catch what a hostile object throws.
+    let Some(status) = get(response, "status").as_f64() else {
+        return Err(Error::Network {
+            message: "fetch resolved to something that is not a Response".into(),
+        });
+    };
+    // A browser hides a redirect behind an opaque response with status 0.
+    let status = if get(response, "type").as_string().as_deref() == Some("opaqueredirect") {
+        0
+    } else {
+        status.clamp(0.0, 999.0) as u16
+    };
+    let js_headers = get(response, "headers");
+    Ok(HttpResponse {
+        status,
+        headers: header_pairs(&js_headers),
+        set_cookies: set_cookies(&js_headers),
+        body: Vec::new(),
+    })
+}
+
+/// The pairs of a `Headers` object (at most [`MAX_HEADERS`]), except
+/// `Set-Cookie`.
+pub(crate) fn header_pairs(js_headers: &JsValue) -> Vec<(String, String)> {
+    let mut headers = Vec::new();
+    if let Ok(Some(entries)) = js_sys::try_iter(js_headers) {
+        for entry in entries.take(MAX_HEADERS) {
+            let Ok(entry) = entry else { break };
+            let (name, value) = (get(&entry, "0").as_string(), get(&entry, "1").as_string());
+            if let (Some(name), Some(value)) = (name, value) {
+                if !name.eq_ignore_ascii_case("set-cookie") {
+                    headers.push((name, value));
+                }
+            }
+        }
+    }
+    headers
 }
 
 /// `Set-Cookie` values, where the runtime exposes them (`getSetCookie`:
@@ -432,4 +464,15 @@ pub(crate) fn browser_origin() -> Option<String> {
 /// Now, from the JavaScript clock, in whole seconds.
 pub(crate) fn now() -> UnixTime {
     UnixTime::from_secs((js_sys::Date::now() / 1000.0) as u64)
+}
+
+/// Whole milliseconds since `started` (a `Date.now()` reading).
+pub(crate) fn elapsed_ms(started: f64) -> u64 {
+    (js_sys::Date::now() - started).max(0.0) as u64
+}
+
+/// Calls `onExchange` with an exchange's record; what it throws is ignored:
+/// a trace never changes the flow.
+pub(crate) fn report_exchange(on_exchange: &Function, exchange: &Exchange) {
+    let _ = on_exchange.call1(&JsValue::UNDEFINED, &to_js_json(exchange));
 }

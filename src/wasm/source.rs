@@ -15,6 +15,8 @@ use crate::redact::Redactor;
 use crate::secret::Secret;
 use crate::source::{decode_stored, encode_stored, store_ttl, TokenSource};
 use crate::token::TokenSet;
+use crate::trace::{Exchange, Outcome};
+use crate::{HttpRequest, Method};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use rand_core::OsRng;
 use std::cell::{Cell, RefCell};
@@ -69,6 +71,8 @@ struct Store {
 struct Api {
     policy: ApiPolicy,
     fetch: Option<Function>,
+    /// Called with the record of each API call.
+    on_exchange: Option<Function>,
 }
 
 #[wasm_bindgen(js_class = TokenSource)]
@@ -185,6 +189,7 @@ impl SourceState {
             api: Api {
                 policy: api,
                 fetch: options.fetch.map(|f| host.function(f)),
+                on_exchange: options.on_exchange.map(|f| host.function(f)),
             },
         })
     }
@@ -460,6 +465,66 @@ impl SourceState {
     /// token, within the flow's time limit; the caller's signal still
     /// aborts it.
     async fn send(
+        &self,
+        checked: &JsValue,
+        token: &str,
+        signal: Option<&AbortSignal>,
+    ) -> Result<JsValue, Error> {
+        let started = js_sys::Date::now();
+        let result = self.send_untraced(checked, token, signal).await;
+        if let Some(on_exchange) = &self.api.on_exchange {
+            self.trace(on_exchange, checked, token, &result, started);
+        }
+        result
+    }
+
+    /// Reports an API call to `onExchange`: the request as sent (its
+    /// headers and the policy's, the token among them) and the response's
+    /// status and headers; the body is the caller's and is not read.
+    fn trace(
+        &self,
+        on_exchange: &Function,
+        checked: &JsValue,
+        token: &str,
+        result: &Result<JsValue, Error>,
+        started: f64,
+    ) {
+        let token = Secret::new(token);
+        let mut headers = super::driver::header_pairs(&get(checked, "headers"));
+        headers.extend(
+            self.api
+                .policy
+                .headers(&token)
+                .into_iter()
+                .map(|(name, value)| (name, value.expose().to_owned())),
+        );
+        let method = get(checked, "method")
+            .as_string()
+            .and_then(|name| Method::from_name(&name))
+            .unwrap_or(Method::Get);
+        let request = HttpRequest {
+            method,
+            url: get(checked, "url").as_string().unwrap_or_default(),
+            headers,
+            body: None,
+        };
+        let head = result.as_ref().map(super::driver::response_head);
+        let outcome = match &head {
+            Ok(Ok(response)) => Outcome::ResponseUnread(response),
+            Ok(Err(error)) => Outcome::Failed(error),
+            Err(error) => Outcome::Failed(error),
+        };
+        let exchange = Exchange::new(
+            "API call",
+            &request,
+            outcome,
+            super::driver::elapsed_ms(started),
+            &Redactor::new([&token]),
+        );
+        super::driver::report_exchange(on_exchange, &exchange);
+    }
+
+    async fn send_untraced(
         &self,
         checked: &JsValue,
         token: &str,

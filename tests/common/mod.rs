@@ -50,7 +50,7 @@ where
 /// Signs what the flow asks for and hands the signature back. OsRng:
 /// blinding needs real randomness (TestRng repeats every 256 bytes, so
 /// rejection-sampling a 2048-bit value never ends).
-fn sign<F: Flow>(flow: &mut F, request: &grantkit::flow::SignRequest) -> Result<(), Error> {
+pub fn sign<F: Flow>(flow: &mut F, request: &grantkit::flow::SignRequest) -> Result<(), Error> {
     let signature = grantkit::crypto::sign(
         &request.key,
         request.alg,
