@@ -6,7 +6,7 @@ import {
   FLOWS, PROVIDERS, errorDisplay, fieldOptions, hintOf, inputOf, remember, renderFields, renderForm, restore, setValue, state,
 } from "./form.js";
 import { registerEndpoints, relayAvailable, relayFetch } from "./relay.js";
-import { addExchange, clearTrace } from "./trace.js";
+import { addExchange, clearTrace, oauthErrorOf } from "./trace.js";
 
 const API_FIELDS = ["apiUrl", "apiMethod", "subscriptionKey", "apiCallerId", "apiBody"];
 // The API box's field for each TokenSource option an error can name.
@@ -21,6 +21,8 @@ let current;
 let running;
 let expiryTimer;
 let deviceTimer;
+// Whether the user has typed in the API box (its errors show from then on).
+let apiTouched = false;
 // Fields whose derived value the user has typed over (derivation leaves them alone).
 const edited = new Set();
 
@@ -247,13 +249,7 @@ function onExchange(exchange) {
 
 function pollAnswer(exchange) {
   if (exchange.status === undefined) return `no response (${exchange.error ?? "unknown"})`;
-  try {
-    const { error } = JSON.parse(exchange.responseBody ?? "");
-    if (typeof error === "string") return error;
-  } catch {
-    // not JSON: the status says enough
-  }
-  return `HTTP ${exchange.status}`;
+  return oauthErrorOf(exchange) ?? `HTTP ${exchange.status}`;
 }
 
 function setRunning(on, status) {
@@ -366,9 +362,9 @@ function corsExplanation() {
       changed();
       getToken();
     });
-    parts.push(h("p", {}, "The local relay of grantkit www makes the request from this machine, where CORS does not apply. "), retry);
+    parts.push(h("p", {}, "The local relay of grantkit www makes the request from this machine, where CORS does not apply. The curl command in the trace below does the same from a terminal."), retry);
   } else {
-    parts.push(h("p", {}, "Open this page with npx grantkit www: its local relay makes the request from this machine, where CORS does not apply."));
+    parts.push(h("p", {}, "Open this page with npx grantkit www: its local relay makes the request from this machine, where CORS does not apply. The curl command in the trace below does the same from a terminal."));
   }
   return parts;
 }
@@ -377,6 +373,7 @@ function corsExplanation() {
 // Calling an API with the token.
 
 function apiChanged(name) {
+  apiTouched = true;
   if (name === "apiMethod") showBodyField();
   remember({ relay: relayBox.checked });
   validateApi();
@@ -411,7 +408,7 @@ function validateApi() {
     apiSource().free();
     apiErrors.clear();
   } catch (error) {
-    apiErrors.show(error);
+    if (apiTouched) apiErrors.show(error);
   }
 }
 

@@ -21,9 +21,10 @@ export function relayed(exchange) {
 export function addExchange(exchange) {
   empty.hidden = true;
   const number = list.children.length + 1;
+  const error = oauthErrorOf(exchange);
   const outcome = exchange.status === undefined
     ? h("span", { className: "status-bad" }, `no response: ${exchange.error ?? "unknown"}`)
-    : h("span", { className: exchange.status < 400 ? "status-ok" : "status-bad" }, `HTTP ${exchange.status}`);
+    : h("span", { className: exchange.status < 400 ? "status-ok" : "status-bad" }, `HTTP ${exchange.status}`, error ? ` ${error}` : "");
   const item = h(
     "li",
     { className: "exchange", "data-label": exchange.label },
@@ -43,6 +44,17 @@ export function addExchange(exchange) {
   );
   list.append(item);
   return item;
+}
+
+/** The OAuth error code of an error answer ("invalid_client", "authorization_pending"), if it has one. */
+export function oauthErrorOf(exchange) {
+  if (!(exchange.status >= 400)) return undefined;
+  try {
+    const { error } = JSON.parse(exchange.responseBody ?? "");
+    return typeof error === "string" ? error : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Headers one per line, a blank line, the body (when there is one). */

@@ -279,8 +279,15 @@ describe('the diagnostic page', () => {
     assert.equal(idp.tokenRequests().length, 1);
     assert.equal(sent.headers.origin, www.origin);
     await shot(page, 'client-credentials');
+    // The README's picture: at 1200 px, from the top to the end of the trace, the exchange opened.
+    for (const summary of await page.locator('#trace summary').all()) await summary.click();
+    await page.setViewportSize({ width: 1200, height: 900 });
+    const bottom = await page.locator('#trace > li').first().evaluate((li) => li.getBoundingClientRect().bottom + window.scrollY + 16);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'readme.png'), fullPage: true, clip: { x: 0, y: 0, width: 1200, height: bottom } });
+    await page.setViewportSize({ width: 1000, height: 900 });
 
     // Call an API with the token, a subscription key and a caller id.
+    await page.getByText('Call an API', { exact: true }).click();
     await type(page, { 'API URL': `${rs.url}/reports`, 'Subscription key': SUBSCRIPTION_KEY, 'Caller ID': 'ops@example.test' });
     await page.getByRole('button', { name: 'Send request', exact: true }).click();
     await page.locator('#api-response').waitFor({ state: 'visible' });
