@@ -121,6 +121,20 @@ async function openPage({ width = 1000, height = 900 } = {}) {
   return { context, page, seen };
 }
 
+/**
+ * Runs `body(page, session)` in a fresh page, then checks that the page is
+ * clean (see assertClean; `origins`: the servers it may reach) and closes it.
+ */
+async function inPage(origins, body, size) {
+  const session = await openPage(size);
+  try {
+    await body(session.page, session);
+    await assertClean(session, origins);
+  } finally {
+    await session.context.close();
+  }
+}
+
 async function shot(page, name) {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
@@ -142,10 +156,16 @@ async function tokenShown(page) {
   await page.locator('#token').waitFor({ state: 'visible', timeout: 20_000 });
 }
 
+/** Clicks a copy button and reads the clipboard once the button says it copied (writing is asynchronous). */
+async function copy(page, button) {
+  await button.click();
+  await button.locator('xpath=following-sibling::*[1]').filter({ hasText: 'Copied' }).waitFor();
+  return page.evaluate(() => navigator.clipboard.readText());
+}
+
 /** The token the "Copy token" button puts on the clipboard (it is never shown). */
 async function copiedToken(page) {
-  await page.locator('#token').getByRole('button', { name: 'Copy token', exact: true }).click();
-  const token = await page.evaluate(() => navigator.clipboard.readText());
+  const token = await copy(page, page.locator('#token').getByRole('button', { name: 'Copy token', exact: true }));
   secrets.add(token);
   return token;
 }
@@ -235,9 +255,7 @@ describe('the diagnostic page', () => {
     assert.ok(browserPage);
   });
 
-  test('client credentials: decoded claims, the trace with the secret masked, copy buttons, an API call', async () => {
-    const session = await openPage();
-    const { page } = session;
+  test('client credentials: decoded claims, the trace with the secret masked, copy buttons, an API call', () => inPage([idp.issuer, rs.origin], async (page) => {
     await choose(page, 'Any OAuth server', 'Client credentials');
     await type(page, { 'Token endpoint': idp.tokenEndpoint, 'Client ID': CC.client_id, 'Client secret': CC.client_secret, Scope: 'api:read' });
     await assertAccessible(page, 'the client credentials form');
@@ -272,8 +290,7 @@ describe('the diagnostic page', () => {
     // The secret has characters that form-encoding changes: curl --user wants it encoded.
     assert.match(exchange.curl, new RegExp(`--user '${CC.client_id}:'"\\$CLIENT_SECRET_FORM_ENCODED"`));
     assert.match(exchange.response, /"access_token":"eyJ[A-Za-z0-9_-]*…"/);
-    await page.locator('#trace').getByRole('button', { name: 'Copy curl command', exact: true }).click();
-    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), exchange.curl);
+    assert.equal(await copy(page, page.locator('#trace').getByRole('button', { name: 'Copy curl command', exact: true })), exchange.curl);
     // The request really went from the browser (CORS), with the real secret.
     const [sent] = idp.tokenRequests();
     assert.equal(idp.tokenRequests().length, 1);
@@ -308,13 +325,9 @@ describe('the diagnostic page', () => {
     await page.setViewportSize({ width: 360, height: 800 });
     assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 360);
     await shot(page, 'narrow-360');
-    await assertClean(session, [idp.issuer, rs.origin]);
-    await session.context.close();
-  });
+  }));
 
-  test('device flow: the code and link, live polling, approval; Cancel stops polling', async () => {
-    const session = await openPage();
-    const { page } = session;
+  test('device flow: the code and link, live polling, approval; Cancel stops polling', () => inPage([idp.issuer], async (page) => {
     await choose(page, 'Any OAuth server', 'Device authorization');
     await type(page, {
       'Token endpoint': idp.tokenEndpoint, 'Device authorization endpoint': idp.deviceAuthorizationEndpoint, 'Client ID': CLIENTS.devicePublic.client_id, Scope: 'openid offline_access api:read',
@@ -326,8 +339,7 @@ describe('the diagnostic page', () => {
     const link = page.locator('#device-link');
     assert.equal(await link.textContent(), idp.codeVerificationUri);
     assert.equal(await link.getAttribute('href'), `${idp.codeVerificationUri}?user_code=${userCode}`);
-    await page.locator('#device').getByRole('button', { name: 'Copy code', exact: true }).click();
-    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), userCode);
+    assert.equal(await copy(page, page.locator('#device').getByRole('button', { name: 'Copy code', exact: true })), userCode);
     await page.waitForFunction(() => document.getElementById('device-status').textContent === 'Polling: answer 1 was authorization_pending.');
     assert.match(await page.locator('#device-expiry').textContent(), /^The code expires in \d+ min \d+ s\.$/);
     await assertAccessible(page, 'the device prompt');
@@ -359,13 +371,9 @@ describe('the diagnostic page', () => {
     await sleep(1500);
     assert.equal(idp.tokenRequests().length, sent, 'no poll after Cancel');
     assert.ok(await getTokenButton(page).isEnabled());
-    await assertClean(session, [idp.issuer]);
-    await session.context.close();
-  });
+  }));
 
-  test('a provider without CORS: the failure explained in words, then the token through the relay', async () => {
-    const session = await openPage();
-    const { page } = session;
+  test('a provider without CORS: the failure explained in words, then the token through the relay', () => inPage([idpNoCors.issuer], async (page) => {
     await choose(page, 'Any OAuth server', 'Client credentials');
     await type(page, { 'Token endpoint': idpNoCors.tokenEndpoint, 'Client ID': CC.client_id, 'Client secret': CC.client_secret });
     await getTokenButton(page).click();
@@ -402,13 +410,9 @@ describe('the diagnostic page', () => {
     for (const secret of secrets) assert.ok(!www.output.stderr.includes(secret));
     assert.ok(!www.output.stderr.includes('grant_type'));
     await shot(page, 'cors-relay');
-    await assertClean(session, [idpNoCors.issuer]);
-    await session.context.close();
-  });
+  }));
 
-  test('JWT bearer with a key file read in the page', async () => {
-    const session = await openPage();
-    const { page } = session;
+  test('JWT bearer with a key file read in the page', () => inPage([idp.issuer], async (page) => {
     await choose(page, 'Any OAuth server', 'JWT bearer with a key file');
     await type(page, { 'Token endpoint': idp.tokenEndpoint, 'Service account ID': 'svc-fixture', 'Client ID': CLIENTS.serviceAccount.client_id, Scope: 'api:read' });
     // A public key cannot sign: grantkit says so next to the file, before any request.
@@ -435,13 +439,9 @@ describe('the diagnostic page', () => {
     for (const part of [JWK.d, JWK.p, JWK.q]) assert.ok(!sent.body.includes(part));
     await copiedToken(page);
     await shot(page, 'jwt-bearer');
-    await assertClean(session, [idp.issuer]);
-    await session.context.close();
-  });
+  }));
 
-  test('ACP login through the relay (the session cookie carried by grantkit\'s jar)', async () => {
-    const session = await openPage();
-    const { page } = session;
+  test('ACP login through the relay (the session cookie carried by grantkit\'s jar)', () => inPage([acp.platformUrl], async (page) => {
     await choose(page, 'Alauda ACP', 'ACP login');
     await type(page, { 'Platform URL': acp.platformUrl, Username: 'admin', Password: ACP_PASSWORD });
     // Cross-origin, without the relay: grantkit refuses before sending anything.
@@ -468,13 +468,9 @@ describe('the diagnostic page', () => {
     assert.equal(token, acp.state.tokens.at(-1).access_token);
     assert.equal((await claims(page, '#jwt-claims')).sub, jose.decodeJwt(token).sub);
     await shot(page, 'acp-relay');
-    await assertClean(session, [acp.platformUrl]);
-    await session.context.close();
-  });
+  }));
 
-  test('the form: derived endpoints, the provider\'s rules as you type, labels, keyboard', async () => {
-    const session = await openPage({ width: 360, height: 800 });
-    const { page } = session;
+  test('the form: derived endpoints, the provider\'s rules as you type, labels, keyboard', () => inPage([idp.issuer], async (page, session) => {
     await choose(page, 'Keycloak', 'Device authorization');
     await type(page, { 'Base URL': 'https://sso.example.com', Realm: 'ops' });
     assert.equal(await page.getByLabel('Token endpoint', { exact: true }).inputValue(), 'https://sso.example.com/realms/ops/protocol/openid-connect/token');
@@ -531,9 +527,7 @@ describe('the diagnostic page', () => {
     assert.equal(await page.getByLabel('Token endpoint', { exact: true }).inputValue(), idp.tokenEndpoint);
     assert.equal(await page.getByLabel('Client ID', { exact: true }).inputValue(), CC.client_id);
     assert.equal(await page.getByLabel('Client secret', { exact: true }).inputValue(), '');
-    await assertClean(session, [idp.issuer]);
-    await session.context.close();
-  });
+  }, { width: 360, height: 800 }));
 });
 
 describe('the relay of grantkit www', () => {
