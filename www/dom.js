@@ -32,7 +32,7 @@ export function copyButton(label, text) {
 }
 
 /** Copies and reports into `note` (a status element). */
-export async function wireCopy(text, note) {
+async function wireCopy(text, note) {
   try {
     await navigator.clipboard.writeText(text());
     note.textContent = "Copied";

@@ -100,7 +100,7 @@ export function remember(extra) {
 }
 
 /** The fields of the current provider and flow, in order. */
-export function visibleFields() {
+function visibleFields() {
   return [...PROVIDERS[state.provider].preset, ...FLOWS[state.flow].fields];
 }
 
@@ -191,7 +191,7 @@ export function hintOf(name) {
   return byId(`f-${name}-hint`) ?? undefined;
 }
 
-/** The option values of the visible fields; empty ones are left out (grantkit says what is missing). */
+/** The option values of the fields `names`; empty ones are left out (grantkit says what is missing). */
 export function fieldOptions(names) {
   const options = {};
   for (const name of names) {

@@ -13,7 +13,7 @@ export function clearTrace() {
 }
 
 /** True when the relay carried this exchange (its answer has the relay's mark). */
-export function relayed(exchange) {
+function relayed(exchange) {
   return exchange.responseHeaders.some(([name]) => name.toLowerCase() === RELAY_HEADER);
 }
 

@@ -15,9 +15,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { gzipSync } from "node:zlib";
 
-export const DEFAULT_PORT = 8737;
-/** The header the relay adds to every answer it forwards; the page marks those exchanges. */
-export const RELAY_HEADER = "x-grantkit-relay";
+const DEFAULT_PORT = 8737;
+/** The header the relay adds to every answer it forwards; the page (www/relay.js) marks those exchanges. */
+const RELAY_HEADER = "x-grantkit-relay";
 const TOKEN_HEADER = "x-grantkit-relay-token";
 /** The driver reads at most 1 MiB; one byte more lets it report RESPONSE_TOO_LARGE. */
 const MAX_RESPONSE_BYTES = (1 << 20) + 1;
