@@ -260,7 +260,7 @@ fn device_from_js(value: &JsValue) -> Result<(Rc<DeviceAuthorization>, Transport
 /// The ACP login: its options, and in a browser, the page's origin.
 fn acp_from_js(value: &JsValue) -> Result<(Rc<AcpLogin>, Transport), Error> {
     flow_from_js(value, "AcpLogin", |o: AcpLoginOptions, _, transport| {
-        let login = AcpLogin::new(o.into_settings())?;
+        let login = AcpLogin::new(o.into_settings()?)?;
         if let Some(origin) = super::driver::browser_origin() {
             // Browsers hide Set-Cookie from scripts and forbid setting
             // Cookie: only the browser's own cookie store can carry the
