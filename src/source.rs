@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::flow::{Action, Flow, TokenGrant};
 use crate::http::HttpResponse;
 use crate::jwt::decode_unverified;
+use crate::redact::Redactor;
 use crate::secret::Secret;
 use crate::time::UnixTime;
 use crate::token::{is_vschar, TokenSet};
@@ -387,6 +388,15 @@ impl Acquire {
             AcquireState::Finished => None,
         }
     }
+
+    /// The flow now running, to read from.
+    fn running(&self) -> Option<&dyn Flow<Output = TokenSet>> {
+        match &self.state {
+            AcquireState::Refreshing(refresh, _) => Some(&**refresh),
+            AcquireState::Starting(flow) => Some(&**flow),
+            AcquireState::Finished => None,
+        }
+    }
 }
 
 impl Flow for Acquire {
@@ -448,6 +458,17 @@ impl Flow for Acquire {
         };
         self.state = AcquireState::Finished;
         error
+    }
+
+    // A trace names and masks the exchange as the running flow does.
+    fn exchange_label(&self) -> Option<String> {
+        self.running().and_then(|flow| flow.exchange_label())
+    }
+
+    fn redactor(&self) -> Redactor {
+        self.running()
+            .map(|flow| flow.redactor())
+            .unwrap_or_default()
     }
 
     fn handle_signature(&mut self, signature: Vec<u8>) -> Result<(), Error> {
