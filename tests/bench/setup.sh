@@ -12,5 +12,5 @@ cd "$(dirname "$0")"
 
 npm_ci_if_changed .
 bin="${CARGO_HOME:-$HOME/.cargo}/bin"
-[ -x "$bin/twiggy" ] || cargo install twiggy --locked
+[ -x "$bin/twiggy" ] || cargo install twiggy --locked || cargo install twiggy
 [ ! -f ../stores/setup.sh ] || bash ../stores/setup.sh
