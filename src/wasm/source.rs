@@ -39,8 +39,10 @@ pub struct JsTokenSource {
 struct SourceState {
     source: RefCell<TokenSource>,
     transport: Rc<Transport>,
-    /// The cached tokens as handed to JavaScript (frozen), made once.
-    cached_js: RefCell<Option<JsValue>>,
+    /// The cached tokens as handed to JavaScript (frozen), made once, and
+    /// a promise resolved to them: every cached getToken returns that one
+    /// promise (a settled promise can be awaited any number of times).
+    cached_js: RefCell<Option<(JsValue, Promise)>>,
     in_flight: RefCell<Option<InFlight>>,
     /// Numbers the shared requests, so that a finished or abandoned one
     /// never clears a newer one.
@@ -200,8 +202,8 @@ impl SourceState {
             return Promise::reject(&to_js_error(&Error::Aborted));
         }
         if this.source.borrow().fresh(now()).is_some() {
-            if let Some(tokens) = &*this.cached_js.borrow() {
-                return Promise::resolve(tokens);
+            if let Some((_, resolved)) = &*this.cached_js.borrow() {
+                return resolved.clone();
             }
         }
         let (id, promise, waiters, controller) = {
@@ -319,7 +321,7 @@ impl SourceState {
     fn remember(&self, tokens: &TokenSet) -> JsValue {
         let js = token_set_to_js(tokens);
         deep_freeze(&js);
-        *self.cached_js.borrow_mut() = Some(js.clone());
+        *self.cached_js.borrow_mut() = Some((js.clone(), Promise::resolve(&js)));
         js
     }
 
