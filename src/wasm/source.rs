@@ -3,12 +3,16 @@
 //! `authorizedFetch`.
 
 use super::api::{token_set_to_js, GrantHandle};
-use super::driver::{now, until_abort, within_limit, Transport};
+use super::driver::{now, sleep, until_abort, within_limit, Transport};
 use super::errors::to_js_error;
 use super::options::{abort_signal, get_token_signal, read_js_optional};
 use super::{call_method, get, own_keys, thrown_message};
 use crate::api_call::ApiPolicy;
 use crate::error::Error;
+use crate::lease::{
+    ExpectLease, HeldLease, LeaseAnswer, LeaseOwner, LeasePolicy, Request, StoreMethods, StoreRead,
+    StoreStep,
+};
 use crate::options::schema::TokenSourceOptions;
 use crate::options::ConfigField;
 use crate::redact::Redactor;
@@ -65,6 +69,16 @@ struct Store {
     object: JsValue,
     get: Function,
     set: Function,
+    /// `lease` and `release`, when the store can coordinate instances.
+    lease: Option<(Function, Function)>,
+}
+
+/// Where coordinating through the store led.
+enum Coordinated {
+    /// Tokens another instance stored.
+    Found(TokenSet),
+    /// This instance requests.
+    Request(Request),
 }
 
 /// authorizedFetch: the core's decisions, and the fetch that sends.
@@ -168,9 +182,22 @@ impl SourceState {
                         Error::config(ConfigField::Store, format!("must have a {name}() method"))
                     })
                 };
+                let optional = |name: &str| match get(&object, name) {
+                    f if f.is_undefined() || f.is_null() => Ok(None),
+                    f => f.dyn_into::<Function>().map(Some).map_err(|_| {
+                        Error::config(ConfigField::Store, format!("{name} must be a function"))
+                    }),
+                };
+                let (lease, release) = (optional("lease")?, optional("release")?);
+                let methods = StoreMethods {
+                    lease: lease.is_some(),
+                    release: release.is_some(),
+                };
+                methods.coordinates()?;
                 Some(Store {
                     get: method("get")?,
                     set: method("set")?,
+                    lease: lease.zip(release),
                     object,
                 })
             }
@@ -274,43 +301,88 @@ impl SourceState {
         }
     }
 
-    /// The store's tokens if they are fresh, else a token request.
+    /// The store's tokens if they are fresh, else a token request (and
+    /// the store work after it that the core asks for).
     async fn acquire(self: &Rc<Self>, signal: &AbortSignal) -> Result<JsValue, Error> {
-        if let Some(store) = &self.store {
-            if let Some(tokens) = self.store_get(store).await {
-                if self.source.borrow().policy().is_fresh(&tokens, now()) {
+        let request = match &self.store {
+            None => None,
+            Some(store) => match self.coordinate(store, signal).await? {
+                Coordinated::Found(tokens) => {
                     let mut source = self.source.borrow_mut();
                     return Ok(self.remember(source.adopt(tokens)));
                 }
-            }
-        }
+                Coordinated::Request(request) => Some(request),
+            },
+        };
         let mut flow = self.source.borrow().acquire(Box::new(OsRng));
-        match self.transport.run(&mut flow, Some(signal)).await {
+        let outcome = self.transport.run(&mut flow, Some(signal)).await;
+        let after = request.map(|request| request.after(outcome.is_ok()));
+        let (result, write) = match outcome {
             Ok(acquired) => {
-                let (tokens, stored) = {
-                    let mut source = self.source.borrow_mut();
-                    let tokens = source.accept(acquired);
-                    (
-                        self.remember(tokens),
-                        self.store.as_ref().map(|_| {
-                            (
-                                encode_stored(tokens, &self.store_key),
-                                store_ttl(tokens, now()),
-                                redactor(tokens),
-                            )
-                        }),
-                    )
-                };
-                if let Some((value, ttl, redactor)) = stored {
-                    let state = self.clone();
-                    spawn_local(async move { state.store_set(value, ttl, redactor).await });
-                }
-                Ok(tokens)
+                let mut source = self.source.borrow_mut();
+                let tokens = source.accept(acquired);
+                let write = (
+                    encode_stored(tokens, &self.store_key),
+                    store_ttl(tokens, now()),
+                    redactor(tokens),
+                );
+                (Ok(self.remember(tokens)), Some(write))
             }
             Err(error) => {
                 self.source.borrow_mut().failed(&flow);
-                Err(error)
+                (Err(error), None)
             }
+        };
+        let Some(after) = after else { return result };
+        let state = self.clone();
+        let store_work = async move {
+            if let (true, Some((value, ttl, redactor))) = (after.write, write) {
+                state.store_set(value, ttl, redactor).await;
+            }
+            if let Some(lease) = after.release {
+                state.release(lease).await;
+            }
+        };
+        if after.before_answering {
+            store_work.await;
+        } else {
+            spawn_local(store_work);
+        }
+        result
+    }
+
+    /// Performs the core's coordination steps ([`crate::lease`]) until it
+    /// names tokens to use or a request to send.
+    async fn coordinate(&self, store: &Store, signal: &AbortSignal) -> Result<Coordinated, Error> {
+        let lease = store.lease.as_ref().map(|_| {
+            (
+                LeasePolicy::for_request_limit(self.transport.timeout_ms),
+                LeaseOwner::random(&mut OsRng),
+            )
+        });
+        let mut step = self.source.borrow().through_store(lease, now_ms());
+        loop {
+            step = match step {
+                StoreStep::Read(expect) => {
+                    let read = self.store_get(store).await;
+                    expect.stored(read, now_ms())
+                }
+                StoreStep::TakeLease(expect) => {
+                    let answer = self.take_lease(store, &expect).await;
+                    expect.leased(answer, now_ms())
+                }
+                StoreStep::Pause(pause, pausing) => {
+                    sleep(pause.as_millis() as f64, Some(signal)).await?;
+                    pausing.resume()
+                }
+                StoreStep::Use(tokens, held) => {
+                    if let Some(lease) = held {
+                        self.release(lease).await;
+                    }
+                    return Ok(Coordinated::Found(tokens));
+                }
+                StoreStep::Request(request) => return Ok(Coordinated::Request(request)),
+            };
         }
     }
 
@@ -323,35 +395,91 @@ impl SourceState {
         js
     }
 
-    async fn store_get(&self, store: &Store) -> Option<TokenSet> {
+    async fn store_get(&self, store: &Store) -> StoreRead {
         let key = JsValue::from_str(&self.store_key);
         let value = match store.get.call1(&store.object, &key) {
             Ok(value) => self.store_answer(value).await,
             Err(error) => Err(error),
         };
         match value {
-            Ok(value) if value.is_null() || value.is_undefined() => None,
+            Ok(value) if value.is_null() || value.is_undefined() => StoreRead::Missing,
             Ok(value) => match value
                 .as_string()
                 .map(|text| decode_stored(&text, &self.store_key))
             {
-                Some(Some(tokens)) => Some(tokens),
+                Some(Some(tokens)) => StoreRead::Found(tokens),
                 _ => {
                     self.report(Error::StoreFailed {
                         message: "get() returned something that is not tokens grantkit stored; it is ignored".into(),
                     });
-                    None
+                    StoreRead::Missing
                 }
             },
             Err(error) => {
-                // A store that quotes what it holds would hand the cached
-                // tokens to onStoreError: they are cut out.
-                let known = self.source.borrow().current().map(redactor);
-                let redactor = known.unwrap_or_default();
-                self.report(store_error("get", &error, &redactor));
-                None
+                self.report(self.store_error("get", &error));
+                StoreRead::Failed
             }
         }
+    }
+
+    /// Calls `lease(key, ttlMs, owner)`; anything but `true` or `false`
+    /// is a failure.
+    async fn take_lease(&self, store: &Store, expect: &ExpectLease) -> LeaseAnswer {
+        let Some((lease, _)) = &store.lease else {
+            return LeaseAnswer::Failed;
+        };
+        let args = [
+            JsValue::from_str(&expect.key(&self.store_key)),
+            JsValue::from_f64(expect.ttl_ms() as f64),
+            JsValue::from_str(expect.owner()),
+        ];
+        let answer = match lease.call3(&store.object, &args[0], &args[1], &args[2]) {
+            Ok(value) => self.store_answer(value).await,
+            Err(error) => Err(error),
+        };
+        match answer.map(|value| value.as_bool()) {
+            Ok(Some(true)) => LeaseAnswer::Taken,
+            Ok(Some(false)) => LeaseAnswer::Refused,
+            Ok(None) => {
+                self.report(Error::StoreFailed {
+                    message: "lease() answered something that is not true or false; the token is requested without the lease".into(),
+                });
+                LeaseAnswer::Failed
+            }
+            Err(error) => {
+                self.report(self.store_error("lease", &error));
+                LeaseAnswer::Failed
+            }
+        }
+    }
+
+    /// Calls `release(key, owner)`; a failure is reported, and the lease
+    /// then runs out by itself.
+    async fn release(&self, lease: HeldLease) {
+        let Some((store, (_, release))) = self
+            .store
+            .as_ref()
+            .and_then(|store| Some(store).zip(store.lease.as_ref()))
+        else {
+            return;
+        };
+        let key = JsValue::from_str(&crate::lease::lease_key(&self.store_key));
+        let owner = JsValue::from_str(lease.owner());
+        let result = match release.call2(&store.object, &key, &owner) {
+            Ok(value) => self.store_answer(value).await.map(|_| ()),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = result {
+            self.report(self.store_error("release", &error));
+        }
+    }
+
+    /// STORE_FAILED for what a store method threw. A store that quotes
+    /// what it holds would hand the cached tokens to onStoreError: they
+    /// are cut out.
+    fn store_error(&self, method: &str, error: &JsValue) -> Error {
+        let known = self.source.borrow().current().map(redactor);
+        store_error(method, error, &known.unwrap_or_default())
     }
 
     async fn store_set(&self, value: String, ttl: Option<u64>, redactor: Redactor) {
@@ -586,6 +714,11 @@ fn clone_request(request: &JsValue) -> Result<JsValue, Error> {
             "the request body cannot be read twice (it was used)",
         )
     })
+}
+
+/// Now, from the JavaScript clock, in milliseconds.
+fn now_ms() -> u64 {
+    js_sys::Date::now().max(0.0) as u64
 }
 
 /// Every token of `tokens`, to cut out of a store's error message.
