@@ -13,6 +13,7 @@ use crate::flow::{Action, Flow, TokenGrant};
 use crate::http::HttpResponse;
 use crate::jwt::decode_unverified;
 use crate::lease::{self, LeaseOwner, LeasePolicy, StoreStep};
+use crate::redact::Redactor;
 use crate::secret::Secret;
 use crate::time::UnixTime;
 use crate::token::{is_vschar, TokenSet};
@@ -329,6 +330,23 @@ impl TokenSource {
             .filter(|_| self.stale)
             .map(|tokens| tokens.access_token.expose().to_owned());
         lease::begin(lease, self.policy, rejected, now_ms)
+    }
+
+    /// Every secret this source knows, to cut out of what a shared store
+    /// reports when it fails (a store may quote what it was given): the
+    /// credentials its grant sends, the cached tokens and `written`, the
+    /// tokens being stored.
+    pub fn redactor(&self, written: Option<&TokenSet>, rng: Box<dyn CryptoRngCore>) -> Redactor {
+        let mut redactor = self.grant.start(rng).redactor();
+        for tokens in self.current.iter().chain(written) {
+            for token in std::iter::once(&tokens.access_token)
+                .chain(tokens.refresh_token.as_ref())
+                .chain(tokens.id_token.as_ref())
+            {
+                redactor.add(token);
+            }
+        }
+        redactor
     }
 
     /// The name of these tokens in a shared store: a hash of the grant's

@@ -324,6 +324,32 @@ fn stale_or_rejected_stored_tokens_are_a_miss() {
     ));
 }
 
+#[wasm_bindgen_test(unsupported = test)]
+fn what_a_store_reports_is_scrubbed_of_credentials_and_tokens() {
+    let settings =
+        ClientCredentialsSettings::new(ENDPOINT, "app", Secret::new("the client/secret"));
+    let mut source = TokenSource::new(
+        Box::new(Rc::new(ClientCredentials::new(settings).unwrap())),
+        ExpiryPolicy::default(),
+    );
+    source.adopt(tokens("at-cached", 300, NOW));
+    let written = tokens("at-written", 300, NOW);
+    let redactor = source.redactor(Some(&written), Box::new(TestRng::default()));
+    for quoted in [
+        "set failed: the client/secret",
+        "set failed: the+client%2Fsecret",
+        "value at-cached",
+        "value at-written",
+    ] {
+        assert_eq!(
+            redactor.scrub(quoted),
+            grantkit::redact::WITHHELD,
+            "{quoted}"
+        );
+    }
+    assert_eq!(redactor.scrub("connection refused"), "connection refused");
+}
+
 // ---------------------------------------------------------------------------
 // A fleet in memory.
 

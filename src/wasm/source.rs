@@ -324,7 +324,7 @@ impl SourceState {
                 let write = (
                     encode_stored(tokens, &self.store_key),
                     store_ttl(tokens, now()),
-                    redactor(tokens),
+                    tokens.clone(),
                 );
                 (Ok(self.remember(tokens)), Some(write))
             }
@@ -336,8 +336,8 @@ impl SourceState {
         let Some(after) = after else { return result };
         let state = self.clone();
         let store_work = async move {
-            if let (true, Some((value, ttl, redactor))) = (after.write, write) {
-                state.store_set(value, ttl, redactor).await;
+            if let (true, Some((value, ttl, tokens))) = (after.write, write) {
+                state.store_set(value, ttl, &tokens).await;
             }
             if let Some(lease) = after.release {
                 state.release(lease).await;
@@ -416,7 +416,7 @@ impl SourceState {
                 }
             },
             Err(error) => {
-                self.report(self.store_error("get", &error));
+                self.report(self.store_error("get", &error, None));
                 StoreRead::Failed
             }
         }
@@ -447,7 +447,7 @@ impl SourceState {
                 LeaseAnswer::Failed
             }
             Err(error) => {
-                self.report(self.store_error("lease", &error));
+                self.report(self.store_error("lease", &error, None));
                 LeaseAnswer::Failed
             }
         }
@@ -470,19 +470,19 @@ impl SourceState {
             Err(error) => Err(error),
         };
         if let Err(error) = result {
-            self.report(self.store_error("release", &error));
+            self.report(self.store_error("release", &error, None));
         }
     }
 
     /// STORE_FAILED for what a store method threw. A store that quotes
-    /// what it holds would hand the cached tokens to onStoreError: they
-    /// are cut out.
-    fn store_error(&self, method: &str, error: &JsValue) -> Error {
-        let known = self.source.borrow().current().map(redactor);
-        store_error(method, error, &known.unwrap_or_default())
+    /// what it holds or was given would hand secrets to onStoreError: the
+    /// credentials, the cached tokens and `written` are cut out.
+    fn store_error(&self, method: &str, error: &JsValue, written: Option<&TokenSet>) -> Error {
+        let redactor = self.source.borrow().redactor(written, Box::new(OsRng));
+        store_error(method, error, &redactor)
     }
 
-    async fn store_set(&self, value: String, ttl: Option<u64>, redactor: Redactor) {
+    async fn store_set(&self, value: String, ttl: Option<u64>, tokens: &TokenSet) {
         let Some(store) = &self.store else { return };
         let ttl = ttl.map_or(JsValue::UNDEFINED, |t| JsValue::from_f64(t as f64));
         let key = JsValue::from_str(&self.store_key);
@@ -494,7 +494,7 @@ impl SourceState {
             Err(error) => Err(error),
         };
         if let Err(error) = result {
-            self.report(store_error("set", &error, &redactor));
+            self.report(self.store_error("set", &error, Some(tokens)));
         }
     }
 
@@ -721,19 +721,10 @@ fn now_ms() -> u64 {
     js_sys::Date::now().max(0.0) as u64
 }
 
-/// Every token of `tokens`, to cut out of a store's error message.
-fn redactor(tokens: &TokenSet) -> Redactor {
-    Redactor::new(
-        std::iter::once(&tokens.access_token)
-            .chain(tokens.refresh_token.as_ref())
-            .chain(tokens.id_token.as_ref()),
-    )
-}
-
 fn store_error(method: &str, error: &JsValue, redactor: &Redactor) -> Error {
     let message = thrown_message(error);
     Error::StoreFailed {
-        // Tokens are cut out before the message is shortened: a token cut
+        // Secrets are cut out before the message is shortened: a secret cut
         // in two would no longer be recognised.
         message: format!(
             "{method}(): {}",
