@@ -4,7 +4,8 @@
 // just before it sends a token request (its transport's fetch), so the
 // test knows which process holds the lease.
 //
-//   node redis_child.mjs CLIENT REDIS_URL TOKEN_ENDPOINT CLIENT_ID   (secret in env CHILD_SECRET)
+//   node redis_child.mjs CLIENT REDIS_URL TOKEN_ENDPOINT CLIENT_ID   (secret in env CHILD_SECRET;
+//     CHILD_TIMEOUT_MS: the flow's timeoutMs)
 import * as readline from 'node:readline';
 import { loadGrantkit, redisClient } from './helpers.mjs';
 
@@ -23,7 +24,11 @@ const flow = new gk.ClientCredentials({
     return fetch(input, init);
   },
 });
-const source = new gk.TokenSource(flow, { store: stores.redisStore(client), onStoreError: (e) => storeErrors.push(e.code) });
+// CHILD_NO_LEASE: the same store without lease and release (the benchmark's
+// "without coordination").
+const { lease, release, ...plain } = stores.redisStore(client);
+const store = process.env.CHILD_NO_LEASE ? plain : { ...plain, lease, release };
+const source = new gk.TokenSource(flow, { store, onStoreError: (e) => storeErrors.push(e.code) });
 say({ type: 'ready', pid: process.pid });
 const lines = readline.createInterface({ input: process.stdin });
 for await (const line of lines) {
