@@ -8,8 +8,8 @@ mod common;
 use common::{json, TestRng, NOW};
 use grantkit::flow::{ClientCredentials, ClientCredentialsSettings};
 use grantkit::lease::{
-    self, AfterRequest, HeldLease, LeaseAnswer, LeaseOwner, LeasePolicy, StoreMethods, StoreRead,
-    StoreStep,
+    self, AfterRequest, ExpectLease, ExpectStored, HeldLease, LeaseAnswer, LeaseOwner, LeasePolicy,
+    StoreMethods, StoreRead, StoreStep,
 };
 use grantkit::redact::Redactor;
 use grantkit::source::{ExpiryPolicy, TokenSource};
@@ -43,13 +43,33 @@ fn owner(n: u8) -> LeaseOwner {
     LeaseOwner::random(&mut rng)
 }
 
-fn with_lease() -> StoreStep {
-    lease::begin(
+/// A cold instance over a store with a lease, at its first read.
+fn first_read() -> ExpectStored {
+    match lease::begin(
         Some((policy(), owner(0))),
         ExpiryPolicy::default(),
         None,
         T0,
-    )
+    ) {
+        StoreStep::Read(read) => read,
+        other => panic!("the first step reads the store: {other:?}"),
+    }
+}
+
+/// The same instance after a miss, asking for the lease.
+fn taking_lease() -> ExpectLease {
+    match first_read().stored(StoreRead::Missing, T0) {
+        StoreStep::TakeLease(take) => take,
+        other => panic!("a miss takes the lease: {other:?}"),
+    }
+}
+
+/// The same instance holding the lease, at its second read.
+fn holder_reading_again() -> ExpectStored {
+    match taking_lease().leased(LeaseAnswer::Taken, T0) {
+        StoreStep::Read(again) => again,
+        other => panic!("the holder reads once more: {other:?}"),
+    }
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -140,11 +160,8 @@ fn without_a_lease_a_miss_is_a_request_and_the_write_goes_on_in_the_background()
 
 #[wasm_bindgen_test(unsupported = test)]
 fn fresh_stored_tokens_are_used_without_a_lease() {
-    let StoreStep::Read(read) = with_lease() else {
-        panic!()
-    };
     let stored = tokens("at-stored", 300, NOW);
-    match read.stored(StoreRead::Found(stored), T0) {
+    match first_read().stored(StoreRead::Found(stored), T0) {
         StoreStep::Use(tokens, None) => assert_eq!(tokens.access_token.expose(), "at-stored"),
         other => panic!("{other:?}"),
     }
@@ -152,12 +169,7 @@ fn fresh_stored_tokens_are_used_without_a_lease() {
 
 #[wasm_bindgen_test(unsupported = test)]
 fn the_holder_reads_again_requests_then_writes_before_it_releases() {
-    let StoreStep::Read(read) = with_lease() else {
-        panic!()
-    };
-    let StoreStep::TakeLease(take) = read.stored(StoreRead::Missing, T0) else {
-        panic!("a miss takes the lease")
-    };
+    let take = taking_lease();
     assert_eq!(take.key("grantkit:v2:K"), "grantkit:v2:K:lease");
     assert_eq!(take.ttl_ms(), 4_000);
     assert_eq!(take.owner(), "AAECAwQFBgcICQoLDA0ODw");
@@ -178,16 +190,7 @@ fn the_holder_reads_again_requests_then_writes_before_it_releases() {
 
 #[wasm_bindgen_test(unsupported = test)]
 fn a_holder_that_finds_the_tokens_on_its_second_read_releases_and_uses_them() {
-    let StoreStep::Read(read) = with_lease() else {
-        panic!()
-    };
-    let StoreStep::TakeLease(take) = read.stored(StoreRead::Missing, T0) else {
-        panic!()
-    };
-    let StoreStep::Read(again) = take.leased(LeaseAnswer::Taken, T0) else {
-        panic!()
-    };
-    match again.stored(StoreRead::Found(tokens("at-other", 300, NOW)), T0) {
+    match holder_reading_again().stored(StoreRead::Found(tokens("at-other", 300, NOW)), T0) {
         StoreStep::Use(tokens, Some(held)) => {
             assert_eq!(tokens.access_token.expose(), "at-other");
             assert_eq!(held.owner(), "AAECAwQFBgcICQoLDA0ODw");
@@ -198,17 +201,8 @@ fn a_holder_that_finds_the_tokens_on_its_second_read_releases_and_uses_them() {
 
 #[wasm_bindgen_test(unsupported = test)]
 fn a_failed_request_frees_the_lease_at_once_and_writes_nothing() {
-    let StoreStep::Read(read) = with_lease() else {
-        panic!()
-    };
-    let StoreStep::TakeLease(take) = read.stored(StoreRead::Missing, T0) else {
-        panic!()
-    };
-    let StoreStep::Read(again) = take.leased(LeaseAnswer::Taken, T0) else {
-        panic!()
-    };
-    let StoreStep::Request(request) = again.stored(StoreRead::Missing, T0) else {
-        panic!()
+    let StoreStep::Request(request) = holder_reading_again().stored(StoreRead::Missing, T0) else {
+        panic!("the holder requests")
     };
     let after = request.after(false);
     assert!(!after.write && after.before_answering && after.release.is_some());
@@ -236,7 +230,7 @@ fn pauses_until_request(start: StoreStep, clock: &mut u64) -> (Vec<u64>, StoreSt
 #[wasm_bindgen_test(unsupported = test)]
 fn waiters_reread_with_doubling_pauses_up_to_half_a_second_and_request_at_the_deadline() {
     let mut clock = T0;
-    let (pauses, last) = pauses_until_request(with_lease(), &mut clock);
+    let (pauses, last) = pauses_until_request(StoreStep::Read(first_read()), &mut clock);
     // 25 + 50 + ... + 400 = 775 ms, then 500 ms pauses up to 8,000 ms (two
     // leases of 4,000 ms), the last one cut to end exactly there.
     let mut expected = vec![25, 50, 100, 200, 400];
@@ -253,37 +247,19 @@ fn waiters_reread_with_doubling_pauses_up_to_half_a_second_and_request_at_the_de
 #[wasm_bindgen_test(unsupported = test)]
 fn a_store_that_fails_ends_the_coordination_with_a_request() {
     // A failed read.
-    let StoreStep::Read(read) = with_lease() else {
-        panic!()
-    };
     assert!(matches!(
-        read.stored(StoreRead::Failed, T0),
+        first_read().stored(StoreRead::Failed, T0),
         StoreStep::Request(r) if !r.holds_lease()
     ));
     // A failed lease (threw, rejected, timed out, not a boolean).
-    let StoreStep::Read(read) = with_lease() else {
-        panic!()
-    };
-    let StoreStep::TakeLease(take) = read.stored(StoreRead::Missing, T0) else {
-        panic!()
-    };
     assert!(matches!(
-        take.leased(LeaseAnswer::Failed, T0),
+        taking_lease().leased(LeaseAnswer::Failed, T0),
         StoreStep::Request(r) if !r.holds_lease()
     ));
     // A failed second read by the holder: it still requests as the holder,
     // and frees the lease afterwards.
-    let StoreStep::Read(read) = with_lease() else {
-        panic!()
-    };
-    let StoreStep::TakeLease(take) = read.stored(StoreRead::Missing, T0) else {
-        panic!()
-    };
-    let StoreStep::Read(again) = take.leased(LeaseAnswer::Taken, T0) else {
-        panic!()
-    };
     assert!(matches!(
-        again.stored(StoreRead::Failed, T0),
+        holder_reading_again().stored(StoreRead::Failed, T0),
         StoreStep::Request(r) if r.holds_lease()
     ));
 }
@@ -291,12 +267,9 @@ fn a_store_that_fails_ends_the_coordination_with_a_request() {
 #[wasm_bindgen_test(unsupported = test)]
 fn stale_or_rejected_stored_tokens_are_a_miss() {
     // Within the margin of expiry (30 s of 300).
-    let StoreStep::Read(read) = with_lease() else {
-        panic!()
-    };
     let old = tokens("at-old", 300, UnixTime::from_secs(NOW.as_secs() - 280));
     assert!(matches!(
-        read.stored(StoreRead::Found(old), T0),
+        first_read().stored(StoreRead::Found(old), T0),
         StoreStep::TakeLease(_)
     ));
     // The access token this source saw rejected (a 401): the store's copy
@@ -618,14 +591,8 @@ fn a_lying_or_failing_lease_never_hangs_a_waiter() {
 
 #[wasm_bindgen_test(unsupported = test)]
 fn pauses_never_run_past_the_deadline() {
-    let StoreStep::Read(read) = with_lease() else {
-        panic!()
-    };
-    let StoreStep::TakeLease(take) = read.stored(StoreRead::Missing, T0) else {
-        panic!()
-    };
     // Refused 10 ms before the deadline: the pause is 10 ms, not 25.
-    match take.leased(LeaseAnswer::Refused, T0 + 8_000 - 10) {
+    match taking_lease().leased(LeaseAnswer::Refused, T0 + 8_000 - 10) {
         StoreStep::Pause(pause, _) => assert_eq!(pause, Duration::from_millis(10)),
         other => panic!("{other:?}"),
     }

@@ -397,11 +397,7 @@ impl SourceState {
 
     async fn store_get(&self, store: &Store) -> StoreRead {
         let key = JsValue::from_str(&self.store_key);
-        let value = match store.get.call1(&store.object, &key) {
-            Ok(value) => self.store_answer(value).await,
-            Err(error) => Err(error),
-        };
-        match value {
+        match self.call_store(store, &store.get, &[key]).await {
             Ok(value) if value.is_null() || value.is_undefined() => StoreRead::Missing,
             Ok(value) => match value
                 .as_string()
@@ -433,10 +429,7 @@ impl SourceState {
             JsValue::from_f64(expect.ttl_ms() as f64),
             JsValue::from_str(expect.owner()),
         ];
-        let answer = match lease.call3(&store.object, &args[0], &args[1], &args[2]) {
-            Ok(value) => self.store_answer(value).await,
-            Err(error) => Err(error),
-        };
+        let answer = self.call_store(store, lease, &args).await;
         match answer.map(|value| value.as_bool()) {
             Ok(Some(true)) => LeaseAnswer::Taken,
             Ok(Some(false)) => LeaseAnswer::Refused,
@@ -465,11 +458,7 @@ impl SourceState {
         };
         let key = JsValue::from_str(&crate::lease::lease_key(&self.store_key));
         let owner = JsValue::from_str(lease.owner());
-        let result = match release.call2(&store.object, &key, &owner) {
-            Ok(value) => self.store_answer(value).await.map(|_| ()),
-            Err(error) => Err(error),
-        };
-        if let Err(error) = result {
+        if let Err(error) = self.call_store(store, release, &[key, owner]).await {
             self.report(self.store_error("release", &error, None));
         }
     }
@@ -485,22 +474,27 @@ impl SourceState {
     async fn store_set(&self, value: String, ttl: Option<u64>, tokens: &TokenSet) {
         let Some(store) = &self.store else { return };
         let ttl = ttl.map_or(JsValue::UNDEFINED, |t| JsValue::from_f64(t as f64));
-        let key = JsValue::from_str(&self.store_key);
-        let result = match store
-            .set
-            .call3(&store.object, &key, &JsValue::from_str(&value), &ttl)
-        {
-            Ok(returned) => self.store_answer(returned).await.map(|_| ()),
-            Err(error) => Err(error),
-        };
-        if let Err(error) = result {
+        let args = [
+            JsValue::from_str(&self.store_key),
+            JsValue::from_str(&value),
+            ttl,
+        ];
+        if let Err(error) = self.call_store(store, &store.set, &args).await {
             self.report(self.store_error("set", &error, Some(tokens)));
         }
     }
 
-    /// What a store method returned, awaited when it is a promise, within
-    /// the transport's time limit.
-    async fn store_answer(&self, value: JsValue) -> Result<JsValue, JsValue> {
+    /// Calls a store method: what it returned, awaited when it is a
+    /// promise, within the transport's time limit; `Err` with what it threw
+    /// or rejected with.
+    async fn call_store(
+        &self,
+        store: &Store,
+        method: &Function,
+        args: &[JsValue],
+    ) -> Result<JsValue, JsValue> {
+        let args: Array = args.iter().collect();
+        let value = Reflect::apply(method, &store.object, &args)?;
         if !get(&value, "then").is_function() {
             return Ok(value);
         }

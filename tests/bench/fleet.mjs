@@ -12,7 +12,7 @@ process.env.GRANTKIT_PKG_DIR ??= path.join(root, "pkg");
 const { ClientCredentials, TokenSource } = await import(`${root}pkg/index.node.js`);
 const { kvStore, redisStore } = await import(`${root}pkg/stores.js`);
 const { startIdp, CLIENTS } = await import(`${root}tests/idp/server.mjs`);
-const { redisClient, spawnChild, startRedis } = await import(`${root}tests/stores/helpers.mjs`);
+const { redisClient, redisFleet, startRedis } = await import(`${root}tests/stores/helpers.mjs`);
 
 const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 1000);
 const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 40);
@@ -47,12 +47,9 @@ async function inProcess(store, spacingMs = 0) {
 
 async function processes(lease) {
   await client.call("FLUSHALL");
-  const child = path.join(root, "tests/stores/redis_child.mjs");
-  const children = Array.from({ length: PROCESSES }, (_, i) =>
-    spawnChild(child, [["node-redis", "node-redis-4", "ioredis"][i % 3], redis.url, idp.tokenEndpoint, clientId], {
-      CHILD_SECRET: clientSecret, CHILD_NO_LEASE: lease ? "" : "1",
-    }));
-  await Promise.all(children.map((c) => c.waitFor("ready")));
+  const children = await redisFleet(PROCESSES, {
+    redisUrl: redis.url, tokenEndpoint: idp.tokenEndpoint, clientId, clientSecret, env: { CHILD_NO_LEASE: lease ? "" : "1" },
+  });
   idp.resetRequests();
   const started = performance.now();
   for (const c of children) c.send("go");

@@ -1,40 +1,27 @@
 // Shared by the store tests: the installed package, a redis-server of our
 // own on a free loopback port, and child processes that report on stdout.
-import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import * as net from 'node:net';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { closedPort, loadGrantkit as loadPackage, pkgDir } from '../e2e/helpers.mjs';
+
 export const here = path.dirname(fileURLToPath(import.meta.url));
 export const root = path.resolve(here, '../..');
+export { pkgDir as packageDir };
 
-/** The installed package's directory (tests/stores/run.sh sets GRANTKIT_PKG_DIR). */
-export function packageDir() {
-  const dir = process.env.GRANTKIT_PKG_DIR;
-  assert.ok(dir, 'GRANTKIT_PKG_DIR is not set: run tests/stores/run.sh');
-  return dir;
-}
-
-/** grantkit and grantkit/stores from the installed package. */
+/** grantkit and grantkit/stores from the installed package, through its "exports". */
 export async function loadGrantkit() {
-  const dir = packageDir();
-  const gk = await import(pathToFileURL(path.join(dir, 'index.node.js')).href);
-  const stores = await import(pathToFileURL(path.join(dir, 'stores.js')).href);
+  const gk = await loadPackage();
+  const require = createRequire(path.join(pkgDir(), 'package.json'));
+  const stores = await import(pathToFileURL(require.resolve('grantkit/stores')).href);
   return { gk, stores };
-}
-
-export async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Starts Debian's redis-server on 127.0.0.1 (no persistence); stop() ends it. */
 export async function startRedis() {
-  const port = await freePort();
+  const port = await closedPort();
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxclients', '1000'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -119,4 +106,21 @@ export function spawnChild(script, args, env = {}) {
     },
     send(line) { child.stdin.write(`${line}\n`); },
   };
+}
+
+/** The Redis clients the fleets take in turn. */
+export const REDIS_CLIENTS = ['node-redis', 'node-redis-4', 'ioredis'];
+
+/**
+ * Spawns `n` processes of redis_child.mjs (clients taken in turn from
+ * REDIS_CLIENTS) and resolves when each is ready to getToken on "go".
+ */
+export async function redisFleet(n, { redisUrl, tokenEndpoint, clientId, clientSecret, env = {} }) {
+  const script = path.join(here, 'redis_child.mjs');
+  const children = Array.from({ length: n }, (_, i) =>
+    spawnChild(script, [REDIS_CLIENTS[i % REDIS_CLIENTS.length], redisUrl, tokenEndpoint, clientId], {
+      CHILD_SECRET: clientSecret, ...env,
+    }));
+  await Promise.all(children.map((c) => c.waitFor('ready')));
+  return children;
 }

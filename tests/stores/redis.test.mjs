@@ -3,14 +3,11 @@
 // fleet of Node processes against the local identity provider, which counts
 // the token requests.
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { CLIENTS, startIdp } from '../idp/server.mjs';
-import { here, loadGrantkit, redisClient, spawnChild, startRedis } from './helpers.mjs';
+import { REDIS_CLIENTS as KINDS, loadGrantkit, redisClient, redisFleet, startRedis } from './helpers.mjs';
 
-const KINDS = ['node-redis', 'node-redis-4', 'ioredis'];
-const CHILD = path.join(here, 'redis_child.mjs');
 const { client_id: CC_ID, client_secret: CC_SECRET } = CLIENTS.ccBasic;
 
 let gk;
@@ -84,17 +81,10 @@ const storeKey = () => new gk.TokenSource(new gk.ClientCredentials({
   tokenEndpoint: idp.tokenEndpoint, clientId: CC_ID, clientSecret: CC_SECRET,
 })).storeKey;
 
-/** Spawns `n` processes (clients taken in turn from KINDS), each ready to getToken. */
-async function fleet(n, env = {}) {
-  const children = [];
-  for (let i = 0; i < n; i++) {
-    children.push(spawnChild(CHILD, [KINDS[i % KINDS.length], redis.url, idp.tokenEndpoint, CC_ID], {
-      CHILD_SECRET: CC_SECRET, ...env,
-    }));
-  }
-  await Promise.all(children.map((c) => c.waitFor('ready')));
-  return children;
-}
+/** `n` processes, each ready to getToken. */
+const fleet = (n, env = {}) => redisFleet(n, {
+  redisUrl: redis.url, tokenEndpoint: idp.tokenEndpoint, clientId: CC_ID, clientSecret: CC_SECRET, env,
+});
 
 describe('a fleet of processes', () => {
   test('50 cold Node processes sharing Redis make exactly one token request', async () => {
