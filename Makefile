@@ -21,7 +21,7 @@ demo: build
 
 # Every test: lint, native, wasm in Node and Chromium, end-to-end on the packed
 # package, and the packed package in every runtime.
-test: lint test-native test-wasm-node test-wasm-browser test-e2e test-types test-bundlers test-matrix test-stores
+test: lint test-native test-wasm-node test-wasm-browser test-e2e test-types test-bundlers test-matrix test-www test-stores
 
 lint: setup
 	cargo fmt --check
@@ -57,6 +57,20 @@ test-bundlers: build
 test-matrix: build
 	bash tests/matrix/setup.sh && node tests/matrix/run.mjs
 
+# The diagnostic page: `grantkit www` of the packed package in Chromium
+# (playwright-core) against the local IdP, with and without CORS, the
+# resource server and the ACP server, through the relay; axe-core; a
+# screenshot of each state in tests/www/.artifacts/.
+# Its own .PHONY line, so that main's list can change without a conflict.
+.PHONY: www test-www
+test-www: build
+	bash tests/www/setup.sh
+	node --test tests/www/page.test.mjs
+
+# The diagnostic page on http://127.0.0.1:8737/ (grantkit www), until Ctrl-C.
+www: build
+	node pkg/bin/grantkit.js www
+
 # The shared stores on the engines users run: redisStore against Debian's
 # redis-server (node-redis 4 and 5, ioredis; 50 processes, a killed lease
 # holder), kvStore, durableObjectStore and TokenStoreObject in Miniflare
@@ -83,4 +97,4 @@ fuzz:
 	RUNS=$(or $(RUNS),1000000) bash fuzz/run.sh
 
 clean:
-	rm -rf pkg target/npm tests/e2e/.tmp tests/types/.tmp tests/bundlers/.work tests/matrix/.tmp tests/stores/.tmp
+	rm -rf pkg target/npm tests/e2e/.tmp tests/types/.tmp tests/bundlers/.work tests/matrix/.tmp tests/www/.tmp tests/www/.artifacts tests/stores/.tmp

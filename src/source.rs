@@ -425,6 +425,15 @@ impl Acquire {
             AcquireState::Finished => None,
         }
     }
+
+    /// The flow now running, to read from.
+    fn running(&self) -> Option<&dyn Flow<Output = TokenSet>> {
+        match &self.state {
+            AcquireState::Refreshing(refresh, _) => Some(&**refresh),
+            AcquireState::Starting(flow) => Some(&**flow),
+            AcquireState::Finished => None,
+        }
+    }
 }
 
 impl Flow for Acquire {
@@ -486,6 +495,17 @@ impl Flow for Acquire {
         };
         self.state = AcquireState::Finished;
         error
+    }
+
+    // A trace names and masks the exchange as the running flow does.
+    fn exchange_label(&self) -> Option<String> {
+        self.running().and_then(|flow| flow.exchange_label())
+    }
+
+    fn redactor(&self) -> Redactor {
+        self.running()
+            .map(|flow| flow.redactor())
+            .unwrap_or_default()
     }
 
     fn handle_signature(&mut self, signature: Vec<u8>) -> Result<(), Error> {

@@ -310,3 +310,66 @@ fn a_failed_exchange_and_a_server_echo_are_traced_without_the_secret() {
     );
     assert_no_secret(&exchange, &[SECRET]);
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_token_source_traces_its_flow_as_the_flow_itself_does() {
+    use grantkit::source::{ExpiryPolicy, TokenSource};
+    use std::rc::Rc;
+    // The device flow names its requests itself.
+    let device = Rc::new(
+        DeviceAuthorization::new(DeviceAuthorizationSettings::new(
+            "https://sso.example.com/device",
+            ENDPOINT,
+            "tv",
+        ))
+        .unwrap(),
+    );
+    let device_responses = || {
+        vec![
+            json(
+                200,
+                r#"{"device_code":"GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS","user_code":"WDJB-MJHT","verification_uri":"https://sso.example.com/device","expires_in":600,"interval":5}"#,
+            ),
+            token_response(),
+        ]
+    };
+    let (direct, _) = traced(
+        device.start(Box::new(TestRng::default())),
+        device_responses(),
+    );
+    let source = TokenSource::new(Box::new(device), ExpiryPolicy::default());
+    let (through_source, result) = traced(
+        source.acquire(Box::new(TestRng::default())),
+        device_responses(),
+    );
+    result.unwrap();
+    assert_eq!(through_source, direct);
+    let labels: Vec<&str> = through_source.iter().map(|e| e.label.as_str()).collect();
+    assert_eq!(labels, ["device authorization request", "token poll"]);
+    // The password grant's secrets are the backstop of its trace: a server
+    // that echoes the password is withheld whole, through a source too.
+    let password = Rc::new(
+        PasswordGrant::new(PasswordGrantSettings::new(
+            ENDPOINT,
+            "cli",
+            "alice",
+            Secret::new(PASSWORD),
+        ))
+        .unwrap(),
+    );
+    let echo = || {
+        vec![json(
+            400,
+            &format!(r#"{{"error":"invalid_request","error_description":"bad {PASSWORD}"}}"#),
+        )]
+    };
+    let (direct, _) = traced(password.start(&mut TestRng::default()), echo());
+    let source = TokenSource::new(Box::new(password), ExpiryPolicy::default());
+    let (through_source, result) = traced(source.acquire(Box::new(TestRng::default())), echo());
+    assert!(result.is_err());
+    assert_eq!(through_source, direct);
+    assert_eq!(
+        through_source[0].response_body.as_deref(),
+        Some(grantkit::redact::WITHHELD)
+    );
+}

@@ -16,6 +16,7 @@ const USAGE = `Usage:
   grantkit device ENDPOINT --client-id ID [CLIENT-SECRET] [--device-authorization-endpoint URL] [options]
   grantkit acp --platform-url URL --username USER PASSWORD [--idp local|ldap|oidc] [--json] [--trace]
   grantkit decode [--token-env NAME | --token-file PATH]   (default: the token on standard input)
+  grantkit www [--port N]               serves the diagnostic page on 127.0.0.1 (default port 8737)
   grantkit --version                    prints the package version
 
 ENDPOINT is one of:
@@ -125,6 +126,7 @@ const COMMANDS = {
     run: acp,
   },
   decode: { options: { ...secretSource("token"), help: { type: "boolean", short: "h" } }, run: decode },
+  www: { options: { port: { type: "string" }, help: { type: "boolean", short: "h" } }, run: async (v) => (await import("./www.js")).main(v) },
 };
 
 // The flag that gives each option, for the core's INVALID_CONFIG errors

@@ -222,6 +222,9 @@ options! {
         /// The connector: "local" (default), "ldap" or "oidc".
         #[tsify(optional)]
         pub idp: Option<AcpIdp>,
+        /// "acp", as the acp() preset gives it (so that it can be spread in); any other provider is refused.
+        #[tsify(optional, type = "\"acp\"")]
+        pub provider: Option<Provider>,
     } + [transport]
 }
 
@@ -685,14 +688,20 @@ impl DeviceAuthorizationOptions {
 
 impl AcpLoginOptions {
     /// The login's settings.
-    pub fn into_settings(mut self) -> AcpLoginSettings {
-        AcpLoginSettings {
+    pub fn into_settings(mut self) -> Result<AcpLoginSettings, Error> {
+        if self.provider.is_some_and(|p| p != Provider::Acp) {
+            return Err(Error::config(
+                super::ConfigField::Provider,
+                "AcpLogin is Alauda ACP's login: provider must be \"acp\" or absent",
+            ));
+        }
+        Ok(AcpLoginSettings {
             platform_url: std::mem::take(&mut self.platform_url),
             username: std::mem::take(&mut self.username),
             password: std::mem::replace(&mut self.password, Secret::new("")),
             idp: self.idp.unwrap_or_default(),
             allow_insecure_http: self.allow_insecure_http.unwrap_or(false),
-        }
+        })
     }
 }
 

@@ -199,7 +199,8 @@ fn acp_login_options_and_the_idp_names() {
     ]);
     let settings = read::<AcpLoginOptions>(&value, "AcpLogin")
         .unwrap()
-        .into_settings();
+        .into_settings()
+        .unwrap();
     assert_eq!(settings.idp, crate::flow::acp::AcpIdp::Ldap);
     assert_eq!(settings.idp.name(), "ldap");
     assert_eq!(settings.password.expose(), "SEKRIT-4");
@@ -214,6 +215,28 @@ fn acp_login_options_and_the_idp_names() {
             assert_eq!(field, ConfigField::Idp);
             assert_eq!(reason, "must be \"local\", \"ldap\" or \"oidc\"");
         }
+        _ => panic!("accepted"),
+    }
+}
+
+#[test]
+fn the_acp_preset_spreads_into_acp_login_and_no_other_provider_does() {
+    let with = |provider: &str| {
+        obj(vec![
+            ("provider", s(provider)),
+            ("platformUrl", s("https://acp.example")),
+            ("username", s("u")),
+            ("password", s("p")),
+        ])
+    };
+    let acp = read::<AcpLoginOptions>(&with("acp"), "AcpLogin").unwrap();
+    assert_eq!(
+        acp.into_settings().unwrap().platform_url,
+        "https://acp.example"
+    );
+    let keycloak = read::<AcpLoginOptions>(&with("keycloak"), "AcpLogin").unwrap();
+    match keycloak.into_settings() {
+        Err(Error::InvalidConfig { field, .. }) => assert_eq!(field, ConfigField::Provider),
         _ => panic!("accepted"),
     }
 }

@@ -186,14 +186,18 @@ flow_classes! {
     #[doc = " Logs in to Alauda ACP (Dex-based) with the console's five-call session"]
     #[doc = " login and returns its tokens. In Node, Deno, Bun and workerd the session"]
     #[doc = " cookie is kept by grantkit; in a browser the page must be same-origin"]
-    #[doc = " with the platform (the browser keeps the cookie)."]
+    #[doc = " with the platform (the browser keeps the cookie), unless a `fetch`"]
+    #[doc = " option carries the session (a relay): then grantkit keeps the cookie,"]
+    #[doc = " sending Cookie in the init headers and reading Set-Cookie through"]
+    #[doc = " `headers.getSetCookie()` on what the fetch returns."]
     JsAcpLogin => AcpLogin("AcpLoginOptions") {
         grant: AcpLogin,
         build: acp_from_js,
         new: [
             #[doc = " Checks the options; a bad option throws a GrantkitError with code"]
             #[doc = " INVALID_CONFIG, and a browser page that is not same-origin with the"]
-            #[doc = " platform throws ACP_CROSS_ORIGIN, before any request is sent."]
+            #[doc = " platform throws ACP_CROSS_ORIGIN (unless a fetch is given), before"]
+            #[doc = " any request is sent."]
         ],
         get_token: [
             #[doc = " Logs in and resolves to the tokens; rejects with a GrantkitError"]
@@ -256,22 +260,26 @@ fn device_from_js(value: &JsValue) -> Result<(Rc<DeviceAuthorization>, Transport
 /// The ACP login: its options, and in a browser, the page's origin.
 fn acp_from_js(value: &JsValue) -> Result<(Rc<AcpLogin>, Transport), Error> {
     flow_from_js(value, "AcpLogin", |o: AcpLoginOptions, _, transport| {
-        let login = AcpLogin::new(o.into_settings())?;
+        let login = AcpLogin::new(o.into_settings()?)?;
         if let Some(origin) = super::driver::browser_origin() {
             // Browsers hide Set-Cookie from scripts and forbid setting
             // Cookie: only the browser's own cookie store can carry the
-            // session, and only to the page's origin.
-            if origin != login.platform_url() {
+            // session, and only to the page's origin. A caller's `fetch`
+            // (a relay) carries it instead, as in Node: grantkit's jar sends
+            // Cookie in the headers it hands over and reads Set-Cookie
+            // through `headers.getSetCookie()` on what comes back.
+            if origin == login.platform_url() {
+                transport.include_credentials = true;
+            } else if transport.fetch.is_none() {
                 return Err(Error::Acp {
                     problem: crate::error::AcpProblem::CrossOrigin,
                     status: None,
                     detail: format!(
-                        "this page is {origin}, the platform is {}; serve the page from the platform, or run the login in Node, Deno, Bun or a worker runtime",
+                        "this page is {origin}, the platform is {}; serve the page from the platform, pass a fetch that carries the session cookie (a relay), or run the login in Node, Deno, Bun or a worker runtime",
                         login.platform_url()
                     ),
                 });
             }
-            transport.include_credentials = true;
         }
         Ok(login)
     })

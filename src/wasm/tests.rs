@@ -463,14 +463,27 @@ mod acp_in_browsers {
     }
 
     #[wasm_bindgen_test]
-    async fn a_browser_page_must_be_same_origin_and_then_includes_credentials() {
+    async fn a_browser_page_must_be_same_origin_or_bring_a_fetch() {
         let fetch = credentials_fetch();
-        let elsewhere = JsAcpLogin::new(options("https://acp.example.com", &fetch));
+        // A caller's fetch (a relay) carries the session anywhere: grantkit
+        // keeps the cookie, so the browser's credentials are not asked for.
+        let relayed = JsAcpLogin::new(options("https://acp.example.com", &fetch))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let error = rejection(relayed.get_token(JsValue::UNDEFINED)).await;
+        assert_grantkit_error(&error, "ACP_MISSING_FIELD");
+        assert_eq!(get(&error, "step").as_f64(), Some(1.0));
+        let no_fetch = JSON::parse(
+            r#"{"platformUrl":"https://acp.example.com","username":"admin","password":"pw"}"#,
+        )
+        .unwrap();
+        let elsewhere = JsAcpLogin::new(no_fetch);
         match browser_origin() {
-            // A browser (Chromium run): refused before any request.
+            // A browser (Chromium run): without a fetch, refused before any request.
             Some(origin) => {
                 let error = match elsewhere {
-                    Ok(_) => panic!("a cross-origin login was accepted in a browser"),
+                    Ok(_) => {
+                        panic!("a cross-origin login without a fetch was accepted in a browser")
+                    }
                     Err(e) => e,
                 };
                 assert_grantkit_error(&error, "ACP_CROSS_ORIGIN");
@@ -480,17 +493,14 @@ mod acp_in_browsers {
                     JsAcpLogin::new(options(&origin, &fetch)).unwrap_or_else(|e| panic!("{e:?}"));
                 let error = rejection(login.get_token(JsValue::UNDEFINED)).await;
                 assert_grantkit_error(&error, "ACP_MISSING_FIELD");
-                assert_eq!(get(&error, "step").as_f64(), Some(1.0));
                 assert_eq!(
                     JSON::stringify(&get(&fetch, "credentials")).unwrap(),
-                    r#"["include"]"#
+                    r#"["same-origin","include"]"#
                 );
             }
             // Node (no location): grantkit keeps the cookie; credentials untouched.
             None => {
-                let login = elsewhere.unwrap_or_else(|e| panic!("{e:?}"));
-                let error = rejection(login.get_token(JsValue::UNDEFINED)).await;
-                assert_grantkit_error(&error, "ACP_MISSING_FIELD");
+                assert!(elsewhere.is_ok());
                 assert_eq!(
                     JSON::stringify(&get(&fetch, "credentials")).unwrap(),
                     r#"["same-origin"]"#

@@ -171,8 +171,9 @@ describe('onExchange of the ACP login', () => {
     try {
       const records = [];
       const password = DEFAULT_USERS.admin;
+      // The acp() preset spreads in.
       const tokens = await new gk.AcpLogin({
-        platformUrl: acp.platformUrl, username: 'admin', password, onExchange: (e) => records.push(e),
+        ...gk.acp({ platformUrl: acp.platformUrl }), username: 'admin', password, onExchange: (e) => records.push(e),
       }).getToken();
       assert.deepEqual(records.map((e) => `${e.label}: ${e.method} ${new URL(e.url).pathname} ${e.status}`), [
         'ACP step 1 (login metadata): GET /console-platform/api/v1/token/login 200',

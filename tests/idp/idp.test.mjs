@@ -1045,6 +1045,29 @@ describe('failure injection at the token endpoint', () => {
   });
 });
 
+describe('CORS', () => {
+  test('cors: false sends no Access-Control header, on a preflight or an answer; the default allows the origin', async () => {
+    const origin = 'http://127.0.0.1:1234';
+    const without = await startIdp({ cors: false });
+    try {
+      const preflight = await fetch(without.tokenEndpoint, {
+        method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' },
+      });
+      assert.equal(preflight.status, 204);
+      const answer = await post(without.tokenEndpoint, form([['grant_type', 'client_credentials']]), { origin, authorization: basic(CLIENTS.ccBasic.client_id, CLIENTS.ccBasic.client_secret) });
+      assert.equal(answer.status, 200, answer.text);
+      for (const r of [preflight, answer]) {
+        assert.deepEqual([...r.headers.keys()].filter((name) => name.startsWith('access-control-')), []);
+      }
+    } finally {
+      await without.close();
+    }
+    const answer = await post(idp.tokenEndpoint, form([['grant_type', 'client_credentials']]), { origin, authorization: basic(CLIENTS.ccBasic.client_id, CLIENTS.ccBasic.client_secret) });
+    assert.equal(answer.status, 200, answer.text);
+    assert.equal(answer.headers.get('access-control-allow-origin'), origin);
+  });
+});
+
 describe('device_approve.mjs as a script', () => {
   const script = path.join(here, 'device_approve.mjs');
 

@@ -85,6 +85,13 @@
 // is refused with invalid_grant, and oidc-provider then revokes the whole
 // grant (reuse detection), the new refresh token included.
 //
+// CORS: every origin is allowed (oidc-provider's clientBasedCORS), so browser
+// pages may call it. `startIdp({ cors: false })` plays a provider that sends no
+// CORS headers at all (a Keycloak client with only service accounts enabled):
+// every Access-Control-* header is dropped, on preflights too, so a browser
+// blocks the page's token requests while the relay of `grantkit www` (no
+// Origin) is served normally.
+//
 // The same pre-route middleware records every request that reaches the token
 // endpoint or the device authorization endpoint (method, path, lowercased
 // headers, raw body, `at` = Date.now()) in `requests`, and answers the token
@@ -342,6 +349,13 @@ function deviceCodeGraceAdapter(factory) {
   };
 }
 
+/** `res`, made to drop every Access-Control-* header set on it (a provider without CORS). */
+function withoutCorsHeaders(res) {
+  const setHeader = res.setHeader.bind(res);
+  res.setHeader = (name, value) => (/^access-control-/i.test(name) ? res : setHeader(name, value));
+  return res;
+}
+
 function looksLikeJwt(value) {
   if (typeof value !== 'string') return false;
   try {
@@ -375,9 +389,10 @@ async function readRawBody(req) {
  * (+3600: the IdP believes it is an hour later, so a fresh 180 s assertion has expired).
  * deviceCodeTtlSeconds is the device code's lifetime (and the expires_in sent);
  * deviceIntervalSeconds the `interval` sent in the device authorization response.
+ * cors: false drops every Access-Control-* header (see the header comment).
  */
 export async function startIdp({
-  port = 0, clockSkewSeconds = 0, deviceCodeTtlSeconds = 600, deviceIntervalSeconds = 5,
+  port = 0, clockSkewSeconds = 0, deviceCodeTtlSeconds = 600, deviceIntervalSeconds = 5, cors = true,
 } = {}) {
   if (!Number.isFinite(clockSkewSeconds)) throw new TypeError('clockSkewSeconds must be a finite number');
   if (!Number.isSafeInteger(deviceCodeTtlSeconds) || deviceCodeTtlSeconds < 1) {
@@ -619,7 +634,8 @@ export async function startIdp({
     }
   }
 
-  handler = provider.callback();
+  const callback = provider.callback();
+  handler = cors ? callback : (req, res) => callback(req, withoutCorsHeaders(res));
 
   let closed;
   const idp = {

@@ -22,6 +22,9 @@ tests/node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
 # out so the package type-checks with skipLibCheck off under lib es2022 alone.
 sed -i -e '/^export type InitInput = /,$d' -e '/^ *\[Symbol\.dispose\](): void;$/d' pkg/grantkit.d.ts
 cp -R pkg-template/. pkg/
+# The diagnostic page, served by `grantkit www` (package.json "files" leaves
+# out its screenshot).
+cp -R www pkg/www
 # The default browser entry (index.browser.js) imports the module inlined as
 # base64, so bundlers need neither an asset URL nor top-level await.
 {

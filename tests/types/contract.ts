@@ -3,7 +3,7 @@
 // that grows too loose fails here as surely as one that is too strict.
 import {
   ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin, TokenSource,
-  GrantkitError, keycloak, entra, generic, encryptAcpPassword,
+  GrantkitError, keycloak, entra, generic, acp, encryptAcpPassword,
 } from "grantkit";
 import type { ClientCredentialsOptions, TokenSet, GrantkitErrorCode, DevicePrompt } from "grantkit";
 
@@ -23,6 +23,7 @@ new PasswordGrant({ ...generic({ tokenEndpoint: "https://idp.example/token" }), 
 new JwtBearer({ tokenEndpoint: "https://t.example/token", key: "PEM", issuer: "svc", lifetimeSeconds: 60, claims: { x: 1 } });
 new DeviceAuthorization({ ...base, onPrompt: (p: DevicePrompt) => console.log(p.user_code) });
 new AcpLogin({ platformUrl: "https://acp.example", username: "u", password: "p", idp: "ldap" });
+new AcpLogin({ ...acp({ platformUrl: "https://acp.example" }), username: "u", password: "p" });
 const source = new TokenSource(cc);
 void source.authorizedFetch("https://api.example/x");
 new TokenSource(cc, { marginSeconds: 30, allowedOrigins: ["https://api.example"], headers: { "x-k": "v" } });
@@ -45,6 +46,8 @@ new ClientCredentials({ ...base, provider: "okta" });
 new DeviceAuthorization({ ...base });
 // @ts-expect-error idp is local, ldap or oidc
 new AcpLogin({ platformUrl: "https://acp.example", username: "u", password: "p", idp: "saml" });
+// @ts-expect-error AcpLogin is ACP's login: no other provider
+new AcpLogin({ ...keycloak({ baseUrl: "https://sso.example", realm: "r" }), platformUrl: "https://acp.example", username: "u", password: "p" });
 // @ts-expect-error TokenSource takes a flow
 new TokenSource({ getToken: async () => ({}) });
 // @ts-expect-error a password-grant option on client credentials

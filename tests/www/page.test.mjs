@@ -1,0 +1,585 @@
+// Browser tests of the diagnostic page (www/), served by `grantkit www` of
+// the PACKED package, driven with playwright-core in Debian's Chromium,
+// against the local identity provider (tests/idp/server.mjs: one with CORS
+// for every origin, one with none), its resource server (with CORS) and the
+// reference ACP server (no CORS: reachable through the relay only).
+//
+//   make test-www      (builds target/npm/grantkit.tgz, runs tests/www/setup.sh, then this)
+//   node --test tests/www/
+//
+// Each test runs in a fresh browser context, takes a screenshot of each state
+// into tests/www/.artifacts/ (not committed) and ends by checking that no
+// secret of the run is in localStorage, sessionStorage, the URL, the console
+// or the page's text.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import * as jose from 'jose';
+import { chromium } from 'playwright-core';
+
+import { CLIENTS, USERS, startIdp } from '../idp/server.mjs';
+import { startResourceServer } from '../idp/resource_server.mjs';
+import { approveDevice } from '../idp/device_approve.mjs';
+import { DEFAULT_USERS, FLOW_COOKIE, startAcp } from '../acp/server.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..', '..');
+const TARBALL = path.join(ROOT, 'target', 'npm', 'grantkit.tgz');
+const SCRATCH = path.join(HERE, '.tmp');
+const ARTIFACTS = path.join(HERE, '.artifacts');
+const FIXTURES = path.join(ROOT, 'tests', 'fixtures');
+const CHROMIUM = '/usr/bin/chromium';
+
+const CC = CLIENTS.ccBasic;
+const ALICE = USERS.alice;
+const ACP_PASSWORD = DEFAULT_USERS.admin;
+const SUBSCRIPTION_KEY = 'www-subscription-key-7f3a';
+const JWK = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'rsa2048.jwk.json'), 'utf8'));
+// The CSP the page carries (meta) and the server sends (header, plus frame-ancestors).
+const CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; "
+  + "connect-src 'self' https: http://127.0.0.1:* http://localhost:*; form-action 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+let idp;
+let idpNoCors;
+let rs;
+let acp;
+let www;
+let browser;
+/** Every secret the tests type or receive; none may show up where it must not. */
+const secrets = new Set([CC.client_secret, ALICE.password, ACP_PASSWORD, SUBSCRIPTION_KEY, JWK.d, JWK.p, JWK.q, JWK.dp, JWK.dq, JWK.qi]);
+
+const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+// ---------------------------------------------------------------------------
+// The servers and the browser.
+
+/** `grantkit www --port 0` of the installed package: resolves once it printed its URL. */
+function startWww(pkgDir) {
+  const child = spawn(process.execPath, [path.join(pkgDir, 'bin', 'grantkit.js'), 'www', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d) => { output.stdout += d; });
+  child.stderr.on('data', (d) => { output.stderr += d; });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`grantkit www did not start: ${output.stderr}`)), 10_000);
+    child.stdout.on('data', () => {
+      const match = /the diagnostic page is at (http:\/\/127\.0\.0\.1:\d+\/) /.exec(output.stdout);
+      if (!match) return;
+      clearTimeout(timer);
+      resolve({
+        url: match[1],
+        origin: new URL(match[1]).origin,
+        output,
+        stop: () => new Promise((done) => { child.once('close', done); child.kill('SIGINT'); }),
+      });
+    });
+    child.once('close', (code) => reject(new Error(`grantkit www exited ${code}: ${output.stderr}`)));
+  });
+}
+
+before(async () => {
+  fs.rmSync(SCRATCH, { recursive: true, force: true });
+  fs.mkdirSync(SCRATCH, { recursive: true });
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  fs.writeFileSync(path.join(SCRATCH, 'package.json'), '{ "name": "grantkit-www-scratch", "version": "0.0.0", "private": true }\n');
+  execFileSync('npm', ['install', '--prefix', SCRATCH, '--no-save', '--no-audit', '--no-fund', '--no-package-lock', TARBALL], { stdio: ['ignore', 'ignore', 'inherit'] });
+  [idp, idpNoCors, acp, www, browser] = await Promise.all([
+    startIdp({ deviceIntervalSeconds: 1 }),
+    startIdp({ cors: false }),
+    startAcp(),
+    startWww(path.join(SCRATCH, 'node_modules', 'grantkit')),
+    chromium.launch({ executablePath: CHROMIUM, args: ['--headless=new', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run'] }),
+  ]);
+  rs = await startResourceServer({ idp, cors: true });
+});
+
+after(async () => {
+  await Promise.all([browser?.close(), www?.stop(), idp?.close(), idpNoCors?.close(), rs?.close(), acp?.close()]);
+});
+
+/**
+ * A fresh context and the page, loaded: clipboard allowed, console messages,
+ * page errors and CSP violations collected, every request's URL noted.
+ */
+async function openPage({ width = 1000, height = 900 } = {}) {
+  const context = await browser.newContext({ viewport: { width, height } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: www.origin });
+  const page = await context.newPage();
+  const seen = { console: [], errors: [], requests: [] };
+  page.on('console', (m) => seen.console.push(m.text()));
+  page.on('pageerror', (e) => seen.errors.push(e.message));
+  page.on('request', (r) => seen.requests.push(r.url()));
+  await page.addInitScript(() => {
+    window.cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  await page.goto(www.url);
+  // The wasm module is loaded once the provider list is filled in.
+  await page.locator('#provider option').first().waitFor({ state: 'attached' });
+  return { context, page, seen };
+}
+
+/**
+ * Runs `body(page, session)` in a fresh page, then checks that the page is
+ * clean (see assertClean; `origins`: the servers it may reach) and closes it.
+ */
+async function inPage(origins, body, size) {
+  const session = await openPage(size);
+  try {
+    await body(session.page, session);
+    await assertClean(session, origins);
+  } finally {
+    await session.context.close();
+  }
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** Picks the provider and the flow by their visible names. */
+async function choose(page, provider, flow) {
+  await page.getByLabel('Provider', { exact: true }).selectOption({ label: provider });
+  if (flow) await page.getByLabel('Flow', { exact: true }).selectOption({ label: flow });
+}
+
+/** Types into each field found by its label (its accessible name). */
+async function type(page, fields) {
+  for (const [label, value] of Object.entries(fields)) await page.getByLabel(label, { exact: true }).fill(value);
+}
+
+const getTokenButton = (page) => page.getByRole('button', { name: 'Get token', exact: true });
+
+async function tokenShown(page) {
+  await page.locator('#token').waitFor({ state: 'visible', timeout: 20_000 });
+}
+
+/** Clicks a copy button and reads the clipboard once the button says it copied (writing is asynchronous). */
+async function copy(page, button) {
+  await button.click();
+  await button.locator('xpath=following-sibling::*[1]').filter({ hasText: 'Copied' }).waitFor();
+  return page.evaluate(() => navigator.clipboard.readText());
+}
+
+/** The token the "Copy token" button puts on the clipboard (it is never shown). */
+async function copiedToken(page) {
+  const token = await copy(page, page.locator('#token').getByRole('button', { name: 'Copy token', exact: true }));
+  secrets.add(token);
+  return token;
+}
+
+const claims = async (page, id) => JSON.parse(await page.locator(id).textContent());
+
+/** The trace as rendered: one { title, summary, request, response, curl, relayed } per exchange. */
+function trace(page) {
+  return page.locator('#trace > li').evaluateAll((items) => items.map((li) => ({
+    title: li.querySelector('h3').firstChild.textContent,
+    relayed: li.querySelector('.badge.relay')?.textContent ?? null,
+    summary: li.querySelector('.summary').textContent,
+    request: li.querySelector('pre.request').textContent,
+    response: li.querySelector('pre.response')?.textContent ?? null,
+    curl: li.querySelector('pre.curl').textContent,
+  })));
+}
+
+/** axe-core on the page as it is: no serious or critical violation. */
+async function assertAccessible(page, state) {
+  await page.evaluate(fs.readFileSync(path.join(HERE, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8'));
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  assert.deepEqual(violations, [], `axe-core, ${state}`);
+}
+
+/**
+ * No secret of the run in storage, the URL, the console or the page's text;
+ * no page error, no CSP violation, no request to another origin than the
+ * page's and the servers'.
+ */
+async function assertClean({ page, seen }, allowedOrigins) {
+  const exposed = await page.evaluate(() => ({
+    local: JSON.stringify({ ...localStorage }),
+    session: JSON.stringify({ ...sessionStorage }),
+    url: location.href,
+    text: document.body.innerText,
+    violations: window.cspViolations,
+  }));
+  for (const secret of secrets) {
+    for (const [where, text] of [['localStorage', exposed.local], ['sessionStorage', exposed.session], ['the URL', exposed.url], ['the page text', exposed.text], ['the console', seen.console.join('\n')]]) {
+      assert.ok(!text.includes(secret), `a secret (${secret.slice(0, 4)}…) is in ${where}`);
+    }
+  }
+  assert.equal(exposed.url, www.url);
+  assert.equal(exposed.session, '{}');
+  assert.deepEqual(exposed.violations, []);
+  assert.deepEqual(seen.errors, []);
+  const origins = new Set(seen.requests.map((url) => new URL(url).origin));
+  assert.deepEqual([...origins].filter((origin) => ![www.origin, ...allowedOrigins].includes(origin)), []);
+}
+
+// ---------------------------------------------------------------------------
+
+describe('the diagnostic page', () => {
+  test('served with its CSP from 127.0.0.1, gzip; transfer size', async (t) => {
+    const page = await fetch(www.url, { headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.get('content-security-policy'), CSP);
+    assert.equal(page.headers.get('content-encoding'), 'gzip');
+    assert.equal(page.headers.get('cache-control'), 'no-store');
+    const html = await page.text();
+    assert.ok(html.includes(`<meta http-equiv="Content-Security-Policy" content="${CSP.replace("; frame-ancestors 'none'", '')}">`));
+    assert.match(html, /<meta name="grantkit-relay" content="[A-Za-z0-9_-]{43}">/);
+    // What a first visit transfers: every file the page loads, raw and as sent (gzip).
+    const { page: browserPage, context, seen } = await openPage();
+    const files = seen.requests.filter((url) => url.startsWith(www.origin));
+    await context.close();
+    let raw = 0;
+    let gzip = 0;
+    const rows = [];
+    for (const url of files) {
+      const plain = (await (await fetch(url, { headers: { 'accept-encoding': 'identity' } })).arrayBuffer()).byteLength;
+      const sent = Number((await fetch(url, { method: 'HEAD', headers: { 'accept-encoding': 'gzip' } })).headers.get('content-length'));
+      raw += plain;
+      gzip += sent;
+      rows.push(`${new URL(url).pathname} ${plain} raw, ${sent} gzip`);
+    }
+    t.diagnostic(`page transfer: ${rows.join('; ')}; total ${raw} bytes raw, ${gzip} bytes gzip`);
+    assert.deepEqual(files.map((url) => new URL(url).pathname).sort(), [
+      '/', '/app.js', '/dom.js', '/favicon.svg', '/form.js', '/grantkit/grantkit.js', '/grantkit/grantkit_bg.wasm',
+      '/grantkit/index.url.js', '/grantkit/wasm_load_error.js', '/relay.js', '/style.css', '/trace.js',
+    ]);
+    assert.ok(browserPage);
+  });
+
+  test('client credentials: decoded claims, the trace with the secret masked, copy buttons, an API call', () => inPage([idp.issuer, rs.origin], async (page) => {
+    await choose(page, 'Any OAuth server', 'Client credentials');
+    await type(page, { 'Token endpoint': idp.tokenEndpoint, 'Client ID': CC.client_id, 'Client secret': CC.client_secret, Scope: 'api:read' });
+    await assertAccessible(page, 'the client credentials form');
+    idp.resetRequests();
+    await getTokenButton(page).click();
+    await tokenShown(page);
+
+    const token = await copiedToken(page);
+    assert.doesNotMatch(token, /\s/, 'the copied token is one line, nothing around it');
+    const verified = await jose.jwtVerify(token, await jose.importJWK(idp.publicJwk, 'RS256'));
+    assert.deepEqual(await claims(page, '#jwt-claims'), verified.payload);
+    assert.deepEqual(await claims(page, '#jwt-header'), verified.protectedHeader);
+    assert.equal(verified.payload.client_id, CC.client_id);
+    assert.equal(verified.payload.scope, 'api:read');
+    assert.equal(await page.locator('#token-summary').evaluate((dd) => dd.firstChild.textContent), `a JWT of ${token.length.toLocaleString('en')} characters (not shown) `);
+    assert.equal(await page.locator('#token-scope').textContent(), 'api:read');
+    assert.equal(await page.locator('#token-refresh').textContent(), 'none');
+    const at = new Date(verified.payload.exp * 1000).toLocaleTimeString('en-GB');
+    const expiry = async () => page.locator('#token-expiry').textContent();
+    const first = await expiry();
+    assert.match(first, new RegExp(`^in (1 h 0 min 0 s|59 min [45]\\d s) \\(at ${at}\\)$`));
+    await page.waitForFunction((text) => document.getElementById('token-expiry').textContent !== text, first, { timeout: 3000 });
+
+    // The trace: the one token request, the secret masked, curl with a variable.
+    const [exchange, ...more] = await trace(page);
+    assert.deepEqual(more, []);
+    assert.equal(exchange.title, '1. token request (client_credentials)');
+    assert.equal(exchange.relayed, null);
+    assert.match(exchange.summary, new RegExp(`^POST ${idp.tokenEndpoint} → HTTP 200 in \\d+ ms$`));
+    assert.match(exchange.request, /^authorization: Basic ••••$/im);
+    assert.match(exchange.request, /\n\ngrant_type=client_credentials&scope=api%3Aread$/);
+    // The secret has characters that form-encoding changes: curl --user wants it encoded.
+    assert.match(exchange.curl, new RegExp(`--user '${CC.client_id}:'"\\$CLIENT_SECRET_FORM_ENCODED"`));
+    assert.match(exchange.response, /"access_token":"eyJ[A-Za-z0-9_-]*…"/);
+    assert.equal(await copy(page, page.locator('#trace').getByRole('button', { name: 'Copy curl command', exact: true })), exchange.curl);
+    // The request really went from the browser (CORS), with the real secret.
+    const [sent] = idp.tokenRequests();
+    assert.equal(idp.tokenRequests().length, 1);
+    assert.equal(sent.headers.origin, www.origin);
+    await shot(page, 'client-credentials');
+    // The README's picture: at 1200 px, from the top to the end of the trace, the exchange opened.
+    for (const summary of await page.locator('#trace summary').all()) await summary.click();
+    await page.setViewportSize({ width: 1200, height: 900 });
+    const bottom = await page.locator('#trace > li').first().evaluate((li) => li.getBoundingClientRect().bottom + window.scrollY + 16);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'readme.png'), fullPage: true, clip: { x: 0, y: 0, width: 1200, height: bottom } });
+    await page.setViewportSize({ width: 1000, height: 900 });
+
+    // Call an API with the token, a subscription key and a caller id.
+    await page.getByText('Call an API', { exact: true }).click();
+    await type(page, { 'API URL': `${rs.url}/reports`, 'Subscription key': SUBSCRIPTION_KEY, 'Caller ID': 'ops@example.test' });
+    await page.getByRole('button', { name: 'Send request', exact: true }).click();
+    await page.locator('#api-response').waitFor({ state: 'visible' });
+    assert.match(await page.locator('#api-response-status').textContent(), /^HTTP 200 OK in \d+ ms$/);
+    assert.deepEqual(JSON.parse(await page.locator('#api-response-body').textContent()), {
+      ok: true, sub: CC.client_id, client_id: CC.client_id, scope: 'api:read', method: 'GET', path: '/api/reports', callerId: 'ops@example.test', subscriptionKey: '••••',
+    });
+    const call = rs.calls.at(-1);
+    assert.equal(call.headers.authorization, `Bearer ${token}`);
+    assert.equal(call.headers['ocp-apim-subscription-key'], SUBSCRIPTION_KEY);
+    assert.equal(idp.tokenRequests().length, 1, 'the API call used the run\'s token');
+    const titles = (await trace(page)).map((e) => e.title);
+    assert.deepEqual(titles, ['1. token request (client_credentials)', '2. API call']);
+    await assertAccessible(page, 'a token, its trace and an API response');
+    await shot(page, 'api-call');
+
+    // 360 px wide: nothing wider than the screen.
+    await page.setViewportSize({ width: 360, height: 800 });
+    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 360);
+    await shot(page, 'narrow-360');
+  }));
+
+  test('device flow: the code and link, live polling, approval; Cancel stops polling', () => inPage([idp.issuer], async (page) => {
+    await choose(page, 'Any OAuth server', 'Device authorization');
+    await type(page, {
+      'Token endpoint': idp.tokenEndpoint, 'Device authorization endpoint': idp.deviceAuthorizationEndpoint, 'Client ID': CLIENTS.devicePublic.client_id, Scope: 'openid offline_access api:read',
+    });
+    idp.resetRequests();
+    await getTokenButton(page).click();
+    await page.locator('#device').waitFor({ state: 'visible' });
+    const userCode = await page.locator('#user-code').textContent();
+    const link = page.locator('#device-link');
+    assert.equal(await link.textContent(), idp.codeVerificationUri);
+    assert.equal(await link.getAttribute('href'), `${idp.codeVerificationUri}?user_code=${userCode}`);
+    assert.equal(await copy(page, page.locator('#device').getByRole('button', { name: 'Copy code', exact: true })), userCode);
+    await page.waitForFunction(() => document.getElementById('device-status').textContent === 'Polling: answer 1 was authorization_pending.');
+    assert.match(await page.locator('#device-expiry').textContent(), /^The code expires in \d+ min \d+ s\.$/);
+    await assertAccessible(page, 'the device prompt');
+    await shot(page, 'device-prompt');
+    assert.equal((await approveDevice({ verificationUri: idp.codeVerificationUri, userCode, username: ALICE.username, password: ALICE.password })).outcome, 'approved');
+    await tokenShown(page);
+    assert.equal(await page.locator('#device-status').textContent(), 'Approved: the token is below.');
+    const token = await copiedToken(page);
+    assert.equal((await claims(page, '#jwt-claims')).sub, ALICE.username);
+    assert.equal(jose.decodeJwt(token).sub, ALICE.username);
+    assert.equal(await page.locator('#token-refresh').textContent(), 'issued (not shown)');
+    const exchanges = await trace(page);
+    const polls = idp.tokenRequests().length;
+    assert.deepEqual(exchanges.map((e) => e.title), ['1. device authorization request', ...Array.from({ length: polls }, (_, i) => `${i + 2}. token poll`)]);
+    assert.match(exchanges[1].response, /"error":"authorization_pending"/);
+    assert.match(exchanges.at(-1).summary, / → HTTP 200 in \d+ ms$/);
+    await shot(page, 'device-approved');
+
+    // Cancel while polling: the flow ends at once, nothing more is sent.
+    idp.resetRequests();
+    await getTokenButton(page).click();
+    await page.waitForFunction(() => document.getElementById('device-status').textContent === 'Polling: answer 1 was authorization_pending.');
+    await page.getByRole('button', { name: 'Cancel', exact: true }).click();
+    await page.locator('#problem').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#problem-title').textContent(), 'Cancelled');
+    assert.equal(await page.locator('#problem-code').textContent(), 'ABORTED');
+    assert.equal(await page.locator('#device-status').textContent(), 'Cancelled: polling stopped.');
+    const sent = idp.tokenRequests().length;
+    await sleep(1500);
+    assert.equal(idp.tokenRequests().length, sent, 'no poll after Cancel');
+    assert.ok(await getTokenButton(page).isEnabled());
+  }));
+
+  test('a provider without CORS: the failure explained in words, then the token through the relay', () => inPage([idpNoCors.issuer], async (page) => {
+    await choose(page, 'Any OAuth server', 'Client credentials');
+    await type(page, { 'Token endpoint': idpNoCors.tokenEndpoint, 'Client ID': CC.client_id, 'Client secret': CC.client_secret });
+    await getTokenButton(page).click();
+    await page.locator('#problem').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#problem-code').textContent(), 'NETWORK_ERROR');
+    const explanation = await page.locator('#cors-explanation').textContent();
+    assert.match(explanation, /the endpoint sent no CORS headers/);
+    assert.match(explanation, /Keycloak sends no CORS headers for a client with only service accounts enabled/);
+    assert.match(explanation, /AADSTS9002326/);
+    const [failed] = await trace(page);
+    assert.equal(failed.title, '1. token request (client_credentials)');
+    assert.match(failed.summary, new RegExp(`^POST ${idpNoCors.tokenEndpoint} → no response: .+ in \\d+ ms$`));
+    assert.equal(failed.response, null);
+    assert.equal(idpNoCors.tokenRequests().length, 0, 'the browser blocked it at the preflight');
+    await assertAccessible(page, 'the CORS explanation');
+    await shot(page, 'cors-failure');
+
+    await page.getByRole('button', { name: 'Retry through the relay', exact: true }).click();
+    await tokenShown(page);
+    assert.ok(await page.getByLabel('Send token requests through the local relay', { exact: true }).isChecked());
+    const [exchange, ...more] = await trace(page);
+    assert.deepEqual(more, []);
+    assert.equal(exchange.relayed, 'via the relay');
+    assert.match(exchange.summary, new RegExp(`^POST ${idpNoCors.tokenEndpoint} → HTTP 200 in \\d+ ms$`));
+    assert.match(exchange.response, /^x-grantkit-relay: grantkit www, 127\.0\.0\.1:\d+$/m);
+    const [sent, ...others] = idpNoCors.tokenRequests();
+    assert.deepEqual(others, []);
+    assert.equal(sent.headers.origin, undefined, 'the relay, not the browser, sent it');
+    assert.equal(sent.body, 'grant_type=client_credentials');
+    const token = await copiedToken(page);
+    assert.equal(jose.decodeJwt(token).client_id, CC.client_id);
+    // The relay logged the request, not its body or any secret.
+    assert.match(www.output.stderr, new RegExp(`grantkit www: relay POST ${idpNoCors.tokenEndpoint} -> 200 \\(\\d+ ms\\)\\n`));
+    for (const secret of secrets) assert.ok(!www.output.stderr.includes(secret));
+    assert.ok(!www.output.stderr.includes('grant_type'));
+    await shot(page, 'cors-relay');
+  }));
+
+  test('JWT bearer with a key file read in the page', () => inPage([idp.issuer], async (page) => {
+    await choose(page, 'Any OAuth server', 'JWT bearer with a key file');
+    await type(page, { 'Token endpoint': idp.tokenEndpoint, 'Service account ID': 'svc-fixture', 'Client ID': CLIENTS.serviceAccount.client_id, Scope: 'api:read' });
+    // A public key cannot sign: grantkit says so next to the file, before any request.
+    const keyFile = page.getByLabel('Private key file', { exact: true });
+    await keyFile.setInputFiles(path.join(FIXTURES, 'rsa2048.public.jwk.json'));
+    await page.waitForFunction(() => document.getElementById('f-key-error').textContent !== '');
+    assert.match(await page.locator('#f-key-error').textContent(), /public/i);
+    assert.equal(await keyFile.getAttribute('aria-invalid'), 'true');
+    await keyFile.setInputFiles(path.join(FIXTURES, 'rsa2048.jwk.json'));
+    await page.waitForFunction(() => document.getElementById('f-key-error').textContent === '');
+    assert.equal(await page.locator('#f-key-hint').textContent(), 'Loaded: rsa2048.jwk.json. A JWK (key.jwk) or PEM file. It is read in this page and never uploaded.');
+    idp.resetRequests();
+    await getTokenButton(page).click();
+    await tokenShown(page);
+    assert.equal((await claims(page, '#jwt-claims')).sub, 'svc-fixture');
+    const [sent] = idp.tokenRequests();
+    const assertion = new URLSearchParams(sent.body).get('assertion');
+    secrets.add(assertion);
+    const [exchange] = await trace(page);
+    assert.equal(exchange.title, '1. token request (jwt-bearer)');
+    assert.match(exchange.request, /\n\ngrant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=JWT \{.*"sub":"svc-fixture".*\} signature ••••&/);
+    assert.ok(!exchange.request.includes(assertion.split('.')[2]), 'the signature is not in the trace');
+    // The key never left the page: only the token request went out, and it holds no key material.
+    for (const part of [JWK.d, JWK.p, JWK.q]) assert.ok(!sent.body.includes(part));
+    await copiedToken(page);
+    await shot(page, 'jwt-bearer');
+  }));
+
+  test('ACP login through the relay (the session cookie carried by grantkit\'s jar)', () => inPage([acp.platformUrl], async (page) => {
+    await choose(page, 'Alauda ACP', 'ACP login');
+    await type(page, { 'Platform URL': acp.platformUrl, Username: 'admin', Password: ACP_PASSWORD });
+    // Cross-origin, without the relay: grantkit refuses before sending anything.
+    const formError = page.locator('#form-error');
+    assert.equal(await formError.textContent(), `the ACP login needs the page to be same-origin with the platform: this page is ${www.origin}, the platform is ${acp.platformUrl}; `
+      + 'serve the page from the platform, pass a fetch that carries the session cookie (a relay), or run the login in Node, Deno, Bun or a worker runtime Turn on the relay below.');
+    await page.getByLabel('Send token requests through the local relay', { exact: true }).check();
+    assert.equal(await formError.textContent(), '');
+    const before = acp.requests.length;
+    await getTokenButton(page).click();
+    await tokenShown(page);
+    const exchanges = await trace(page);
+    assert.equal(exchanges.length, 5);
+    exchanges.forEach((e, i) => {
+      assert.match(e.title, new RegExp(`^${i + 1}\\. ACP step ${i + 1} \\(.+\\)$`));
+      assert.equal(e.relayed, 'via the relay');
+    });
+    assert.ok(!exchanges[3].request.includes(ACP_PASSWORD));
+    const requests = acp.requests.slice(before);
+    assert.deepEqual(requests.map((r) => r.response.status), [200, 200, 200, 200, 200]);
+    assert.match(requests[4].headers.cookie, new RegExp(`^${FLOW_COOKIE}=`));
+    assert.equal(requests[0].headers.origin, undefined);
+    const token = await copiedToken(page);
+    assert.equal(token, acp.state.tokens.at(-1).access_token);
+    assert.equal((await claims(page, '#jwt-claims')).sub, jose.decodeJwt(token).sub);
+    await shot(page, 'acp-relay');
+  }));
+
+  test('the form: derived endpoints, the provider\'s rules as you type, labels, keyboard', () => inPage([idp.issuer], async (page, session) => {
+    await choose(page, 'Keycloak', 'Device authorization');
+    await type(page, { 'Base URL': 'https://sso.example.com', Realm: 'ops' });
+    assert.equal(await page.getByLabel('Token endpoint', { exact: true }).inputValue(), 'https://sso.example.com/realms/ops/protocol/openid-connect/token');
+    await page.waitForFunction(() => document.getElementById('f-deviceAuthorizationEndpoint').value !== '');
+    assert.equal(await page.getByLabel('Device authorization endpoint', { exact: true }).inputValue(), 'https://sso.example.com/realms/ops/protocol/openid-connect/auth/device');
+    // Entra: client credentials need a scope ending in /.default, checked as you type by grantkit.
+    await choose(page, 'Microsoft Entra ID', 'Client credentials');
+    await type(page, { Tenant: 'contoso.onmicrosoft.com', 'Client ID': '00000000-0000-0000-0000-000000000000', 'Client secret': 'entra-secret-1', Scope: 'api://reports/read' });
+    secrets.add('entra-secret-1');
+    assert.equal(await page.getByLabel('Token endpoint', { exact: true }).inputValue(), 'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token');
+    const scope = page.getByLabel('Scope', { exact: true });
+    assert.equal(await page.locator('#f-scope-error').textContent(), 'invalid configuration: scope: Microsoft Entra ID client credentials need a scope ending in /.default (for example api://<app-id>/.default)');
+    assert.equal(await scope.getAttribute('aria-invalid'), 'true');
+    await scope.fill('api://reports/.default');
+    assert.equal(await page.locator('#f-scope-error').textContent(), '');
+    assert.equal(await scope.getAttribute('aria-invalid'), null);
+    await shot(page, 'entra-rules-360');
+    // Each flow shows exactly its fields, each labelled by its accessible name.
+    const fields = async () => page.locator('#fields label').allTextContents();
+    await choose(page, 'Any OAuth server', 'Password (resource owner)');
+    assert.deepEqual(await fields(), ['Token endpoint', 'Client ID', 'Client secret', 'Username', 'Password', 'Scope']);
+    for (const label of await fields()) assert.equal(await page.getByLabel(label, { exact: true }).count(), 1, label);
+    await choose(page, 'Any OAuth server', 'Client credentials');
+    assert.deepEqual(await fields(), ['Token endpoint', 'Client ID', 'Client secret', 'Client authentication', 'Scope']);
+    await choose(page, 'PingOne Advanced Identity Cloud');
+    assert.deepEqual(await fields(), ['Tenant', 'Token endpoint', 'Private key file', 'Service account ID', 'Subject', 'Audience', 'Client ID', 'Scope']);
+    await choose(page, 'Alauda ACP');
+    assert.deepEqual(await fields(), ['Platform URL', 'Username', 'Password', 'Connector']);
+    await assertAccessible(page, 'the ACP form');
+    // Keyboard only: Tab goes through the form in order, Enter runs it.
+    await choose(page, 'Any OAuth server', 'Client credentials');
+    await type(page, { 'Token endpoint': idp.tokenEndpoint, 'Client ID': CC.client_id, 'Client secret': CC.client_secret, Scope: '' });
+    await page.getByLabel('Provider', { exact: true }).focus();
+    const order = [];
+    for (let i = 0; i < 9; i += 1) {
+      order.push(await page.evaluate(() => document.activeElement.id));
+      await page.keyboard.press('Tab');
+    }
+    assert.deepEqual(order, ['provider', 'flow', 'f-tokenEndpoint', 'f-clientId', 'f-clientSecret', 'f-clientAuth', 'f-scope', 'relay', 'run']);
+    idp.resetRequests();
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Enter'); // in the Scope field: submits the form
+    await tokenShown(page);
+    assert.equal(idp.tokenRequests().length, 1);
+    await copiedToken(page);
+    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 360);
+    await assertClean(session, [idp.issuer]);
+
+    // Non-secret fields are remembered, secrets are not.
+    await page.reload();
+    await page.locator('#provider option').first().waitFor({ state: 'attached' });
+    assert.equal(await page.getByLabel('Provider', { exact: true }).inputValue(), 'generic');
+    assert.equal(await page.getByLabel('Token endpoint', { exact: true }).inputValue(), idp.tokenEndpoint);
+    assert.equal(await page.getByLabel('Client ID', { exact: true }).inputValue(), CC.client_id);
+    assert.equal(await page.getByLabel('Client secret', { exact: true }).inputValue(), '');
+  }, { width: 360, height: 800 }));
+});
+
+describe('the relay of grantkit www', () => {
+  const relayToken = async () => /<meta name="grantkit-relay" content="([^"]+)">/.exec(await (await fetch(www.url)).text())[1];
+  const call = (pathname, body, headers = {}) => fetch(new URL(pathname, www.url), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: www.origin, ...headers },
+    body: JSON.stringify(body),
+  });
+
+  test('answers only its own page: the Origin, the token and the Host are checked', async () => {
+    const token = await relayToken();
+    const ok = await call('/relay/endpoints', { endpoints: [idp.tokenEndpoint] }, { 'x-grantkit-relay-token': token });
+    assert.equal(ok.status, 204);
+    const refusals = [
+      [await call('/relay/endpoints', { endpoints: [] }), 403, 'the relay token is missing or wrong (reload the page)'],
+      [await call('/relay/endpoints', { endpoints: [] }, { 'x-grantkit-relay-token': `${token.slice(1)}x` }), 403, 'the relay token is missing or wrong (reload the page)'],
+      [await call('/relay/endpoints', { endpoints: [] }, { 'x-grantkit-relay-token': token, origin: 'https://evil.example' }), 403, 'the relay answers only the page it served'],
+      [await call('/relay/endpoints', { endpoints: [] }, { 'x-grantkit-relay-token': token, origin: 'null' }), 403, 'the relay answers only the page it served'],
+    ];
+    for (const [response, status, error] of refusals) {
+      assert.equal(response.status, status);
+      assert.deepEqual(await response.json(), { error });
+    }
+    // A DNS-rebound name: the page itself is not served under it.
+    const { port } = new URL(www.url);
+    const rebound = await new Promise((resolve, reject) => {
+      import('node:http').then(({ request }) => {
+        const req = request({ host: '127.0.0.1', port, path: '/', headers: { host: `rebound.example:${port}` } }, (res) => { res.resume(); resolve(res.statusCode); });
+        req.on('error', reject);
+        req.end();
+      });
+    });
+    assert.equal(rebound, 421);
+  });
+
+  test('forwards only to the registered endpoints, https or loopback, and follows no redirect', async () => {
+    const token = await relayToken();
+    const auth = { 'x-grantkit-relay-token': token };
+    const registered = await call('/relay/endpoints', { endpoints: [`${rs.origin}/redirect-away`] }, auth);
+    assert.equal(registered.status, 204);
+    const other = await call('/relay', { url: idp.tokenEndpoint, method: 'POST', headers: [], body: 'grant_type=client_credentials' }, auth);
+    assert.equal(other.status, 403);
+    assert.deepEqual(await other.json(), { error: `${idp.tokenEndpoint} is not an endpoint of this run` });
+    const plain = await call('/relay/endpoints', { endpoints: ['http://sso.example.com/token'] }, auth);
+    assert.equal(plain.status, 403);
+    assert.deepEqual(await plain.json(), { error: 'http://sso.example.com: the relay forwards to https only (plain http to loopback)' });
+    const redirect = await call('/relay', { url: `${rs.origin}/redirect-away?to=${encodeURIComponent('https://elsewhere.example/')}`, method: 'GET', headers: [] }, auth);
+    assert.equal(redirect.status, 200);
+    const answer = await redirect.json();
+    assert.equal(answer.status, 302);
+    assert.deepEqual(answer.headers.find(([name]) => name === 'location'), ['location', 'https://elsewhere.example/']);
+    assert.deepEqual(answer.headers.at(-1), ['x-grantkit-relay', `grantkit www, 127.0.0.1:${new URL(www.url).port}`]);
+  });
+});

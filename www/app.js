@@ -1,0 +1,465 @@
+// grantkit token diagnostics: the page's wiring. Everything OAuth is the
+// package's (loaded from ./grantkit/, served by `grantkit www`): the flows,
+// their rules and errors, the masked exchange trace, authorizedFetch.
+import { byId, copyButton, duration, fill, h } from "./dom.js";
+import {
+  FLOWS, PROVIDERS, errorDisplay, fieldOptions, hintOf, inputOf, remember, renderFields, renderForm, restore, setValue, state,
+} from "./form.js";
+import { registerEndpoints, relayAvailable, relayFetch } from "./relay.js";
+import { addExchange, clearTrace, oauthErrorOf } from "./trace.js";
+
+const API_FIELDS = ["apiUrl", "apiMethod", "subscriptionKey", "apiCallerId", "apiBody"];
+// The API box's field for each TokenSource option an error can name.
+const API_FIELD_OF_OPTION = { allowedOrigins: "apiUrl", headers: "subscriptionKey", apiCallerId: "apiCallerId" };
+const BODYLESS = new Set(["GET", "DELETE"]);
+const MAX_SHOWN_BODY = 100_000;
+
+let grantkit;
+/** The last successful run: its flow, the in-memory store its token sits in, the tokens. */
+let current;
+/** The run in progress: its AbortController and what the device panel needs. */
+let running;
+let expiryTimer;
+let deviceTimer;
+// Whether the user has typed in the API box (its errors show from then on).
+let apiTouched = false;
+// Fields whose derived value the user has typed over (derivation leaves them alone).
+const edited = new Set();
+
+const relayBox = byId("relay");
+const tokenErrors = errorDisplay(byId("token-form"), byId("form-error"), (error) => {
+  if (error?.code === "INVALID_CONFIG") return inputOf(error.field);
+  return /^KEY_/.test(error?.code ?? "") ? inputOf("key") : undefined;
+});
+const apiErrors = errorDisplay(byId("api-form"), byId("api-form-error"), (error) => (error?.code === "INVALID_CONFIG" ? inputOf(API_FIELD_OF_OPTION[error.field]) : undefined));
+
+async function main() {
+  try {
+    grantkit = await import("./grantkit/index.url.js");
+  } catch (error) {
+    byId("form-error").textContent = `grantkit could not be loaded: ${error.message}`;
+    byId("run").disabled = true;
+    return;
+  }
+  const saved = restore();
+  relayBox.disabled = !relayAvailable;
+  relayBox.checked = relayAvailable && saved.relay === true;
+  byId("relay-hint").textContent = relayAvailable
+    ? "When on, grantkit www (on 127.0.0.1) makes the token requests instead of the browser, for servers that send no CORS headers. It forwards only to the endpoints of this run, over https (plain http to loopback only), follows no redirects and logs no bodies."
+    : "Open this page with npx grantkit www to use the relay.";
+  byId("user-code-line").append(...copyButton("Copy code", () => byId("user-code").textContent));
+
+  byId("provider").addEventListener("change", (event) => {
+    state.provider = event.target.value;
+    if (!PROVIDERS[state.provider].flows.includes(state.flow)) state.flow = PROVIDERS[state.provider].flows[0];
+    redraw();
+    derive(PROVIDERS[state.provider].preset[0]);
+  });
+  byId("flow").addEventListener("change", (event) => {
+    state.flow = event.target.value;
+    redraw();
+    derive("tokenEndpoint");
+  });
+  relayBox.addEventListener("change", changed);
+  byId("token-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    getToken();
+  });
+  byId("cancel").addEventListener("click", () => running?.controller.abort());
+  byId("api-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    callApi();
+  });
+  redraw();
+  renderFields(byId("api-fields"), API_FIELDS, apiChanged);
+  showBodyField();
+}
+
+function redraw() {
+  tokenErrors.clear();
+  renderForm(onField);
+  changed();
+}
+
+function onField(name) {
+  state.touched = true;
+  if (name === "tokenEndpoint" || name === "deviceAuthorizationEndpoint") edited.add(name);
+  derive(name);
+  changed();
+}
+
+/** After any change: remember the non-secret settings, check the form. */
+function changed() {
+  remember({ relay: relayBox.checked });
+  validate();
+}
+
+// ---------------------------------------------------------------------------
+// Building the flow: the core checks everything.
+
+/** The preset of the provider, from its fields: `{ provider, tokenEndpoint }` (ACP: `{ platformUrl }`). */
+function preset() {
+  const { provider } = state;
+  const fields = fieldOptions(PROVIDERS[provider].preset);
+  switch (provider) {
+    case "keycloak": return grantkit.keycloak(fields);
+    case "entra": return grantkit.entra(fields);
+    case "pingAic": return grantkit.pingAic(fields);
+    case "acp": return grantkit.acp(fields);
+    default: return grantkit.generic(fieldOptions(["tokenEndpoint"]));
+  }
+}
+
+/** The flow's options from the form (plus `extra`); throws grantkit's error. */
+function flowOptions(extra = {}) {
+  const options = fieldOptions(FLOWS[state.flow].fields);
+  const { provider, platformUrl } = preset();
+  // The ACP preset checks the platform URL; AcpLogin takes no provider.
+  if (state.provider === "acp") options.platformUrl = platformUrl;
+  else options.provider = provider;
+  if (state.flow === "device") options.onPrompt = () => {};
+  if (relayBox.checked) options.fetch = relayFetch;
+  return { ...options, ...extra };
+}
+
+function makeFlow(extra) {
+  return new grantkit[FLOWS[state.flow].className](flowOptions(extra));
+}
+
+/** Checks the form by building the flow; shows the core's error once the user has typed. */
+function validate() {
+  try {
+    makeFlow().free();
+    tokenErrors.clear();
+    return true;
+  } catch (error) {
+    if (state.touched) showFormError(error);
+    return false;
+  }
+}
+
+function showFormError(error) {
+  const input = tokenErrors.show(error);
+  if (error?.code === "ACP_CROSS_ORIGIN") {
+    byId("form-error").append(h("span", { className: "advice" }, relayAvailable ? " Turn on the relay below." : " Open this page with npx grantkit www and turn on its relay."));
+  }
+  return input;
+}
+
+/**
+ * Fills the endpoints grantkit derives: the token endpoint from the
+ * provider's preset fields, the device authorization endpoint from what
+ * the device flow would call (asked of grantkit itself, with a fetch that
+ * sends nothing). A field the user typed over is left alone.
+ */
+async function derive(name) {
+  if (PROVIDERS[state.provider].preset.includes(name) && state.provider !== "acp") {
+    edited.delete("tokenEndpoint");
+    try {
+      setValue("tokenEndpoint", preset().tokenEndpoint);
+    } catch {
+      // the preset's fields are not complete yet: validate() says what is wrong
+    }
+  }
+  if (state.flow !== "device" || edited.has("deviceAuthorizationEndpoint") || name === "deviceAuthorizationEndpoint") return;
+  const hint = hintOf("deviceAuthorizationEndpoint");
+  let called;
+  try {
+    // Only the endpoint matters here: any client id will do.
+    const probe = new grantkit.DeviceAuthorization({
+      provider: preset().provider,
+      tokenEndpoint: state.values.tokenEndpoint ?? "",
+      clientId: "probe",
+      onPrompt: () => {},
+      fetch: (url) => {
+        called = String(url);
+        return Promise.reject(new TypeError("not sent"));
+      },
+    });
+    await probe.getToken().catch(() => {});
+    probe.free();
+  } catch {
+    called = undefined;
+  }
+  if (edited.has("deviceAuthorizationEndpoint") || state.flow !== "device") return;
+  setValue("deviceAuthorizationEndpoint", called ?? "");
+  if (hint) hint.textContent = called ? "Derived by grantkit from the token endpoint; you may edit it." : "";
+  changed();
+}
+
+// ---------------------------------------------------------------------------
+// Getting a token.
+
+async function getToken() {
+  if (running) return;
+  state.touched = true;
+  let flow;
+  try {
+    flow = makeFlow({ onExchange, ...(state.flow === "device" ? { onPrompt: showDevicePrompt } : {}) });
+  } catch (error) {
+    showFormError(error)?.focus();
+    return;
+  }
+  tokenErrors.clear();
+  resetResults();
+  const viaRelay = relayBox.checked;
+  running = { controller: new AbortController(), polls: 0, viaRelay, failedUrl: undefined };
+  setRunning(true, "Getting a token…");
+  const started = performance.now();
+  try {
+    if (viaRelay) await registerEndpoints(endpointsOfRun());
+    const store = memoryStore();
+    const tokens = await new grantkit.TokenSource(flow, { store }).getToken({ signal: running.controller.signal });
+    current = { flow, store, tokens };
+    showToken(tokens);
+    byId("run-status").textContent = `Token received in ${Math.round(performance.now() - started)} ms.`;
+    deviceStatus("Approved: the token is below.");
+  } catch (error) {
+    byId("run-status").textContent = error?.code === "ABORTED" ? "Cancelled." : "Failed.";
+    deviceStatus(error?.code === "ABORTED" ? "Cancelled: polling stopped." : "The device flow ended without a token.");
+    showProblem(error, running);
+  } finally {
+    clearInterval(deviceTimer);
+    setRunning(false);
+    running = undefined;
+  }
+}
+
+/** What the relay may forward to in this run. */
+function endpointsOfRun() {
+  if (state.provider === "acp") return { prefixes: [preset().platformUrl] };
+  const { tokenEndpoint, deviceAuthorizationEndpoint } = state.values;
+  return { endpoints: [tokenEndpoint, ...(state.flow === "device" && deviceAuthorizationEndpoint ? [deviceAuthorizationEndpoint] : [])] };
+}
+
+/** A TokenSource store that lives in this page's memory only (the API box reads the run's token from it). */
+function memoryStore() {
+  const entries = new Map();
+  return { get: (key) => entries.get(key), set: (key, value) => { entries.set(key, value); } };
+}
+
+function onExchange(exchange) {
+  addExchange(exchange);
+  if (running && exchange.status === undefined) running.failedUrl = exchange.url;
+  if (running && exchange.label === "token poll") {
+    running.polls += 1;
+    deviceStatus(`Polling: answer ${running.polls} was ${pollAnswer(exchange)}.`);
+  }
+}
+
+function pollAnswer(exchange) {
+  if (exchange.status === undefined) return `no response (${exchange.error ?? "unknown"})`;
+  return oauthErrorOf(exchange) ?? `HTTP ${exchange.status}`;
+}
+
+function setRunning(on, status) {
+  byId("run").disabled = on;
+  byId("cancel").hidden = !on;
+  if (status) byId("run-status").textContent = status;
+}
+
+function resetResults() {
+  clearTrace();
+  clearInterval(expiryTimer);
+  clearInterval(deviceTimer);
+  for (const id of ["device", "problem", "token"]) byId(id).hidden = true;
+  current = undefined;
+}
+
+function showDevicePrompt(prompt) {
+  const link = byId("device-link");
+  const target = prompt.verification_uri_complete ?? prompt.verification_uri;
+  // grantkit accepts only absolute https URLs (http on loopback) here; checked again before it becomes a link.
+  link.href = /^https?:$/.test(new URL(target).protocol) ? target : "about:blank";
+  link.textContent = prompt.verification_uri;
+  byId("user-code").textContent = prompt.user_code;
+  byId("device").hidden = false;
+  const ends = Date.now() + prompt.expires_in * 1000;
+  const tick = () => {
+    const left = Math.max(0, Math.round((ends - Date.now()) / 1000));
+    byId("device-expiry").textContent = left ? `The code expires in ${duration(left)}.` : "The code has expired.";
+  };
+  tick();
+  deviceTimer = setInterval(tick, 1000);
+  deviceStatus("Waiting for approval…");
+}
+
+function deviceStatus(text) {
+  if (!byId("device").hidden) byId("device-status").textContent = text;
+}
+
+// ---------------------------------------------------------------------------
+// The token.
+
+function showToken(tokens) {
+  let decoded;
+  try {
+    decoded = grantkit.decodeJwt(tokens.access_token);
+  } catch {
+    decoded = undefined;
+  }
+  const length = tokens.access_token.length.toLocaleString("en");
+  fill(byId("token-summary"), `${decoded ? "a JWT" : "an opaque token"} of ${length} characters (not shown) `, ...copyButton("Copy token", () => tokens.access_token));
+  byId("token-scope").textContent = tokens.scope ?? "(the server did not say)";
+  byId("token-refresh").textContent = tokens.refresh_token ? "issued (not shown)" : "none";
+  byId("token-id").textContent = tokens.id_token ? "issued (not shown)" : "none";
+  const expiry = byId("token-expiry");
+  if (tokens.expires_at === undefined) {
+    expiry.textContent = "unknown: the server sent no lifetime";
+  } else {
+    const at = new Date(tokens.expires_at * 1000).toLocaleTimeString("en-GB");
+    const tick = () => {
+      const left = tokens.expires_at - Math.floor(Date.now() / 1000);
+      expiry.textContent = left > 0 ? `in ${duration(left)} (at ${at})` : `expired ${duration(-left)} ago (at ${at})`;
+    };
+    tick();
+    expiryTimer = setInterval(tick, 1000);
+  }
+  fill(
+    byId("token-decoded"),
+    decoded
+      ? [h("h3", {}, "Header"), h("pre", { id: "jwt-header" }, JSON.stringify(decoded.header, null, 2)), h("h3", {}, "Claims"), h("pre", { id: "jwt-claims" }, JSON.stringify(decoded.claims, null, 2))]
+      : [h("p", { id: "jwt-opaque" }, "Opaque token: not a JWT, so there is nothing to decode. Only the server that issued it can say what it means.")],
+  );
+  byId("token").hidden = false;
+  validateApi();
+}
+
+// ---------------------------------------------------------------------------
+// Failures, in words.
+
+function showProblem(error, run) {
+  byId("problem-title").textContent = error?.code === "ABORTED" ? "Cancelled" : "The token request failed";
+  const code = [error?.code ?? error?.name, error?.status ? `HTTP ${error.status}` : undefined, error?.error].filter(Boolean).join(" · ");
+  byId("problem-code").textContent = code;
+  byId("problem-message").textContent = error?.message ?? String(error);
+  const explanation = [];
+  if (error?.error_description) explanation.push(h("p", {}, "The server says: ", h("q", {}, error.error_description)));
+  if (error?.code === "NETWORK_ERROR" && !run.viaRelay && crossOrigin(run.failedUrl ?? state.values.tokenEndpoint)) {
+    explanation.push(...corsExplanation());
+  }
+  fill(byId("problem-explanation"), explanation);
+  byId("problem").hidden = false;
+  byId("problem-title").focus();
+}
+
+function crossOrigin(url) {
+  try {
+    return new URL(url).origin !== location.origin;
+  } catch {
+    return false;
+  }
+}
+
+function corsExplanation() {
+  const parts = [
+    h("p", { id: "cors-explanation" }, "The browser got no answer it may show this page. Most often the endpoint sent no CORS headers (Access-Control-Allow-Origin for this page's origin), so the browser blocked the request; it may also be unreachable. Identity providers commonly do this for clients that are not meant for browsers: Keycloak sends no CORS headers for a client with only service accounts enabled (and no Web origins), and Microsoft Entra ID refuses cross-origin token requests for app registrations that are not single-page applications (AADSTS9002326)."),
+  ];
+  if (relayAvailable) {
+    const retry = h("button", { type: "button", id: "retry-relay" }, "Retry through the relay");
+    retry.addEventListener("click", () => {
+      relayBox.checked = true;
+      changed();
+      getToken();
+    });
+    parts.push(h("p", {}, "The local relay of grantkit www makes the request from this machine, where CORS does not apply. The curl command in the trace below does the same from a terminal."), retry);
+  } else {
+    parts.push(h("p", {}, "Open this page with npx grantkit www: its local relay makes the request from this machine, where CORS does not apply. The curl command in the trace below does the same from a terminal."));
+  }
+  return parts;
+}
+
+// ---------------------------------------------------------------------------
+// Calling an API with the token.
+
+function apiChanged(name) {
+  apiTouched = true;
+  if (name === "apiMethod") showBodyField();
+  remember({ relay: relayBox.checked });
+  validateApi();
+}
+
+function showBodyField() {
+  document.querySelector('[data-field="apiBody"]').hidden = BODYLESS.has(state.values.apiMethod);
+}
+
+/** A TokenSource for the API box over the run's flow and store (so the run's token is used). */
+function apiSource() {
+  const url = state.values.apiUrl ?? "";
+  let origin;
+  try {
+    origin = new URL(url).origin;
+  } catch {
+    origin = url; // grantkit names what is wrong with it
+  }
+  const { subscriptionKey, apiCallerId } = state.values;
+  return new grantkit.TokenSource(current.flow, {
+    store: current.store,
+    allowedOrigins: [origin],
+    headers: subscriptionKey ? { "Ocp-Apim-Subscription-Key": subscriptionKey } : {},
+    ...(apiCallerId ? { apiCallerId } : {}),
+    onExchange: addExchange,
+  });
+}
+
+function validateApi() {
+  if (!current) return;
+  try {
+    apiSource().free();
+    apiErrors.clear();
+  } catch (error) {
+    if (apiTouched) apiErrors.show(error);
+  }
+}
+
+async function callApi() {
+  if (!current) {
+    apiErrors.show(new Error("Get a token first."));
+    return;
+  }
+  let source;
+  try {
+    source = apiSource();
+  } catch (error) {
+    apiErrors.show(error)?.focus();
+    return;
+  }
+  apiErrors.clear();
+  const method = state.values.apiMethod;
+  const init = { method, ...(BODYLESS.has(method) || !state.values.apiBody ? {} : { body: state.values.apiBody }) };
+  const status = byId("api-status");
+  status.textContent = "Sending…";
+  byId("api-response").hidden = true;
+  try {
+    const started = performance.now();
+    const response = await source.authorizedFetch(state.values.apiUrl, init);
+    const text = await response.text();
+    byId("api-response-status").textContent = `HTTP ${response.status} ${response.statusText} in ${Math.round(performance.now() - started)} ms`;
+    byId("api-response-headers").textContent = masked([...response.headers].map(([name, value]) => `${name}: ${value}`).join("\n"));
+    byId("api-response-body").textContent = masked(pretty(text));
+    byId("api-response").hidden = false;
+    status.textContent = "Done.";
+  } catch (error) {
+    status.textContent = "Failed.";
+    apiErrors.show(error);
+    if (error?.code === "NETWORK_ERROR") {
+      byId("api-form-error").append(" The API sent no CORS headers for this page's origin, or it cannot be reached. The relay carries token requests only.");
+    }
+  }
+}
+
+function pretty(text) {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2).slice(0, MAX_SHOWN_BODY);
+  } catch {
+    return text.slice(0, MAX_SHOWN_BODY);
+  }
+}
+
+/** Text with every secret of this page (typed or received) replaced by ••••, in case an API echoes one. */
+function masked(text) {
+  const secrets = [state.values.clientSecret, state.values.password, state.values.subscriptionKey, current?.tokens.access_token, current?.tokens.refresh_token, current?.tokens.id_token];
+  return secrets.filter((secret) => typeof secret === "string" && secret.length >= 4).reduce((out, secret) => out.split(secret).join("••••"), text);
+}
+
+main();
