@@ -398,6 +398,24 @@ struct FleetOutcome {
     most_store_calls: usize,
 }
 
+impl FleetOutcome {
+    /// Instance `i` has `tokens` at `now`, and frees its lease if it holds one.
+    fn finish(
+        &mut self,
+        store: &mut SimStore,
+        held: Option<HeldLease>,
+        i: usize,
+        now: u64,
+        tokens: &TokenSet,
+    ) {
+        if let Some(held) = held {
+            store.release(held.owner());
+        }
+        self.finished
+            .push((i, now - T0, tokens.access_token.expose().into()));
+    }
+}
+
 /// Runs every instance to the end on one clock. Each store call takes 1 ms
 /// and sees the store as it is when it is made.
 fn run(fleet: Fleet) -> FleetOutcome {
@@ -444,12 +462,7 @@ fn run(fleet: Fleet) -> FleetOutcome {
                 if after.write {
                     store.tokens = Some(issued.clone());
                 }
-                if let Some(held) = after.release {
-                    store.release(held.owner());
-                }
-                outcome
-                    .finished
-                    .push((i, now - T0, issued.access_token.expose().into()));
+                outcome.finish(&mut store, after.release, i, now, &issued);
                 continue;
             }
             Pending::Step(StoreStep::Read(read)) => {
@@ -465,12 +478,7 @@ fn run(fleet: Fleet) -> FleetOutcome {
                 (pausing.resume(), pause.as_millis() as u64)
             }
             Pending::Step(StoreStep::Use(tokens, held)) => {
-                if let Some(held) = held {
-                    store.release(held.owner());
-                }
-                outcome
-                    .finished
-                    .push((i, now - T0, tokens.access_token.expose().into()));
+                outcome.finish(&mut store, held, i, now, &tokens);
                 continue;
             }
             Pending::Step(StoreStep::Request(request)) => {
@@ -490,18 +498,30 @@ fn run(fleet: Fleet) -> FleetOutcome {
     outcome
 }
 
-fn cold(n: usize) -> Vec<u64> {
-    vec![0; n]
+/// `n` instances that start together; requests take 80 ms.
+fn cold_fleet(n: usize, behaviour: LeaseBehaviour, first_holder_dies: bool) -> FleetOutcome {
+    run(Fleet {
+        starts: vec![0; n],
+        behaviour,
+        request_ms: 80,
+        first_holder_dies,
+    })
+}
+
+impl FleetOutcome {
+    /// When the last instance had its tokens (ms after T0).
+    fn last(&self) -> u64 {
+        self.finished
+            .iter()
+            .map(|(_, at, _)| *at)
+            .max()
+            .unwrap_or(0)
+    }
 }
 
 #[wasm_bindgen_test(unsupported = test)]
 fn a_thousand_cold_instances_with_a_lease_make_one_request() {
-    let outcome = run(Fleet {
-        starts: cold(1000),
-        behaviour: LeaseBehaviour::Honest,
-        request_ms: 80,
-        first_holder_dies: false,
-    });
+    let outcome = cold_fleet(1000, LeaseBehaviour::Honest, false);
     assert_eq!(outcome.requests, 1);
     assert_eq!(outcome.finished.len(), 1000);
     assert!(outcome.finished.iter().all(|(_, _, token)| token == "at-1"));
@@ -509,27 +529,21 @@ fn a_thousand_cold_instances_with_a_lease_make_one_request() {
     // there at 83 ms. The waiters read at 0, 27, 79 and 181 ms (1 ms per
     // call, pauses 25, 50, 100 after a refused lease), so the last ones
     // have them at 182 ms.
-    let last = outcome.finished.iter().map(|(_, at, _)| *at).max();
-    assert_eq!(last, Some(182));
+    assert_eq!(outcome.last(), 182);
     // Four reads and three refused leases at most.
     assert_eq!(outcome.most_store_calls, 7);
 }
 
 #[wasm_bindgen_test(unsupported = test)]
 fn a_dead_holder_costs_one_more_request_after_its_lease_runs_out() {
-    let outcome = run(Fleet {
-        starts: cold(1000),
-        behaviour: LeaseBehaviour::Honest,
-        request_ms: 80,
-        first_holder_dies: true,
-    });
+    let outcome = cold_fleet(1000, LeaseBehaviour::Honest, true);
     assert_eq!(outcome.requests, 2, "one that died, one after its lease");
     assert_eq!(outcome.finished.len(), 999);
     assert!(outcome.finished.iter().all(|(_, _, token)| token == "at-2"));
     // The lease was taken at 1 ms and runs out at 4,001 ms; waiters ask
     // every 500 ms by then, so one takes it within 500 ms, requests for 80
     // ms, and the others read the tokens within one more pause.
-    let last = outcome.finished.iter().map(|(_, at, _)| *at).max().unwrap();
+    let last = outcome.last();
     assert!(last <= 4_001 + 500 + 2 + 80 + 500 + 2, "{last}");
     assert!(
         last < policy().max_wait_ms,
@@ -551,39 +565,23 @@ fn without_a_lease_the_store_is_a_shared_cache_not_one_request() {
     // read before that.
     assert_eq!(outcome.requests, 9);
     assert_eq!(outcome.finished.len(), 1000);
-    let cold_burst = run(Fleet {
-        starts: cold(1000),
-        behaviour: LeaseBehaviour::None,
-        request_ms: 80,
-        first_holder_dies: false,
-    });
+    let cold_burst = cold_fleet(1000, LeaseBehaviour::None, false);
     assert_eq!(cold_burst.requests, 1000);
 }
 
 #[wasm_bindgen_test(unsupported = test)]
 fn a_lying_or_failing_lease_never_hangs_a_waiter() {
     // Always false: each instance waits out max_wait, then requests.
-    let refuses = run(Fleet {
-        starts: cold(50),
-        behaviour: LeaseBehaviour::Refuses,
-        request_ms: 80,
-        first_holder_dies: false,
-    });
+    let refuses = cold_fleet(50, LeaseBehaviour::Refuses, false);
     // Every instance reads for the last time just after the deadline (8,000
     // ms, plus 1 ms for the refused lease call), requests 1 ms later for 80
     // ms: all started together, so all request.
     assert_eq!(refuses.requests, 50);
     assert_eq!(refuses.finished.len(), 50);
-    let last = refuses.finished.iter().map(|(_, at, _)| *at).max().unwrap();
-    assert_eq!(last, 8_000 + 2 + 80);
+    assert_eq!(refuses.last(), 8_000 + 2 + 80);
     // Always true, or a lease that throws: no coordination, one request each.
     for behaviour in [LeaseBehaviour::Grants, LeaseBehaviour::Fails] {
-        let outcome = run(Fleet {
-            starts: cold(50),
-            behaviour,
-            request_ms: 80,
-            first_holder_dies: false,
-        });
+        let outcome = cold_fleet(50, behaviour, false);
         assert_eq!(outcome.requests, 50);
         assert_eq!(outcome.finished.len(), 50);
     }
