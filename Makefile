@@ -21,7 +21,7 @@ demo: build
 
 # Every test: lint, native, wasm in Node and Chromium, end-to-end on the packed
 # package, and the packed package in every runtime.
-test: lint test-native test-wasm-node test-wasm-browser test-e2e test-types test-bundlers test-matrix test-www
+test: lint test-native test-wasm-node test-wasm-browser test-e2e test-types test-bundlers test-matrix test-www test-stores
 
 lint: setup
 	cargo fmt --check
@@ -71,11 +71,22 @@ test-www: build
 www: build
 	node pkg/bin/grantkit.js www
 
+# The shared stores on the engines users run: redisStore against Debian's
+# redis-server (node-redis 4 and 5, ioredis; 50 processes, a killed lease
+# holder), kvStore, durableObjectStore and TokenStoreObject in Miniflare
+# workers, and the lease protocol against hostile stores. Its own .PHONY line.
+.PHONY: test-stores
+test-stores: build
+	bash tests/stores/setup.sh
+	bash tests/stores/run.sh
+
 # Benchmarks: ratios against peers in one process, never timed assertions.
 bench: build
+	bash tests/stores/setup.sh
 	node tests/bench/sign.mjs
 	node tests/bench/encrypt.mjs
 	node tests/bench/token_source.mjs
+	node tests/bench/fleet.mjs
 
 # Coverage-guided fuzzing (cargo-fuzz, nightly): every target in fuzz/ to
 # 1,000,000 runs from the committed seeds. Not part of `make test`; see
@@ -86,4 +97,4 @@ fuzz:
 	RUNS=$(or $(RUNS),1000000) bash fuzz/run.sh
 
 clean:
-	rm -rf pkg target/npm tests/e2e/.tmp tests/types/.tmp tests/bundlers/.work tests/matrix/.tmp tests/www/.tmp tests/www/.artifacts
+	rm -rf pkg target/npm tests/e2e/.tmp tests/types/.tmp tests/bundlers/.work tests/matrix/.tmp tests/www/.tmp tests/www/.artifacts tests/stores/.tmp
