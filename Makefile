@@ -21,7 +21,7 @@ demo: build
 
 # Every test: lint, native, wasm in Node and Chromium, end-to-end on the packed
 # package, and the packed package in every runtime.
-test: lint test-native test-wasm-node test-wasm-browser test-e2e test-types test-bundlers test-matrix test-www
+test: lint test-native test-wasm-node test-wasm-browser test-e2e test-types test-bundlers test-matrix test-www test-stores
 
 lint: setup
 	cargo fmt --check
@@ -71,11 +71,21 @@ test-www: build
 www: build
 	node pkg/bin/grantkit.js www
 
+# The shared stores on the engines users run: redisStore against Debian's
+# redis-server (node-redis 4 and 5, ioredis; 50 processes, a killed lease
+# holder), kvStore, durableObjectStore and TokenStoreObject in Miniflare
+# workers, and the lease protocol against hostile stores. Its own .PHONY line.
+.PHONY: test-stores
+test-stores: build
+	bash tests/stores/setup.sh
+	bash tests/stores/run.sh
+
 # The benchmark (issue 12): every figure against the peers (oauth4webapi,
 # openid-client, jose, node:crypto, a bare fetch) in Node and workerd, one run,
-# interleaved, medians; writes bench/RESULTS.md. Never timed assertions, not
-# part of `make test`. About 3 minutes; `make bench BENCH_QUICK=1` for a short
-# pass written to target/bench/RESULTS.md.
+# interleaved, medians, and tests/bench/fleet.mjs (token requests by 1,000 cold
+# instances with and without a store); writes bench/RESULTS.md. Never timed
+# assertions, not part of `make test`. About 3 minutes; `make bench
+# BENCH_QUICK=1` for a short pass written to target/bench/RESULTS.md.
 bench: build
 	bash tests/bench/setup.sh
 	BENCH_COMMAND="make bench$(if $(BENCH_QUICK), BENCH_QUICK=$(BENCH_QUICK))" BENCH_QUICK=$(BENCH_QUICK) node tests/bench/run.mjs
@@ -89,4 +99,4 @@ fuzz:
 	RUNS=$(or $(RUNS),1000000) bash fuzz/run.sh
 
 clean:
-	rm -rf pkg target/npm target/bench tests/e2e/.tmp tests/types/.tmp tests/bundlers/.work tests/matrix/.tmp tests/www/.tmp tests/www/.artifacts
+	rm -rf pkg target/npm target/bench tests/e2e/.tmp tests/types/.tmp tests/bundlers/.work tests/matrix/.tmp tests/www/.tmp tests/www/.artifacts tests/stores/.tmp

@@ -58,6 +58,7 @@ pub mod flow;
 pub mod http;
 pub mod jwt;
 pub mod keys;
+pub mod lease;
 pub mod options;
 pub mod provider;
 pub mod redact;

@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::flow::{Action, Flow, TokenGrant};
 use crate::http::HttpResponse;
 use crate::jwt::decode_unverified;
+use crate::lease::{self, LeaseOwner, LeasePolicy, StoreStep};
 use crate::redact::Redactor;
 use crate::secret::Secret;
 use crate::time::UnixTime;
@@ -310,6 +311,42 @@ impl TokenSource {
             self.stale = true;
         }
         current
+    }
+
+    /// Starts getting tokens through a shared store at `now_ms` (the
+    /// driver's clock, in milliseconds), coordinated with the other
+    /// instances when the store can lease ([`crate::lease`]). Stored tokens
+    /// are used when fresh and not the access token this source was told is
+    /// rejected ([`TokenSource::invalidate_token`]): the store's copy of it
+    /// is no better.
+    pub fn through_store(
+        &self,
+        lease: Option<(LeasePolicy, LeaseOwner)>,
+        now_ms: u64,
+    ) -> StoreStep {
+        let rejected = self
+            .current
+            .as_ref()
+            .filter(|_| self.stale)
+            .map(|tokens| tokens.access_token.expose().to_owned());
+        lease::begin(lease, self.policy, rejected, now_ms)
+    }
+
+    /// Every secret this source knows, to cut out of what a shared store
+    /// reports when it fails (a store may quote what it was given): the
+    /// credentials its grant sends, the cached tokens and `written`, the
+    /// tokens being stored.
+    pub fn redactor(&self, written: Option<&TokenSet>, rng: Box<dyn CryptoRngCore>) -> Redactor {
+        let mut redactor = self.grant.start(rng).redactor();
+        for tokens in self.current.iter().chain(written) {
+            for token in std::iter::once(&tokens.access_token)
+                .chain(tokens.refresh_token.as_ref())
+                .chain(tokens.id_token.as_ref())
+            {
+                redactor.add(token);
+            }
+        }
+        redactor
     }
 
     /// The name of these tokens in a shared store: a hash of the grant's

@@ -275,7 +275,7 @@ pub struct TokenSourceOptions {
     pub on_exchange: Option<HostFunction>,
 }
 
-/// A store shared by several isolates or processes (a Workers KV namespace, Redis, ...). Values are JSON strings holding the tokens, refresh token included: keep the store private.
+/// A store shared by several isolates or processes (a Workers KV namespace, Redis, a Durable Object: see grantkit/stores). Values are JSON strings holding the tokens, refresh token included: keep the store private. With lease and release, one instance requests while the others wait for its tokens.
 #[derive(Tsify)]
 pub struct TokenStore {
     /// The value stored under key, or null/undefined.
@@ -288,6 +288,18 @@ pub struct TokenStore {
         type = "(key: string, value: string, ttlSeconds: number | undefined) => Promise<void> | void"
     )]
     pub set: HostFunction,
+    /// Takes the lease key for ttlMs if nobody holds it (Redis SET key owner NX PX ttlMs) and answers true, else false. Must be atomic across every instance that shares the store. With release.
+    #[tsify(
+        optional,
+        type = "(key: string, ttlMs: number, owner: string) => Promise<boolean> | boolean"
+    )]
+    pub lease: Option<HostFunction>,
+    /// Frees the lease key if owner still holds it (compare and delete). With lease.
+    #[tsify(
+        optional,
+        type = "(key: string, owner: string) => Promise<void> | void"
+    )]
+    pub release: Option<HostFunction>,
 }
 
 /// Options of `encryptAcpPassword(options)`.

@@ -150,6 +150,10 @@ pub(crate) fn abort_signal(value: &JsValue) -> Option<web_sys::AbortSignal> {
 
 /// The `signal` of `getToken(options)`: the options are optional.
 pub(crate) fn get_token_signal(options: &JsValue) -> Result<Option<web_sys::AbortSignal>, Error> {
+    // The common call, getToken(), reads nothing (the cached path's cost).
+    if options.is_undefined() {
+        return Ok(None);
+    }
     let (options, host): (crate::options::schema::GetTokenOptions, _) =
         read_js_optional(options, "getToken")?;
     Ok(options.signal.map(|signal| host.signal(signal)))

@@ -3,12 +3,16 @@
 //! `authorizedFetch`.
 
 use super::api::{token_set_to_js, GrantHandle};
-use super::driver::{now, until_abort, within_limit, Transport};
+use super::driver::{now, sleep, until_abort, within_limit, Transport};
 use super::errors::to_js_error;
 use super::options::{abort_signal, get_token_signal, read_js_optional};
 use super::{call_method, get, own_keys, thrown_message};
 use crate::api_call::ApiPolicy;
 use crate::error::Error;
+use crate::lease::{
+    ExpectLease, HeldLease, LeaseAnswer, LeaseOwner, LeasePolicy, Request, StoreMethods, StoreRead,
+    StoreStep,
+};
 use crate::options::schema::TokenSourceOptions;
 use crate::options::ConfigField;
 use crate::redact::Redactor;
@@ -39,8 +43,10 @@ pub struct JsTokenSource {
 struct SourceState {
     source: RefCell<TokenSource>,
     transport: Rc<Transport>,
-    /// The cached tokens as handed to JavaScript (frozen), made once.
-    cached_js: RefCell<Option<JsValue>>,
+    /// The cached tokens as handed to JavaScript (frozen), made once, and
+    /// a promise resolved to them: every cached getToken returns that one
+    /// promise (a settled promise can be awaited any number of times).
+    cached_js: RefCell<Option<(JsValue, Promise)>>,
     in_flight: RefCell<Option<InFlight>>,
     /// Numbers the shared requests, so that a finished or abandoned one
     /// never clears a newer one.
@@ -65,6 +71,16 @@ struct Store {
     object: JsValue,
     get: Function,
     set: Function,
+    /// `lease` and `release`, when the store can coordinate instances.
+    lease: Option<(Function, Function)>,
+}
+
+/// Where coordinating through the store led.
+enum Coordinated {
+    /// Tokens another instance stored.
+    Found(TokenSet),
+    /// This instance requests.
+    Request(Request),
 }
 
 /// authorizedFetch: the core's decisions, and the fetch that sends.
@@ -168,9 +184,22 @@ impl SourceState {
                         Error::config(ConfigField::Store, format!("must have a {name}() method"))
                     })
                 };
+                let optional = |name: &str| match get(&object, name) {
+                    f if f.is_undefined() || f.is_null() => Ok(None),
+                    f => f.dyn_into::<Function>().map(Some).map_err(|_| {
+                        Error::config(ConfigField::Store, format!("{name} must be a function"))
+                    }),
+                };
+                let (lease, release) = (optional("lease")?, optional("release")?);
+                let methods = StoreMethods {
+                    lease: lease.is_some(),
+                    release: release.is_some(),
+                };
+                methods.coordinates()?;
                 Some(Store {
                     get: method("get")?,
                     set: method("set")?,
+                    lease: lease.zip(release),
                     object,
                 })
             }
@@ -200,8 +229,8 @@ impl SourceState {
             return Promise::reject(&to_js_error(&Error::Aborted));
         }
         if this.source.borrow().fresh(now()).is_some() {
-            if let Some(tokens) = &*this.cached_js.borrow() {
-                return Promise::resolve(tokens);
+            if let Some((_, resolved)) = &*this.cached_js.borrow() {
+                return resolved.clone();
             }
         }
         let (id, promise, waiters, controller) = {
@@ -274,43 +303,88 @@ impl SourceState {
         }
     }
 
-    /// The store's tokens if they are fresh, else a token request.
+    /// The store's tokens if they are fresh, else a token request (and
+    /// the store work after it that the core asks for).
     async fn acquire(self: &Rc<Self>, signal: &AbortSignal) -> Result<JsValue, Error> {
-        if let Some(store) = &self.store {
-            if let Some(tokens) = self.store_get(store).await {
-                if self.source.borrow().policy().is_fresh(&tokens, now()) {
+        let request = match &self.store {
+            None => None,
+            Some(store) => match self.coordinate(store, signal).await? {
+                Coordinated::Found(tokens) => {
                     let mut source = self.source.borrow_mut();
                     return Ok(self.remember(source.adopt(tokens)));
                 }
-            }
-        }
+                Coordinated::Request(request) => Some(request),
+            },
+        };
         let mut flow = self.source.borrow().acquire(Box::new(OsRng));
-        match self.transport.run(&mut flow, Some(signal)).await {
+        let outcome = self.transport.run(&mut flow, Some(signal)).await;
+        let after = request.map(|request| request.after(outcome.is_ok()));
+        let (result, write) = match outcome {
             Ok(acquired) => {
-                let (tokens, stored) = {
-                    let mut source = self.source.borrow_mut();
-                    let tokens = source.accept(acquired);
-                    (
-                        self.remember(tokens),
-                        self.store.as_ref().map(|_| {
-                            (
-                                encode_stored(tokens, &self.store_key),
-                                store_ttl(tokens, now()),
-                                redactor(tokens),
-                            )
-                        }),
-                    )
-                };
-                if let Some((value, ttl, redactor)) = stored {
-                    let state = self.clone();
-                    spawn_local(async move { state.store_set(value, ttl, redactor).await });
-                }
-                Ok(tokens)
+                let mut source = self.source.borrow_mut();
+                let tokens = source.accept(acquired);
+                let write = (
+                    encode_stored(tokens, &self.store_key),
+                    store_ttl(tokens, now()),
+                    tokens.clone(),
+                );
+                (Ok(self.remember(tokens)), Some(write))
             }
             Err(error) => {
                 self.source.borrow_mut().failed(&flow);
-                Err(error)
+                (Err(error), None)
             }
+        };
+        let Some(after) = after else { return result };
+        let state = self.clone();
+        let store_work = async move {
+            if let (true, Some((value, ttl, tokens))) = (after.write, write) {
+                state.store_set(value, ttl, &tokens).await;
+            }
+            if let Some(lease) = after.release {
+                state.release(lease).await;
+            }
+        };
+        if after.before_answering {
+            store_work.await;
+        } else {
+            spawn_local(store_work);
+        }
+        result
+    }
+
+    /// Performs the core's coordination steps ([`crate::lease`]) until it
+    /// names tokens to use or a request to send.
+    async fn coordinate(&self, store: &Store, signal: &AbortSignal) -> Result<Coordinated, Error> {
+        let lease = store.lease.as_ref().map(|_| {
+            (
+                LeasePolicy::for_request_limit(self.transport.timeout_ms),
+                LeaseOwner::random(&mut OsRng),
+            )
+        });
+        let mut step = self.source.borrow().through_store(lease, now_ms());
+        loop {
+            step = match step {
+                StoreStep::Read(expect) => {
+                    let read = self.store_get(store).await;
+                    expect.stored(read, now_ms())
+                }
+                StoreStep::TakeLease(expect) => {
+                    let answer = self.take_lease(store, &expect).await;
+                    expect.leased(answer, now_ms())
+                }
+                StoreStep::Pause(pause, pausing) => {
+                    sleep(pause.as_millis() as f64, Some(signal)).await?;
+                    pausing.resume()
+                }
+                StoreStep::Use(tokens, held) => {
+                    if let Some(lease) = held {
+                        self.release(lease).await;
+                    }
+                    return Ok(Coordinated::Found(tokens));
+                }
+                StoreStep::Request(request) => return Ok(Coordinated::Request(request)),
+            };
         }
     }
 
@@ -319,60 +393,110 @@ impl SourceState {
     fn remember(&self, tokens: &TokenSet) -> JsValue {
         let js = token_set_to_js(tokens);
         deep_freeze(&js);
-        *self.cached_js.borrow_mut() = Some(js.clone());
+        *self.cached_js.borrow_mut() = Some((js.clone(), Promise::resolve(&js)));
         js
     }
 
-    async fn store_get(&self, store: &Store) -> Option<TokenSet> {
+    async fn store_get(&self, store: &Store) -> StoreRead {
         let key = JsValue::from_str(&self.store_key);
-        let value = match store.get.call1(&store.object, &key) {
-            Ok(value) => self.store_answer(value).await,
-            Err(error) => Err(error),
-        };
-        match value {
-            Ok(value) if value.is_null() || value.is_undefined() => None,
+        match self.call_store(store, &store.get, &[key]).await {
+            Ok(value) if value.is_null() || value.is_undefined() => StoreRead::Missing,
             Ok(value) => match value
                 .as_string()
                 .map(|text| decode_stored(&text, &self.store_key))
             {
-                Some(Some(tokens)) => Some(tokens),
+                Some(Some(tokens)) => StoreRead::Found(tokens),
                 _ => {
                     self.report(Error::StoreFailed {
                         message: "get() returned something that is not tokens grantkit stored; it is ignored".into(),
                     });
-                    None
+                    StoreRead::Missing
                 }
             },
             Err(error) => {
-                // A store that quotes what it holds would hand the cached
-                // tokens to onStoreError: they are cut out.
-                let known = self.source.borrow().current().map(redactor);
-                let redactor = known.unwrap_or_default();
-                self.report(store_error("get", &error, &redactor));
-                None
+                self.report(self.store_error("get", &error, None));
+                StoreRead::Failed
             }
         }
     }
 
-    async fn store_set(&self, value: String, ttl: Option<u64>, redactor: Redactor) {
-        let Some(store) = &self.store else { return };
-        let ttl = ttl.map_or(JsValue::UNDEFINED, |t| JsValue::from_f64(t as f64));
-        let key = JsValue::from_str(&self.store_key);
-        let result = match store
-            .set
-            .call3(&store.object, &key, &JsValue::from_str(&value), &ttl)
-        {
-            Ok(returned) => self.store_answer(returned).await.map(|_| ()),
-            Err(error) => Err(error),
+    /// Calls `lease(key, ttlMs, owner)`; anything but `true` or `false`
+    /// is a failure.
+    async fn take_lease(&self, store: &Store, expect: &ExpectLease) -> LeaseAnswer {
+        let Some((lease, _)) = &store.lease else {
+            return LeaseAnswer::Failed;
         };
-        if let Err(error) = result {
-            self.report(store_error("set", &error, &redactor));
+        let args = [
+            JsValue::from_str(&expect.key(&self.store_key)),
+            JsValue::from_f64(expect.ttl_ms() as f64),
+            JsValue::from_str(expect.owner()),
+        ];
+        let answer = self.call_store(store, lease, &args).await;
+        match answer.map(|value| value.as_bool()) {
+            Ok(Some(true)) => LeaseAnswer::Taken,
+            Ok(Some(false)) => LeaseAnswer::Refused,
+            Ok(None) => {
+                self.report(Error::StoreFailed {
+                    message: "lease() answered something that is not true or false; the token is requested without the lease".into(),
+                });
+                LeaseAnswer::Failed
+            }
+            Err(error) => {
+                self.report(self.store_error("lease", &error, None));
+                LeaseAnswer::Failed
+            }
         }
     }
 
-    /// What a store method returned, awaited when it is a promise, within
-    /// the transport's time limit.
-    async fn store_answer(&self, value: JsValue) -> Result<JsValue, JsValue> {
+    /// Calls `release(key, owner)`; a failure is reported, and the lease
+    /// then runs out by itself.
+    async fn release(&self, lease: HeldLease) {
+        let Some((store, (_, release))) = self
+            .store
+            .as_ref()
+            .and_then(|store| Some(store).zip(store.lease.as_ref()))
+        else {
+            return;
+        };
+        let key = JsValue::from_str(&crate::lease::lease_key(&self.store_key));
+        let owner = JsValue::from_str(lease.owner());
+        if let Err(error) = self.call_store(store, release, &[key, owner]).await {
+            self.report(self.store_error("release", &error, None));
+        }
+    }
+
+    /// STORE_FAILED for what a store method threw. A store that quotes
+    /// what it holds or was given would hand secrets to onStoreError: the
+    /// credentials, the cached tokens and `written` are cut out.
+    fn store_error(&self, method: &str, error: &JsValue, written: Option<&TokenSet>) -> Error {
+        let redactor = self.source.borrow().redactor(written, Box::new(OsRng));
+        store_error(method, error, &redactor)
+    }
+
+    async fn store_set(&self, value: String, ttl: Option<u64>, tokens: &TokenSet) {
+        let Some(store) = &self.store else { return };
+        let ttl = ttl.map_or(JsValue::UNDEFINED, |t| JsValue::from_f64(t as f64));
+        let args = [
+            JsValue::from_str(&self.store_key),
+            JsValue::from_str(&value),
+            ttl,
+        ];
+        if let Err(error) = self.call_store(store, &store.set, &args).await {
+            self.report(self.store_error("set", &error, Some(tokens)));
+        }
+    }
+
+    /// Calls a store method: what it returned, awaited when it is a
+    /// promise, within the transport's time limit; `Err` with what it threw
+    /// or rejected with.
+    async fn call_store(
+        &self,
+        store: &Store,
+        method: &Function,
+        args: &[JsValue],
+    ) -> Result<JsValue, JsValue> {
+        let args: Array = args.iter().collect();
+        let value = Reflect::apply(method, &store.object, &args)?;
         if !get(&value, "then").is_function() {
             return Ok(value);
         }
@@ -588,19 +712,15 @@ fn clone_request(request: &JsValue) -> Result<JsValue, Error> {
     })
 }
 
-/// Every token of `tokens`, to cut out of a store's error message.
-fn redactor(tokens: &TokenSet) -> Redactor {
-    Redactor::new(
-        std::iter::once(&tokens.access_token)
-            .chain(tokens.refresh_token.as_ref())
-            .chain(tokens.id_token.as_ref()),
-    )
+/// Now, from the JavaScript clock, in milliseconds.
+fn now_ms() -> u64 {
+    js_sys::Date::now().max(0.0) as u64
 }
 
 fn store_error(method: &str, error: &JsValue, redactor: &Redactor) -> Error {
     let message = thrown_message(error);
     Error::StoreFailed {
-        // Tokens are cut out before the message is shortened: a token cut
+        // Secrets are cut out before the message is shortened: a secret cut
         // in two would no longer be recognised.
         message: format!(
             "{method}(): {}",

@@ -517,6 +517,9 @@ export async function startIdp({
   const requests = [];
   // Failures queued by failTokenRequests(): { remaining, status, body, headers }.
   const injected = [];
+  // Token requests held by stallTokenRequests(): how many more to hold, and
+  // the resolvers of those held (close() lets them go).
+  const stalls = { remaining: 0, held: [] };
   const RECORDED = new Set([ROUTES.token, ROUTES.device_authorization]);
   const READ_FIRST = new Set([...RECORDED, ROUTES.introspection, ROUTES.revocation]);
 
@@ -542,6 +545,13 @@ export async function startIdp({
         body: raw,
         at: Date.now(),
       });
+    }
+    if (route === ROUTES.token && stalls.remaining > 0) {
+      stalls.remaining -= 1;
+      await new Promise((resolve) => stalls.held.push(resolve));
+      ctx.status = 503;
+      ctx.body = { error: 'temporarily_unavailable', error_description: 'stalled request released' };
+      return undefined;
     }
     if (route === ROUTES.token && injected.length) {
       answerInjected(ctx);
@@ -670,7 +680,16 @@ export async function startIdp({
       if (!Number.isInteger(status) || status < 200 || status > 599) throw new TypeError('status must be an HTTP status 200..599');
       if (n > 0) injected.push({ remaining: n, status, body: structuredClone(body), headers: { ...headers } });
     },
+    /**
+     * Hold the next n POSTs to the token endpoint without an answer (they
+     * are recorded), as a server that stalls; close() ends them with a 503.
+     */
+    stallTokenRequests(n) {
+      if (!Number.isSafeInteger(n) || n < 0) throw new TypeError('n must be a non-negative integer');
+      stalls.remaining += n;
+    },
     close() {
+      for (const release of stalls.held.splice(0)) release();
       closed ||= new Promise((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -63,3 +63,31 @@ try {
   }
 }
 export {};
+
+// grantkit/stores: the adapters take bindings and clients by shape, and give
+// the generated TokenStore; a store of one's own may add lease and release.
+import { kvStore, redisStore, durableObjectStore, TokenStoreObject } from "grantkit/stores";
+import type { TokenStore } from "grantkit/stores";
+const kv: TokenStore = kvStore(env.TOKENS);
+const durable: TokenStore = durableObjectStore(env.TOKEN_LOCK);
+redisStore({ call: async (command: string, ...args: (string | number)[]) => [command, ...args].length });
+redisStore({ sendCommand: async (args: string[]) => args.length });
+new TokenSource(cc, { store: kv });
+new TokenSource(cc, { store: durable });
+new TokenSource(cc, {
+  store: {
+    get: () => null, set: () => {},
+    lease: async (key: string, ttlMs: number, owner: string) => key.length + ttlMs + owner.length > 0,
+    release: async () => {},
+  },
+});
+const storeObject = new TokenStoreObject({
+  storage: { get: async () => undefined, put: async () => {}, delete: async () => true, setAlarm: async () => {} },
+});
+void storeObject.fetch(new Request("https://grantkit.invalid/get"));
+// @ts-expect-error a Redis client is node-redis or ioredis
+redisStore({ get: async () => null });
+// @ts-expect-error a KV namespace needs put
+kvStore({ get: async () => null });
+// @ts-expect-error lease answers a boolean
+new TokenSource(cc, { store: { get: () => null, set: () => {}, lease: async () => "yes", release: async () => {} } });
