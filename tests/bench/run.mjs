@@ -40,7 +40,8 @@ const machine = {
   os: `${os.type()} ${os.release()}`,
   node: process.version,
   workerd: execFileSync(WORKERD, ['--version'], { encoding: 'utf8' }).trim(),
-  commit: `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? ' (with uncommitted changes)' : ''}`,
+  // The results file itself does not count: the previous run left it changed.
+  commit: `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/RESULTS.md') ? ' (with uncommitted changes)' : ''}`,
 };
 const peers = ['oauth4webapi', 'openid-client', 'jose', 'workerd', 'esbuild'].map((p) => `${p} ${version(p)}`).join(', ');
 
