@@ -248,36 +248,38 @@ impl FormBody {
 /// name/value pairs: `+` is a space, `%XX` a byte; invalid escapes stay as
 /// they are (WHATWG URL §5.1).
 pub fn form_urldecode(input: &str) -> Vec<(String, String)> {
-    fn decode(text: &str) -> String {
-        let bytes = text.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while let Some(&byte) = bytes.get(i) {
-            let escaped = bytes
-                .get(i + 1..i + 3)
-                .filter(|hex| hex.iter().all(u8::is_ascii_hexdigit))
-                .and_then(|hex| std::str::from_utf8(hex).ok())
-                .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-            match (byte, escaped) {
-                (b'+', _) => out.push(b' '),
-                (b'%', Some(decoded)) => {
-                    out.push(decoded);
-                    i += 2;
-                }
-                (byte, _) => out.push(byte),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
     input
         .split('&')
         .filter(|pair| !pair.is_empty())
         .map(|pair| match pair.split_once('=') {
-            Some((name, value)) => (decode(name), decode(value)),
-            None => (decode(pair), String::new()),
+            Some((name, value)) => (form_urldecode_part(name), form_urldecode_part(value)),
+            None => (form_urldecode_part(pair), String::new()),
         })
         .collect()
+}
+
+/// Decodes one name or value of [`form_urldecode`].
+pub fn form_urldecode_part(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        let escaped = bytes
+            .get(i + 1..i + 3)
+            .filter(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match (byte, escaped) {
+            (b'+', _) => out.push(b' '),
+            (b'%', Some(decoded)) => {
+                out.push(decoded);
+                i += 2;
+            }
+            (byte, _) => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

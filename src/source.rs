@@ -10,7 +10,7 @@
 
 use crate::error::Error;
 use crate::flow::{Action, Flow, TokenGrant};
-use crate::http::HttpResponse;
+use crate::http::{HttpRequest, HttpResponse};
 use crate::jwt::decode_unverified;
 use crate::lease::{self, LeaseOwner, LeasePolicy, StoreStep};
 use crate::redact::Redactor;
@@ -498,8 +498,11 @@ impl Flow for Acquire {
     }
 
     // A trace names and masks the exchange as the running flow does.
-    fn exchange_label(&self) -> Option<String> {
-        self.running().and_then(|flow| flow.exchange_label())
+    fn exchange_label(&self, request: &HttpRequest) -> String {
+        match self.running() {
+            Some(flow) => flow.exchange_label(request),
+            None => crate::trace::default_label(request),
+        }
     }
 
     fn redactor(&self) -> Redactor {

@@ -12,7 +12,7 @@
 //! whole ([`Redactor::scrub`]).
 
 use crate::error::Error;
-use crate::http::{HttpRequest, HttpResponse, Method};
+use crate::http::{form_urldecode, form_urldecode_part, HttpRequest, HttpResponse, Method};
 use crate::redact::Redactor;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -106,16 +106,38 @@ fn kind_of(name: &str) -> (Kind, &'static str) {
     }
 }
 
-/// A header that carries a credential: masked whatever its value.
-fn is_credential_header(name: &str) -> bool {
+/// What a header is, for masking it and for writing it in a curl command.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum HeaderKind {
+    /// `Authorization`: its scheme is kept.
+    Authorization,
+    /// `Proxy-Authorization`: masked as `Authorization` is; a credential
+    /// of its own in a curl command.
+    ProxyAuthorization,
+    /// `Cookie`: the cookies' names are kept.
+    Cookie,
+    /// Another header that carries a credential (its name says so, or
+    /// `DPoP`): masked whatever its value.
+    Credential,
+    /// Shown as is.
+    Plain,
+}
+
+fn header_kind(name: &str) -> HeaderKind {
     let name = name.to_ascii_lowercase();
-    name == "authorization"
-        || name == "proxy-authorization"
-        || name == "cookie"
-        || name == "dpop"
-        || ["key", "secret", "token", "password", "session"]
+    match name.as_str() {
+        "authorization" => HeaderKind::Authorization,
+        "proxy-authorization" => HeaderKind::ProxyAuthorization,
+        "cookie" => HeaderKind::Cookie,
+        "dpop" => HeaderKind::Credential,
+        _ if ["key", "secret", "token", "password", "session"]
             .iter()
-            .any(|word| name.contains(word))
+            .any(|word| name.contains(word)) =>
+        {
+            HeaderKind::Credential
+        }
+        _ => HeaderKind::Plain,
+    }
 }
 
 impl Exchange {
@@ -178,7 +200,7 @@ impl Exchange {
 
 /// How a trace names a request its flow did not name: by its grant type.
 pub fn default_label(request: &HttpRequest) -> String {
-    let grant_type = form_pairs(request.body_text())
+    let grant_type = form_urldecode(request.body_text())
         .into_iter()
         .find(|(name, _)| name == "grant_type")
         .map(|(_, value)| value);
@@ -193,31 +215,25 @@ pub fn default_label(request: &HttpRequest) -> String {
 }
 
 fn mask_header(name: &str, value: &str) -> String {
-    if name.eq_ignore_ascii_case("cookie") {
-        return value
+    match header_kind(name) {
+        HeaderKind::Cookie => value
             .split(';')
             .map(|pair| match pair.trim().split_once('=') {
                 Some((cookie, _)) => format!("{cookie}={MASK}"),
                 None => MASK.to_owned(),
             })
             .collect::<Vec<_>>()
-            .join("; ");
-    }
-    if name.eq_ignore_ascii_case("authorization")
-        || name.eq_ignore_ascii_case("proxy-authorization")
-    {
-        return match value.split_once(' ') {
+            .join("; "),
+        HeaderKind::Authorization | HeaderKind::ProxyAuthorization => match value.split_once(' ') {
             Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
                 format!("{scheme} {}", token_prefix(token))
             }
             Some((scheme, _)) => format!("{scheme} {MASK}"),
             None => MASK.to_owned(),
-        };
+        },
+        HeaderKind::Credential => MASK.to_owned(),
+        HeaderKind::Plain => value.to_owned(),
     }
-    if is_credential_header(name) {
-        return MASK.to_owned();
-    }
-    value.to_owned()
 }
 
 fn mask_set_cookie(cookie: &str) -> String {
@@ -279,7 +295,7 @@ fn mask_body(request: &HttpRequest, body: &[u8]) -> String {
             Err(_) => bounded(&text),
         };
     }
-    form_pairs(&text)
+    form_urldecode(&text)
         .into_iter()
         .map(|(name, value)| {
             let (kind, _) = kind_of(&name);
@@ -340,42 +356,6 @@ fn bounded(text: &str) -> String {
     format!("{head}… (cut at {MAX_BODY_CHARS} characters)")
 }
 
-/// The pairs of a form body, decoded (`+` is a space; a broken `%` escape
-/// stays as written).
-fn form_pairs(body: &str) -> Vec<(String, String)> {
-    body.split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (form_decode(name), form_decode(value))
-        })
-        .collect()
-}
-
-fn form_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let hex = |at: usize| bytes.get(at).and_then(|h| (*h as char).to_digit(16));
-        match (b, hex(i + 1), hex(i + 2)) {
-            (b'+', _, _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (b'%', Some(hi), Some(lo)) => {
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// A shell word: single-quoted, `'` written as `'\''`.
 fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
@@ -397,9 +377,8 @@ fn curl(request: &HttpRequest) -> String {
     }
     words.push(quote(&request.url));
     for (name, value) in &request.headers {
-        let lower = name.to_ascii_lowercase();
-        if lower == "authorization" {
-            match value.split_once(' ') {
+        match header_kind(name) {
+            HeaderKind::Authorization => match value.split_once(' ') {
                 Some((scheme, credentials)) if scheme.eq_ignore_ascii_case("basic") => {
                     // RFC 6749 §2.3.1: the id and secret are form-encoded
                     // before base64, and curl --user sends them as given:
@@ -413,7 +392,7 @@ fn curl(request: &HttpRequest) -> String {
                             .unwrap_or_default(),
                     );
                     let (id, secret) = pair.split_once(':').unwrap_or_default();
-                    let variable = if form_decode(secret) == secret {
+                    let variable = if form_urldecode_part(secret) == secret {
                         "CLIENT_SECRET"
                     } else {
                         "CLIENT_SECRET_FORM_ENCODED"
@@ -431,33 +410,32 @@ fn curl(request: &HttpRequest) -> String {
                     "-H {}",
                     with_variable(&format!("{name}: "), "AUTHORIZATION")
                 )),
+            },
+            HeaderKind::Cookie => words.push(format!("-H {}", with_variable("Cookie: ", "COOKIE"))),
+            HeaderKind::ProxyAuthorization | HeaderKind::Credential => {
+                let variable: String = name
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() {
+                            c.to_ascii_uppercase()
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                words.push(format!(
+                    "-H {}",
+                    with_variable(&format!("{name}: "), &variable)
+                ));
             }
-        } else if lower == "cookie" {
-            words.push(format!("-H {}", with_variable("Cookie: ", "COOKIE")));
-        } else if is_credential_header(name) {
-            let variable: String = name
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() {
-                        c.to_ascii_uppercase()
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            words.push(format!(
-                "-H {}",
-                with_variable(&format!("{name}: "), &variable)
-            ));
-        } else {
-            words.push(format!("-H {}", quote(&format!("{name}: {value}"))));
+            HeaderKind::Plain => words.push(format!("-H {}", quote(&format!("{name}: {value}")))),
         }
     }
     let body = request.body_text();
     if request.body.is_some() && is_json(request) {
         words.push(format!("--data-raw {}", json_words(body)));
     } else if request.body.is_some() {
-        for (name, value) in form_pairs(body) {
+        for (name, value) in form_urldecode(body) {
             let (kind, variable) = kind_of(&name);
             let word = match kind {
                 Kind::Plain => quote(&format!("{name}={value}")),
@@ -481,12 +459,13 @@ fn json_words(body: &str) -> String {
             out.push(',');
         }
         let name_json = Value::String(name.clone()).to_string();
-        let (kind, _) = kind_of(name);
+        let (kind, variable) = kind_of(name);
         if kind != Kind::Plain && value.is_string() {
+            // In a JSON body (the ACP login), the password is encrypted.
             let variable = if name == "password" {
                 "ENCRYPTED_PASSWORD"
             } else {
-                kind_of(name).1
+                variable
             };
             out.push_str(&format!(
                 "{}:\"'\"${variable}\"'\"",
@@ -600,6 +579,6 @@ mod tests {
     #[test]
     fn short_tokens_are_masked_whole_and_broken_escapes_survive_decoding() {
         assert_eq!(token_prefix("short-token"), MASK);
-        assert_eq!(form_decode("a+b%2Bc%zz%4"), "a b+c%zz%4");
+        assert_eq!(form_urldecode_part("a+b%2Bc%zz%4"), "a b+c%zz%4");
     }
 }

@@ -35,11 +35,8 @@ fn traced<F: Flow>(
         match flow.poll(NOW) {
             Ok(Action::Send(request)) => {
                 let response = responses.next().expect("scripted response");
-                let label = flow
-                    .exchange_label()
-                    .unwrap_or_else(|| default_label(&request));
                 exchanges.push(Exchange::new(
-                    label,
+                    flow.exchange_label(&request),
                     &request,
                     Outcome::Response(&response),
                     7,

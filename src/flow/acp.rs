@@ -393,13 +393,13 @@ impl Flow for AcpFlow {
         }
     }
 
-    fn exchange_label(&self) -> Option<String> {
+    fn exchange_label(&self, _request: &HttpRequest) -> String {
         let step = Self::step_of(&self.state);
         let name = STEP_NAMES
             .get(usize::from(step).wrapping_sub(1))
             .copied()
             .unwrap_or("login");
-        Some(format!("ACP step {step} ({name})"))
+        format!("ACP step {step} ({name})")
     }
 
     fn redactor(&self) -> Redactor {

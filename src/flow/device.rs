@@ -6,7 +6,7 @@ use super::token_request::{ExtraParams, ParamValue, Scope, TokenGrant, TokenRequ
 use super::{Action, DevicePrompt, Flow};
 use crate::endpoint::{check_endpoint, url_problem};
 use crate::error::{DeviceProblem, Error};
-use crate::http::HttpResponse;
+use crate::http::{HttpRequest, HttpResponse};
 use crate::options::ConfigField;
 use crate::redact::Redactor;
 use crate::secret::Secret;
@@ -450,11 +450,11 @@ impl Flow for DeviceFlow {
         }
     }
 
-    fn exchange_label(&self) -> Option<String> {
-        Some(match self.state {
+    fn exchange_label(&self, _request: &HttpRequest) -> String {
+        match self.state {
             State::ExpectDeviceCode(_) => "device authorization request".to_owned(),
             _ => "token poll".to_owned(),
-        })
+        }
     }
 
     fn redactor(&self) -> Redactor {

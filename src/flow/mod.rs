@@ -130,11 +130,11 @@ pub trait Flow {
         error
     }
 
-    /// How a trace names the request of the last [`Action::Send`]
-    /// ("device authorization request", "ACP step 3 (public key)"); `None`
-    /// names it by its grant type ([`crate::trace::default_label`]).
-    fn exchange_label(&self) -> Option<String> {
-        None
+    /// How a trace names `request`, that of the last [`Action::Send`]
+    /// ("device authorization request", "ACP step 3 (public key)"); by
+    /// default, by its grant type ([`crate::trace::default_label`]).
+    fn exchange_label(&self, request: &HttpRequest) -> String {
+        crate::trace::default_label(request)
     }
 
     /// The secrets the flow sends, in every encoding: the backstop of a
@@ -166,8 +166,8 @@ macro_rules! forward_flow {
                 (**self).transport_failed(error)
             }
 
-            fn exchange_label(&self) -> Option<String> {
-                (**self).exchange_label()
+            fn exchange_label(&self, request: &HttpRequest) -> String {
+                (**self).exchange_label(request)
             }
 
             fn redactor(&self) -> Redactor {

@@ -8,7 +8,7 @@ use crate::flow::{Action, DevicePrompt, Flow};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::options::ConfigField;
 use crate::time::UnixTime;
-use crate::trace::{default_label, Exchange, Outcome};
+use crate::trace::{Exchange, Outcome};
 use js_sys::{Function, Promise, Uint8Array};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -69,11 +69,8 @@ impl Transport {
                             Ok(response) => Outcome::Response(response),
                             Err(error) => Outcome::Failed(error),
                         };
-                        let label = flow
-                            .exchange_label()
-                            .unwrap_or_else(|| default_label(&request));
                         let exchange = Exchange::new(
-                            label,
+                            flow.exchange_label(&request),
                             &request,
                             outcome,
                             elapsed_ms(started),
