@@ -16,9 +16,17 @@ pub const WITHHELD: &str = "[withheld: it held a secret]";
 pub const EXCERPT_CHARS: usize = 200;
 
 /// Removes known secrets from text taken from responses.
+///
+/// Every flow makes one, and most never use it (it serves error text and
+/// traces): the encodings of each secret are worked out on first use.
 #[derive(Debug, Default, Clone)]
 pub struct Redactor {
+    /// Cut out in every encoding ([`Redactor::add`]).
     secrets: Vec<Secret>,
+    /// Cut out as written ([`Redactor::add_exact`]).
+    exact: Vec<Secret>,
+    /// Every form of every secret, longest first, once worked out.
+    forms: std::cell::OnceCell<Vec<Secret>>,
 }
 
 impl Redactor {
@@ -37,25 +45,9 @@ impl Redactor {
     /// percent-encoded (`%20` for a space, as `encodeURIComponent` does),
     /// each with upper- and lower-case hex, and JSON-escaped.
     pub fn add(&mut self, secret: &Secret) {
-        let value = secret.expose();
-        if value.is_empty() {
-            return;
-        }
-        let mut forms = vec![value.to_owned()];
-        for style in [
-            PercentStyle::Form,
-            PercentStyle::Uri,
-            PercentStyle::Unreserved,
-        ] {
-            for upper in [true, false] {
-                forms.push(percent_encode(value, style, upper));
-            }
-        }
-        let json = serde_json::Value::from(value).to_string();
-        forms.push(json.get(1..json.len() - 1).unwrap_or_default().to_owned());
-        forms.push(json_ascii_escape(value));
-        for form in forms {
-            self.add_exact(&Secret::new(form));
+        if !secret.expose().is_empty() && !self.secrets.contains(secret) {
+            self.secrets.push(secret.clone());
+            self.forms = Default::default();
         }
     }
 
@@ -63,13 +55,45 @@ impl Redactor {
     /// credential already encoded for the wire (a Basic header's base64, a
     /// signed JWT, which is base64url and dots).
     pub fn add_exact(&mut self, secret: &Secret) {
-        if secret.expose().is_empty() || self.secrets.contains(secret) {
-            return;
+        if !secret.expose().is_empty() && !self.exact.contains(secret) {
+            self.exact.push(secret.clone());
+            self.forms = Default::default();
         }
-        self.secrets.push(secret.clone());
-        // Longest first, so a secret that contains another is cut whole.
-        self.secrets
-            .sort_by_key(|s| std::cmp::Reverse(s.expose().len()));
+    }
+
+    /// Every form of every secret, longest first, so that a secret that
+    /// contains another is cut whole.
+    fn forms(&self) -> &[Secret] {
+        self.forms.get_or_init(|| {
+            let mut forms: Vec<Secret> = Vec::new();
+            let mut keep = |form: String| {
+                let form = Secret::new(form);
+                if !form.expose().is_empty() && !forms.contains(&form) {
+                    forms.push(form);
+                }
+            };
+            for secret in &self.secrets {
+                let value = secret.expose();
+                keep(value.to_owned());
+                for style in [
+                    PercentStyle::Form,
+                    PercentStyle::Uri,
+                    PercentStyle::Unreserved,
+                ] {
+                    for upper in [true, false] {
+                        keep(percent_encode(value, style, upper));
+                    }
+                }
+                let json = serde_json::Value::from(value).to_string();
+                keep(json.get(1..json.len() - 1).unwrap_or_default().to_owned());
+                keep(json_ascii_escape(value));
+            }
+            for secret in &self.exact {
+                keep(secret.expose().to_owned());
+            }
+            forms.sort_by_key(|s| std::cmp::Reverse(s.expose().len()));
+            forms
+        })
     }
 
     /// `text`, or [`WITHHELD`] in its place when it holds any known secret.
@@ -121,7 +145,7 @@ impl Redactor {
             let secret = fold(s.expose());
             !secret.trim().is_empty() && folded.contains(secret.trim())
         };
-        if self.holds_secret(&folded) || self.secrets.iter().any(folded_secret) {
+        if self.holds_secret(&folded) || self.forms().iter().any(folded_secret) {
             return WITHHELD.to_owned();
         }
         let folded = folded.trim_end();
@@ -132,7 +156,7 @@ impl Redactor {
     }
 
     fn holds_secret(&self, text: &str) -> bool {
-        self.secrets.iter().any(|s| text.contains(s.expose()))
+        self.forms().iter().any(|s| text.contains(s.expose()))
     }
 }
 
