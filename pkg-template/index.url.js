@@ -13,4 +13,7 @@ try {
   throw wasmLoadFailed(cause);
 }
 
+// getToken() on a warm cache without a call into the module.
+import "./token_source.js";
+
 export { ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin, TokenSource, GrantkitError, decodeJwt, encryptAcpPassword, keycloak, entra, pingAic, acp, generic } from "./grantkit.js";

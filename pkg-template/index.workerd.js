@@ -5,4 +5,7 @@ import { initSync } from "./grantkit.js";
 
 initSync({ module: wasm });
 
+// getToken() on a warm cache without a call into the module.
+import "./token_source.js";
+
 export { ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin, TokenSource, GrantkitError, decodeJwt, encryptAcpPassword, keycloak, entra, pingAic, acp, generic } from "./grantkit.js";

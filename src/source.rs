@@ -249,6 +249,19 @@ impl TokenSource {
             .filter(|_| !self.stale && self.replace_at.is_none_or(|at| now < at))
     }
 
+    /// The instant, in Unix milliseconds, before which [`TokenSource::fresh`]
+    /// hands out the cached tokens at any clock reading `ms` (in whole
+    /// seconds, `ms / 1000`): 0 when it hands out none, `u64::MAX` when they
+    /// are kept until invalidated. A driver may answer from its own copy of
+    /// the tokens while its clock reads less, without asking again.
+    pub fn fresh_until_ms(&self) -> u64 {
+        match (&self.current, self.stale, self.replace_at) {
+            (None, _, _) | (_, true, _) => 0,
+            (Some(_), false, None) => u64::MAX,
+            (Some(_), false, Some(at)) => at.as_secs().saturating_mul(1000),
+        }
+    }
+
     /// The flow that gets the next tokens: the refresh grant when a refresh
     /// token is at hand and the grant knows how, else the grant itself.
     pub fn acquire(&self, mut rng: Box<dyn CryptoRngCore>) -> Acquire {

@@ -321,6 +321,50 @@ fn invalidate_forces_new_tokens_and_invalidate_token_only_hits_the_current_one()
     assert!(source.fresh(NOW).is_none());
 }
 
+/// `fresh_until_ms` agrees with `fresh` at every millisecond around the
+/// boundary, and after each change of the cache.
+#[wasm_bindgen_test(unsupported = test)]
+fn fresh_until_ms_is_where_fresh_stops() {
+    let agrees = |source: &TokenSource| {
+        let until = source.fresh_until_ms();
+        let probes = [0, 1, 999, 1000, 1001];
+        let around = NOW.as_secs() * 1000;
+        for ms in (around..around + 400_000).step_by(997).chain(probes) {
+            let at = UnixTime::from_secs(ms / 1000);
+            assert_eq!(
+                source.fresh(at).is_some(),
+                ms < until,
+                "at {ms} ms, until {until}"
+            );
+        }
+        until
+    };
+    let mut source = password_source(ExpiryPolicy::default());
+    assert_eq!(agrees(&source), 0, "empty");
+    seed(
+        &mut source,
+        vec![json(
+            200,
+            r#"{"access_token":"at-1","token_type":"Bearer","expires_in":300,"refresh_token":"rt-1"}"#,
+        )],
+    );
+    // 300 s, less the default margin of 30 s (a tenth of the lifetime).
+    assert_eq!(agrees(&source), (NOW.as_secs() + 270) * 1000);
+    source.invalidate();
+    assert_eq!(agrees(&source), 0, "invalidated");
+    source.adopt(tokens(
+        r#"{"access_token":"at-2","token_type":"Bearer"}"#,
+        NOW,
+    ));
+    assert_eq!(
+        agrees(&source),
+        u64::MAX,
+        "no expiry: kept until invalidated"
+    );
+    assert!(source.invalidate_token("at-2"));
+    assert_eq!(agrees(&source), 0, "its token rejected");
+}
+
 #[wasm_bindgen_test(unsupported = test)]
 fn client_credentials_without_a_refresh_token_just_run_again() {
     let client = ClientCredentials::new(ClientCredentialsSettings::new(

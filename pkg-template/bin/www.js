@@ -32,8 +32,9 @@ const TYPES = {
   ".svg": "image/svg+xml",
   ".wasm": "application/wasm",
 };
-// The package's browser entry that streams the .wasm file, and what it imports.
-const PACKAGE_FILES = ["index.url.js", "grantkit.js", "wasm_load_error.js", "grantkit_bg.wasm"];
+// The package's browser entry that streams the .wasm file, and what it imports
+// (with the snippets/ directory, added by loadFiles).
+const PACKAGE_FILES = ["index.url.js", "token_source.js", "grantkit.js", "wasm_load_error.js", "grantkit_bg.wasm"];
 // Headers a relayed request never carries: the browser's own, hop-by-hop
 // ones, and the ones fetch sets itself.
 const DROPPED_REQUEST_HEADERS = new Set([
@@ -201,6 +202,10 @@ function loadFiles(relayToken) {
     add(`/${name}`, `www/${name}`);
   }
   for (const name of PACKAGE_FILES) add(`/grantkit/${name}`, name);
+  // The JavaScript that grantkit.js imports from the Rust crate (wasm-bindgen's snippets).
+  for (const name of readdirSync(new URL("snippets/", PACKAGE), { recursive: true })) {
+    if (name.endsWith(".js")) add(`/grantkit/snippets/${name}`, `snippets/${name}`);
+  }
   // The page carries the relay token in a meta element, and its CSP in another,
   // which the server also sends as a header (with frame-ancestors, which a meta cannot set).
   add("/", "www/index.html", (bytes) => Buffer.from(bytes.toString("utf8").replace(

@@ -2,20 +2,20 @@
 
 use super::errors::to_js_json;
 use super::signer::Signer;
-use super::{array_items, call_method, get, thrown_message};
+use super::{get, thrown_message};
 use crate::error::Error;
 use crate::flow::{Action, DevicePrompt, Flow};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::options::ConfigField;
 use crate::time::UnixTime;
 use crate::trace::{Exchange, Outcome};
-use js_sys::{Function, Promise, Uint8Array};
+use js_sys::{Array, Function, Promise, Uint8Array};
 use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, AbortSignal, Headers, RequestInit, RequestRedirect};
+use web_sys::{AbortController, AbortSignal};
 
 /// The most of a response body the driver reads: token responses are a few
 /// kilobytes; a body past this is a broken or hostile server.
@@ -23,17 +23,50 @@ pub(crate) const MAX_BODY_BYTES: usize = 1 << 20;
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 extern "C" {
-    // The global `fetch`, bound directly: `window.fetch` does not exist in
-    // Node, Deno, Bun or workerd.
-    #[wasm_bindgen(js_name = fetch, catch)]
-    fn global_fetch(input: &str, init: &RequestInit) -> Result<Promise, JsValue>;
-    /// The global `fetch` called with a `Request` (authorizedFetch).
+    /// The global `fetch` called with a `Request` (authorizedFetch), bound
+    /// directly: `window.fetch` does not exist in Node, Deno, Bun or workerd.
     #[wasm_bindgen(js_name = fetch, catch)]
     pub(crate) fn global_fetch_request(input: &JsValue) -> Result<Promise, JsValue>;
     #[wasm_bindgen(js_name = setTimeout)]
     pub(crate) fn set_timeout(handler: &Function, ms: f64) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
     pub(crate) fn clear_timeout(id: &JsValue);
+}
+
+// The exchange's steps, each one call across the boundary (exchange.js).
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/src/wasm/exchange.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = send)]
+    #[allow(clippy::too_many_arguments)]
+    fn js_send(
+        fetch: &JsValue,
+        url: &str,
+        method: &str,
+        headers: &str,
+        body: &JsValue,
+        include_credentials: bool,
+        signal: &AbortSignal,
+    ) -> Promise;
+    #[wasm_bindgen(js_name = head)]
+    fn js_head(response: &JsValue, max_headers: u32) -> Array;
+    #[wasm_bindgen(js_name = readBody)]
+    fn js_read_body(response: &JsValue, max_body: u32) -> Promise;
+    #[wasm_bindgen(js_name = cancelBody)]
+    fn js_cancel_body(response: &JsValue);
+    #[wasm_bindgen(js_name = headerText)]
+    fn js_header_text(headers: &JsValue, max: u32) -> String;
+}
+
+/// How exchange.js reports each step: `[code, ...]`.
+const OK: u32 = 0;
+const FAILED: u32 = 1;
+const HEADER_REFUSED: u32 = 2;
+const TOO_LARGE: u32 = 4;
+
+/// The code of a step's outcome and its first member.
+fn outcome(result: &JsValue) -> (u32, JsValue) {
+    let result: &Array = result.unchecked_ref();
+    (result.get(0).as_f64().unwrap_or(-1.0) as u32, result.get(1))
 }
 
 /// How requests go out (the user's `fetch`, if given, and a time limit) and
@@ -139,37 +172,56 @@ impl Transport {
         request: &HttpRequest,
         signal: &AbortSignal,
     ) -> Result<HttpResponse, Error> {
-        let headers = Headers::new().map_err(network)?;
+        let refused = |name: &str| {
+            Error::config(
+                ConfigField::Headers,
+                format!("the runtime refused the header {name:?}"),
+            )
+        };
+        // Name, value, name, ... joined by NUL, which no header holds: one
+        // with a NUL is refused here, as the runtime would refuse it.
+        let mut headers = String::new();
         for (name, value) in &request.headers {
-            headers.append(name, value).map_err(|_| {
-                Error::config(
-                    ConfigField::Headers,
-                    format!("the runtime refused the header {name:?}"),
-                )
-            })?;
-        }
-        let init = RequestInit::new();
-        init.set_method(request.method.as_str());
-        init.set_headers(&headers);
-        init.set_redirect(RequestRedirect::Manual);
-        if self.include_credentials {
-            init.set_credentials(web_sys::RequestCredentials::Include);
-        }
-        init.set_signal(Some(signal));
-        if let Some(body) = &request.body {
-            match std::str::from_utf8(body) {
-                Ok(text) => init.set_body(&JsValue::from_str(text)),
-                Err(_) => init.set_body(&Uint8Array::from(body.as_slice())),
+            if name.contains('\0') || value.contains('\0') {
+                return Err(refused(name));
             }
+            if !headers.is_empty() {
+                headers.push('\0');
+            }
+            headers.push_str(name);
+            headers.push('\0');
+            headers.push_str(value);
         }
-        let promise = match &self.fetch {
-            Some(fetch) => fetch
-                .call2(&JsValue::UNDEFINED, &JsValue::from_str(&request.url), &init)
-                .map(|value| Promise::resolve(&value)),
-            None => global_fetch(&request.url, &init),
-        }
-        .map_err(network)?;
-        let response = JsFuture::from(promise).await.map_err(network)?;
+        let body = match request.body.as_deref().map(std::str::from_utf8) {
+            None => JsValue::UNDEFINED,
+            Some(Ok(text)) => JsValue::from_str(text),
+            Some(Err(_)) => Uint8Array::from(request.body.as_deref().unwrap_or_default()).into(),
+        };
+        let fetch = self
+            .fetch
+            .as_ref()
+            .map_or(JsValue::UNDEFINED, JsValue::from);
+        let sent = js_send(
+            &fetch,
+            &request.url,
+            request.method.as_str(),
+            &headers,
+            &body,
+            self.include_credentials,
+            signal,
+        );
+        let sent = JsFuture::from(sent).await.map_err(network)?;
+        let response = match outcome(&sent) {
+            (OK, response) => response,
+            (HEADER_REFUSED, index) => {
+                let name = index
+                    .as_f64()
+                    .and_then(|i| request.headers.get(i as usize))
+                    .map_or("", |(name, _)| name.as_str());
+                return Err(refused(name));
+            }
+            (_, error) => return Err(network(error)),
+        };
         read_response(response).await
     }
 }
@@ -310,20 +362,20 @@ impl Drop for AbortGuard<'_> {
 }
 
 /// The most response headers read; a real response has a few dozen.
-const MAX_HEADERS: usize = 1000;
+const MAX_HEADERS: u32 = 1000;
 
 async fn read_response(response: JsValue) -> Result<HttpResponse, Error> {
     let mut http = response_head(&response)?;
     if http.is_redirect() {
         // Nothing in a redirect's body is read; the flow reports it.
-        cancel_body(&response);
+        js_cancel_body(&response);
         return Ok(http);
     }
     let declared = http
         .header("content-length")
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
-        cancel_body(&response);
+        js_cancel_body(&response);
         return Err(Error::ResponseTooLarge {
             limit: MAX_BODY_BYTES,
         });
@@ -334,25 +386,25 @@ async fn read_response(response: JsValue) -> Result<HttpResponse, Error> {
 
 /// A response's status and headers; the body is left unread.
 pub(crate) fn response_head(response: &JsValue) -> Result<HttpResponse, Error> {
-    // Checked by shape, not `instanceof`: an injected fetch may come from
-    // another realm or a polyfill. Everything on it is read through `get`
-    // and `call_method`, which catch what a hostile object throws.
-    let Some(status) = get(response, "status").as_f64() else {
+    let head = js_head(response, MAX_HEADERS);
+    let Some(status) = head.get(0).as_f64() else {
         return Err(Error::Network {
             message: "fetch resolved to something that is not a Response".into(),
         });
     };
     // A browser hides a redirect behind an opaque response with status 0.
-    let status = if get(response, "type").as_string().as_deref() == Some("opaqueredirect") {
+    let status = if head.get(1).as_string().as_deref() == Some("opaqueredirect") {
         0
     } else {
         status.clamp(0.0, 999.0) as u16
     };
-    let js_headers = get(response, "headers");
+    let set_cookies = head.get(3).as_string().unwrap_or_default();
     Ok(HttpResponse {
         status,
-        headers: header_pairs(&js_headers),
-        set_cookies: set_cookies(&js_headers),
+        headers: pairs(&head.get(2).as_string().unwrap_or_default()),
+        // `Set-Cookie` values, where the runtime exposes them
+        // (`getSetCookie`: Workers, Node, Deno, Bun; browsers hide them).
+        set_cookies: split_nul(&set_cookies).map(str::to_owned).collect(),
         body: Vec::new(),
     })
 }
@@ -360,75 +412,44 @@ pub(crate) fn response_head(response: &JsValue) -> Result<HttpResponse, Error> {
 /// The pairs of a `Headers` object (at most [`MAX_HEADERS`]), except
 /// `Set-Cookie`.
 pub(crate) fn header_pairs(js_headers: &JsValue) -> Vec<(String, String)> {
-    let mut headers = Vec::new();
-    if let Ok(Some(entries)) = js_sys::try_iter(js_headers) {
-        for entry in entries.take(MAX_HEADERS) {
-            let Ok(entry) = entry else { break };
-            let (name, value) = (get(&entry, "0").as_string(), get(&entry, "1").as_string());
-            if let (Some(name), Some(value)) = (name, value) {
-                if !name.eq_ignore_ascii_case("set-cookie") {
-                    headers.push((name, value));
-                }
-            }
-        }
-    }
-    headers
+    pairs(&js_header_text(js_headers, MAX_HEADERS))
 }
 
-/// `Set-Cookie` values, where the runtime exposes them (`getSetCookie`:
-/// Workers, Node, Deno, Bun; browsers hide them from scripts).
-fn set_cookies(headers: &JsValue) -> Vec<String> {
-    call_method(headers, "getSetCookie", &[])
-        .ok()
-        .and_then(|list| array_items(&list))
-        .unwrap_or_default()
-        .iter()
-        .take(MAX_HEADERS)
-        .filter_map(JsValue::as_string)
-        .collect()
+/// Name, value, name, ... joined by NUL (as exchange.js gives them) as
+/// pairs, without `Set-Cookie` (read on its own).
+fn pairs(text: &str) -> Vec<(String, String)> {
+    let mut parts = split_nul(text);
+    let mut pairs = Vec::new();
+    while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
+        if !name.eq_ignore_ascii_case("set-cookie") {
+            pairs.push((name.to_owned(), value.to_owned()));
+        }
+    }
+    pairs
+}
+
+/// The parts of a NUL-joined list; none for "".
+fn split_nul(text: &str) -> impl Iterator<Item = &str> {
+    text.split('\0').filter(move |_| !text.is_empty())
 }
 
 /// Reads the body through its stream, stopping at [`MAX_BODY_BYTES`].
 async fn read_body(response: &JsValue) -> Result<Vec<u8>, Error> {
-    let stream = get(response, "body");
-    if stream.is_null() || stream.is_undefined() {
-        return Ok(Vec::new());
-    }
-    let broken = |_| Error::Network {
-        message: "the response body cannot be read".into(),
-    };
-    let reader = call_method(&stream, "getReader", &[]).map_err(broken)?;
-    let mut body = Vec::new();
-    loop {
-        let read = call_method(&reader, "read", &[]).map_err(network)?;
-        let chunk = JsFuture::from(Promise::resolve(&read))
-            .await
-            .map_err(network)?;
-        if get(&chunk, "done").as_bool() == Some(true) {
-            return Ok(body);
-        }
-        let Ok(bytes) = get(&chunk, "value").dyn_into::<Uint8Array>() else {
-            let _ = call_method(&reader, "cancel", &[]);
-            return Err(broken(JsValue::UNDEFINED));
-        };
-        if body.len() + bytes.length() as usize > MAX_BODY_BYTES {
-            let _ = call_method(&reader, "cancel", &[]);
-            return Err(Error::ResponseTooLarge {
-                limit: MAX_BODY_BYTES,
-            });
-        }
-        let start = body.len();
-        body.resize(start + bytes.length() as usize, 0);
-        if let Some(tail) = body.get_mut(start..) {
-            bytes.copy_to(tail);
-        }
-    }
-}
-
-fn cancel_body(response: &JsValue) {
-    let stream = get(response, "body");
-    if stream.is_object() {
-        let _ = call_method(&stream, "cancel", &[]);
+    let read = JsFuture::from(js_read_body(response, MAX_BODY_BYTES as u32))
+        .await
+        .map_err(network)?;
+    match outcome(&read) {
+        (OK, bytes) => Ok(bytes
+            .dyn_into::<Uint8Array>()
+            .map_or_else(|_| Vec::new(), |b| b.to_vec())),
+        (FAILED, error) => Err(network(error)),
+        (TOO_LARGE, _) => Err(Error::ResponseTooLarge {
+            limit: MAX_BODY_BYTES,
+        }),
+        // BODY_UNREADABLE: no stream reader, or a chunk that is not bytes.
+        _ => Err(Error::Network {
+            message: "the response body cannot be read".into(),
+        }),
     }
 }
 

@@ -47,6 +47,14 @@ struct SourceState {
     /// a promise resolved to them: every cached getToken returns that one
     /// promise (a settled promise can be awaited any number of times).
     cached_js: RefCell<Option<(JsValue, Promise)>>,
+    /// `{until, promise}`, read by `getToken()` in JavaScript
+    /// (pkg-template/token_source.js): while `Date.now()` is below `until`,
+    /// a call without options returns `promise` without entering the
+    /// module. Written after every change of the cache; `until` is the
+    /// core's `fresh_until_ms`, so the answer is the one `tokens` gives.
+    fresh: Object,
+    /// The JavaScript object was freed: `fresh` stays empty.
+    freed: Cell<bool>,
     in_flight: RefCell<Option<InFlight>>,
     /// Numbers the shared requests, so that a finished or abandoned one
     /// never clears a newer one.
@@ -126,7 +134,15 @@ impl JsTokenSource {
     /// Forgets the cached access token: the next getToken gets a new one
     /// (with the refresh token, when there is one).
     pub fn invalidate(&self) {
-        self.state.source.borrow_mut().invalidate();
+        let mut source = self.state.source.borrow_mut();
+        source.invalidate();
+        self.state.publish(&source);
+    }
+
+    /// The `{until, promise}` object of the JavaScript `getToken()`.
+    #[wasm_bindgen(getter, js_name = __grantkitFresh, skip_typescript)]
+    pub fn fresh(&self) -> Object {
+        self.state.fresh.clone()
     }
 
     /// The key under which the tokens are kept in the store: a hash of the
@@ -211,6 +227,8 @@ impl SourceState {
             source: RefCell::new(source),
             transport: handle.transport,
             cached_js: RefCell::new(None),
+            fresh: Object::new(),
+            freed: Cell::new(false),
             in_flight: RefCell::new(None),
             requests: Cell::new(0),
             store,
@@ -311,7 +329,9 @@ impl SourceState {
             Some(store) => match self.coordinate(store, signal).await? {
                 Coordinated::Found(tokens) => {
                     let mut source = self.source.borrow_mut();
-                    return Ok(self.remember(source.adopt(tokens)));
+                    let js = self.remember(source.adopt(tokens));
+                    self.publish(&source);
+                    return Ok(js);
                 }
                 Coordinated::Request(request) => Some(request),
             },
@@ -328,10 +348,14 @@ impl SourceState {
                     store_ttl(tokens, now()),
                     tokens.clone(),
                 );
-                (Ok(self.remember(tokens)), Some(write))
+                let js = self.remember(tokens);
+                self.publish(&source);
+                (Ok(js), Some(write))
             }
             Err(error) => {
-                self.source.borrow_mut().failed(&flow);
+                let mut source = self.source.borrow_mut();
+                source.failed(&flow);
+                self.publish(&source);
                 (Err(error), None)
             }
         };
@@ -386,6 +410,18 @@ impl SourceState {
                 StoreStep::Request(request) => return Ok(Coordinated::Request(request)),
             };
         }
+    }
+
+    /// Writes the cache's state where `getToken()` in JavaScript reads it.
+    fn publish(&self, source: &TokenSource) {
+        let promise = self.cached_js.borrow();
+        let (until, promise) = match &*promise {
+            Some((_, promise)) if !self.freed.get() => {
+                (source.fresh_until_ms() as f64, JsValue::from(promise))
+            }
+            _ => (0.0, JsValue::UNDEFINED),
+        };
+        set_fresh(&self.fresh, until, &promise);
     }
 
     /// Makes the JavaScript token set for the cache: frozen, since every
@@ -548,7 +584,11 @@ impl SourceState {
         if !self.api.policy.retry(status, 1) {
             return Ok(response);
         }
-        self.source.borrow_mut().invalidate_token(&token);
+        {
+            let mut source = self.source.borrow_mut();
+            source.invalidate_token(&token);
+            self.publish(&source);
+        }
         let body = get(&response, "body");
         if body.is_object() {
             let _ = call_method(&body, "cancel", &[]);
@@ -671,6 +711,19 @@ impl SourceState {
         })
         .await
     }
+}
+
+impl Drop for JsTokenSource {
+    /// A freed source hands out nothing more from JavaScript either.
+    fn drop(&mut self) {
+        self.state.freed.set(true);
+        set_fresh(&self.state.fresh, 0.0, &JsValue::UNDEFINED);
+    }
+}
+
+fn set_fresh(slot: &Object, until: f64, promise: &JsValue) {
+    let _ = Reflect::set(slot, &"until".into(), &until.into());
+    let _ = Reflect::set(slot, &"promise".into(), promise);
 }
 
 /// A copy of `authorizedFetch`'s `init`, read through catching getters.

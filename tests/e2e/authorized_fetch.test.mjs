@@ -233,6 +233,21 @@ describe('TokenSource.authorizedFetch', () => {
     }
   });
 
+  test('a 401 whose new token cannot be had: getToken() without options (answered in JavaScript on a warm cache) does not hand out the rejected token', async () => {
+    const src = source();
+    const before = await src.getToken();
+    assert.equal(await src.getToken(), before, 'warm: the same object');
+    rs.failNext401(1);
+    idp.failTokenRequests(1, { status: 503, body: { error: 'temporarily_unavailable' } });
+    assertGrantkitError(await rejection(src.authorizedFetch(rs.url)), 'OAUTH_ERROR', { status: 503 });
+    assert.equal(idp.tokenRequests().length, 2);
+    const after = await src.getToken();
+    assert.equal(idp.tokenRequests().length, 3, 'a new token request, not the rejected token');
+    assert.notEqual(after.access_token, before.access_token);
+    assert.equal(await src.getToken(), after);
+    assert.equal(idp.tokenRequests().length, 3);
+  });
+
   test('the fetch option gets one Request with the token and headers; its Response is returned as is; a 401 from it is retried once', async () => {
     const seen = [];
     const bodies = [];

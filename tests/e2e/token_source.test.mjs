@@ -145,6 +145,35 @@ describe('TokenSource against the local IdP', () => {
     assert.equal(idp.tokenRequests().length, 2);
   });
 
+  test('getToken() without options on a warm cache (answered in JavaScript): stops at the margin, after free(), and works on a frozen source', async () => {
+    // 6 s: a margin of 3 s (half the lifetime), so the token is handed out
+    // until the whole second 3 s after the response, and no later.
+    const src = new gk.TokenSource(ccBasic());
+    idp.resetRequests();
+    idp.failTokenRequests(1, { status: 200, body: { access_token: 'six-second-token-1', token_type: 'Bearer', expires_in: 6 } });
+    const short = await src.getToken();
+    assert.equal(short.access_token, 'six-second-token-1');
+    assert.equal(await src.getToken(), short);
+    assert.equal(idp.tokenRequests().length, 1);
+    await new Promise((resolve) => setTimeout(resolve, (short.expires_at - 3) * 1000 - Date.now() + 50));
+    const next = await src.getToken();
+    assert.equal(idp.tokenRequests().length, 2, 'past the margin: a new request');
+    assert.notEqual(next, short);
+    assert.equal(await src.getToken(), next);
+    assert.equal(idp.tokenRequests().length, 2);
+
+    // A frozen source: the cache still answers.
+    const frozen = Object.freeze(new gk.TokenSource(ccBasic()));
+    const a = await frozen.getToken();
+    assert.equal(await frozen.getToken(), a);
+
+    // Freed: nothing more, from the JavaScript side either.
+    src.free();
+    assert.throws(() => src.getToken());
+    // getToken called on something else throws as the module's does.
+    assert.throws(() => gk.TokenSource.prototype.getToken.call({}));
+  });
+
   test('margin: marginSeconds >= the lifetime (3600 s) or a clock skew of 3600 s -> every call requests; default -> cached', async () => {
     for (const options of [{ marginSeconds: 3600 }, { marginSeconds: 7200 }, { clockSkewSeconds: 3600 }]) {
       const src = new gk.TokenSource(ccBasic(), options);

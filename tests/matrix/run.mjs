@@ -307,11 +307,13 @@ function workerdConfig(install, port) {
   const dir = path.join(SCRATCH, 'workerd');
   fs.mkdirSync(dir, { recursive: true });
   const embed = (from, name) => {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
     fs.copyFileSync(from, path.join(dir, name));
     return name;
   };
+  // Module names keep their directories (snippets/...): workerd resolves a
+  // relative import against the importing module's name.
   const [entry, ...rest] = reachableFiles(install.pkgDir, install.workerdEntry);
-  if (rest.some((f) => f.includes('/'))) throw new Error(`the workerd entry imports from a subdirectory: ${rest.join(', ')}`);
   const modules = [
     `(name = "worker.mjs", esModule = embed "${embed(path.join(HERE, 'workerd_worker.mjs'), 'worker.mjs')}")`,
     `(name = "scenario.mjs", esModule = embed "${embed(path.join(HERE, 'scenario.mjs'), 'scenario.mjs')}")`,

@@ -66,6 +66,10 @@ before(async () => {
     { type: 'ESModule', path: path.join(root, 'grantkit.js'), contents: fs.readFileSync(path.join(pkg, 'grantkit.js'), 'utf8') },
     { type: 'CompiledWasm', path: path.join(root, 'grantkit_bg.wasm'), contents: fs.readFileSync(path.join(pkg, 'grantkit_bg.wasm')) },
     { type: 'ESModule', path: path.join(root, 'grantkit/stores'), contents: fs.readFileSync(path.join(pkg, 'stores.js'), 'utf8') },
+    { type: 'ESModule', path: path.join(root, 'token_source.js'), contents: fs.readFileSync(path.join(pkg, 'token_source.js'), 'utf8') },
+    // The JavaScript that grantkit.js imports from the crate (wasm-bindgen's snippets/).
+    ...fs.readdirSync(path.join(pkg, 'snippets'), { recursive: true }).filter((f) => f.endsWith('.js')).map((f) => (
+      { type: 'ESModule', path: path.join(root, 'snippets', f), contents: fs.readFileSync(path.join(pkg, 'snippets', f), 'utf8') })),
   ];
   const workers = Array.from({ length: ISOLATES }, (_, i) => ({
     name: `isolate-${i}`,
