@@ -23,6 +23,10 @@ pub enum ClientAuthMethod {
     Basic,
     /// `client_secret_post`: `client_id` and `client_secret` in the form body.
     Post,
+    /// `client_secret_jwt` (RFC 7523 §2.2, OpenID Connect Core §9): a JWT
+    /// signed HS256 with the secret as the key; the secret itself is never
+    /// sent.
+    Jwt,
 }
 
 /// What a client proves its identity with.
@@ -69,7 +73,7 @@ pub struct CredentialOptions {
 
 impl ClientCredential {
     /// Combines the options into a credential: a secret (`clientAuth`
-    /// `"basic"`, the default, or `"post"`), a private key (`clientAuth`
+    /// `"basic"`, the default, `"post"` or `"client_secret_jwt"`), a private key (`clientAuth`
     /// `"private_key_jwt"`), or none (a public client, when
     /// `secret_required` is false). A combination that cannot be meant
     /// (a secret with `private_key_jwt`, a key without it) is an error
@@ -96,6 +100,7 @@ impl ClientCredential {
                 });
             }
             Some(ClientAuthOption::Post) => ClientAuthMethod::Post,
+            Some(ClientAuthOption::ClientSecretJwt) => ClientAuthMethod::Jwt,
             Some(ClientAuthOption::Basic) | None => ClientAuthMethod::Basic,
         };
         let key_options = [
@@ -127,6 +132,21 @@ impl ClientCredential {
 /// How long a client assertion is valid: it is used once, at once.
 pub const CLIENT_ASSERTION_LIFETIME_SECS: u64 = 60;
 
+/// The shortest secret `client_secret_jwt` signs with, in bytes. RFC 7518
+/// §3.2: "A key of the same size as the hash output (for instance, 256 bits
+/// for "HS256") or larger MUST be used with this algorithm."
+pub const MIN_HS256_SECRET_BYTES: usize = 32;
+
+/// What signs a JWT assertion.
+#[derive(Clone, Debug)]
+pub(crate) enum AssertionKey {
+    /// An RSA key, signed by the driver ([`crate::flow::Action::Sign`]),
+    /// with the JWS header that goes with it.
+    Private(Arc<PrivateKey>, JwsHeader),
+    /// A client secret: HS256, computed in the core (`client_secret_jwt`).
+    /// HMAC is fast and needs no randomness, so the driver is not asked.
+    Secret(Secret),
+}
 /// A client's identity at the token endpoint, checked.
 #[derive(Clone, Debug)]
 pub struct ClientAuth {
@@ -159,6 +179,17 @@ impl ClientAuth {
                 return Err(Error::config(
                     ConfigField::ClientSecret,
                     "must not be empty",
+                ))
+            }
+            ClientCredential::Secret {
+                secret,
+                method: ClientAuthMethod::Jwt,
+            } if secret.expose().len() < MIN_HS256_SECRET_BYTES => {
+                return Err(Error::config(
+                    ConfigField::ClientSecret,
+                    format!(
+                        "is shorter than {MIN_HS256_SECRET_BYTES} bytes: clientAuth \"client_secret_jwt\" signs HS256 with it, which needs a key of at least 256 bits (RFC 7518 §3.2)"
+                    ),
                 ))
             }
             ClientCredential::Secret { secret, method } => Proof::Secret(secret, method),
@@ -220,31 +251,40 @@ impl ClientAuth {
     }
 
     /// The client assertion to sign for a request to `token_endpoint`:
-    /// `iss` = `sub` = client id, `aud` = the token endpoint (RFC 7523 §3).
-    pub(crate) fn assertion(
-        &self,
-        token_endpoint: &str,
-    ) -> Option<(Arc<PrivateKey>, JwsHeader, AssertionClaims)> {
+    /// `iss` = `sub` = client id, `aud` = the token endpoint (RFC 7523 §3;
+    /// OpenID Connect Core §9 for `private_key_jwt` and `client_secret_jwt`
+    /// alike).
+    pub(crate) fn assertion(&self, token_endpoint: &str) -> Option<(AssertionKey, AssertionClaims)> {
+        let key = match &self.proof {
+            Proof::Assertion { key, header } => AssertionKey::Private(key.clone(), header.clone()),
+            Proof::Secret(secret, ClientAuthMethod::Jwt) => AssertionKey::Secret(secret.clone()),
+            _ => return None,
+        };
+        Some((
+            key,
+            AssertionClaims {
+                issuer: self.client_id.clone(),
+                subject: self.client_id.clone(),
+                audience: token_endpoint.to_owned(),
+                lifetime_secs: CLIENT_ASSERTION_LIFETIME_SECS,
+                not_before: false,
+                extra: Map::new(),
+            },
+        ))
+    }
+
+    /// Whether [`ClientAuth::apply`] puts `client_id` in the form body.
+    pub(crate) fn sends_client_id_in_body(&self) -> bool {
         match &self.proof {
-            Proof::Assertion { key, header } => Some((
-                key.clone(),
-                header.clone(),
-                AssertionClaims {
-                    issuer: self.client_id.clone(),
-                    subject: self.client_id.clone(),
-                    audience: token_endpoint.to_owned(),
-                    lifetime_secs: CLIENT_ASSERTION_LIFETIME_SECS,
-                    not_before: false,
-                    extra: Map::new(),
-                },
-            )),
-            _ => None,
+            Proof::Anonymous | Proof::Secret(_, ClientAuthMethod::Basic) => false,
+            Proof::None | Proof::Secret(..) | Proof::Assertion { .. } => true,
         }
     }
 
     /// Adds the client's credentials to a token request: an `Authorization`
     /// header, or form parameters appended after the grant's own.
-    /// `assertion` is the signed client assertion, for `private_key_jwt`.
+    /// `assertion` is the signed client assertion, for `private_key_jwt`
+    /// and `client_secret_jwt`.
     pub(crate) fn apply(
         &self,
         headers: &mut Vec<(String, String)>,
@@ -264,7 +304,7 @@ impl ClientAuth {
             }
             Proof::Anonymous => {}
             Proof::None => form.append("client_id", &self.client_id),
-            Proof::Assertion { .. } => {
+            Proof::Assertion { .. } | Proof::Secret(_, ClientAuthMethod::Jwt) => {
                 form.append("client_id", &self.client_id);
                 // RFC 7523 §2.2
                 form.append(

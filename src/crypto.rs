@@ -64,3 +64,43 @@ pub fn encrypt_pkcs1v15(
         .encrypt(&mut RngRef(rng), rsa::Pkcs1v15Encrypt, message)
         .ok()
 }
+
+/// HMAC-SHA-256 (RFC 2104) of `message` keyed with `key`: the HS256
+/// signature of a `client_secret_jwt` assertion (RFC 7518 §3.2).
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use rsa::sha2::digest::Mac;
+    // HMAC takes a key of any length (RFC 2104 §2: longer keys are hashed
+    // first), so `new_from_slice` cannot fail.
+    let mut mac = match hmac::Hmac::<Sha256>::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => return [0; 32],
+    };
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hmac_sha256;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// RFC 4231 §4.3 (test case 2: a key shorter than the block) and §4.7
+    /// (test case 6: a 131-byte key, hashed first).
+    #[test]
+    fn hmac_sha256_matches_rfc_4231() {
+        assert_eq!(
+            hex(&hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_eq!(
+            hex(&hmac_sha256(
+                &[0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First"
+            )),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+    }
+}

@@ -118,6 +118,8 @@ error_codes! {
     OriginNotAllowed = "ORIGIN_NOT_ALLOWED",
     /// The shared token store failed (only passed to onStoreError).
     StoreFailed = "STORE_FAILED",
+    /// A 2xx introspection response without a boolean active (RFC 7662 §2.2).
+    InvalidIntrospectionResponse = "INVALID_INTROSPECTION_RESPONSE",
 }
 
 /// Everything that can go wrong while getting a token.
@@ -260,6 +262,14 @@ pub enum Error {
         /// What is wrong with it; never the token itself.
         reason: String,
     },
+    /// A 2xx introspection response that breaks RFC 7662 §2.2: not an
+    /// object, or no boolean `active`.
+    InvalidIntrospectionResponse {
+        /// HTTP status of the response.
+        status: u16,
+        /// What is wrong; names members, never their values.
+        reason: String,
+    },
     /// A flow was driven out of order (polled while it waits for a response,
     /// or after it finished). A bug in the driver, not in the server.
     FlowMisuse {
@@ -298,6 +308,7 @@ impl Error {
             Error::StoreFailed { .. } => ErrorCode::StoreFailed,
             Error::InvalidJwt { .. } => ErrorCode::InvalidJwt,
             Error::FlowMisuse { .. } => ErrorCode::FlowMisuse,
+            Error::InvalidIntrospectionResponse { .. } => ErrorCode::InvalidIntrospectionResponse,
         }
     }
 
@@ -307,6 +318,7 @@ impl Error {
             Error::OAuth(e) => Some(e.status),
             Error::ResponseNotJson { status, .. }
             | Error::InvalidTokenResponse { status, .. }
+            | Error::InvalidIntrospectionResponse { status, .. }
             | Error::HttpError { status, .. }
             | Error::UnexpectedRedirect { status, .. } => Some(*status),
             Error::InStep { error, .. } => error.status(),
@@ -413,6 +425,9 @@ impl fmt::Display for Unescaped<'_> {
             Error::StoreFailed { message } => write!(f, "the token store failed: {message}"),
             Error::InvalidJwt { reason } => write!(f, "not a JWT: {reason}"),
             Error::FlowMisuse { reason } => write!(f, "flow driven out of order: {reason}"),
+            Error::InvalidIntrospectionResponse { status, reason } => {
+                write!(f, "invalid introspection response (HTTP {status}): {reason}")
+            }
         }
     }
 }

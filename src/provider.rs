@@ -48,6 +48,46 @@ impl Provider {
             .map(|base| format!("{base}{device_suffix}"))
     }
 
+    /// The documented revocation endpoint (RFC 7009) that goes with
+    /// `token_endpoint`:
+    /// - Keycloak: `.../protocol/openid-connect/revoke` beside
+    ///   `.../protocol/openid-connect/token`;
+    /// - PingOne Advanced Identity Cloud: `.../am/oauth2/token/revoke`
+    ///   beside `.../am/oauth2/access_token` (a realm path in between is
+    ///   kept).
+    ///
+    /// `None` for other providers (Microsoft Entra ID has no RFC 7009
+    /// endpoint) or a token endpoint of another shape.
+    pub fn revocation_endpoint(self, token_endpoint: &str) -> Option<String> {
+        match self {
+            Provider::Keycloak => beside(
+                token_endpoint,
+                "/protocol/openid-connect/token",
+                "/protocol/openid-connect/revoke",
+            ),
+            Provider::PingAic => ping_beside(token_endpoint, "/token/revoke"),
+            Provider::Generic | Provider::Entra | Provider::Acp => None,
+        }
+    }
+
+    /// The documented introspection endpoint (RFC 7662) that goes with
+    /// `token_endpoint`:
+    /// - Keycloak: `.../protocol/openid-connect/token/introspect`;
+    /// - PingOne Advanced Identity Cloud: `.../am/oauth2/introspect`.
+    ///
+    /// `None` for other providers or a token endpoint of another shape.
+    pub fn introspection_endpoint(self, token_endpoint: &str) -> Option<String> {
+        match self {
+            Provider::Keycloak => beside(
+                token_endpoint,
+                "/protocol/openid-connect/token",
+                "/protocol/openid-connect/token/introspect",
+            ),
+            Provider::PingAic => ping_beside(token_endpoint, "/introspect"),
+            Provider::Generic | Provider::Entra | Provider::Acp => None,
+        }
+    }
+
     /// The provider a token endpoint evidently belongs to, when none was
     /// named: Entra's public cloud host is recognised.
     pub fn infer(token_endpoint: &str) -> Self {
@@ -58,6 +98,22 @@ impl Provider {
             Provider::Generic
         }
     }
+}
+
+/// `token_endpoint` with `token_suffix` replaced by `suffix`, if it ends so.
+fn beside(token_endpoint: &str, token_suffix: &str, suffix: &str) -> Option<String> {
+    token_endpoint
+        .strip_suffix(token_suffix)
+        .map(|base| format!("{base}{suffix}"))
+}
+
+/// PingOne Advanced Identity Cloud (ForgeRock AM): the OAuth 2.0 endpoints
+/// share the path of `.../am/oauth2[/realms/...]/access_token`.
+fn ping_beside(token_endpoint: &str, suffix: &str) -> Option<String> {
+    token_endpoint
+        .strip_suffix("/access_token")
+        .filter(|base| base.contains("/am/oauth2"))
+        .map(|base| format!("{base}{suffix}"))
 }
 
 /// Keycloak's token endpoint: `{base}/realms/{realm}/protocol/openid-connect/token`.
@@ -186,6 +242,47 @@ mod tests {
         ] {
             assert_eq!(err.code(), "INVALID_CONFIG", "{err}");
         }
+    }
+
+    #[test]
+    fn revocation_and_introspection_endpoints_follow_the_documented_patterns() {
+        let keycloak = "https://sso.example.com/realms/ops/protocol/openid-connect/token";
+        assert_eq!(
+            Provider::Keycloak.revocation_endpoint(keycloak).as_deref(),
+            Some("https://sso.example.com/realms/ops/protocol/openid-connect/revoke")
+        );
+        assert_eq!(
+            Provider::Keycloak.introspection_endpoint(keycloak).as_deref(),
+            Some("https://sso.example.com/realms/ops/protocol/openid-connect/token/introspect")
+        );
+        let ping = "https://openam-acme.forgeblocks.com:443/am/oauth2/access_token";
+        assert_eq!(
+            Provider::PingAic.revocation_endpoint(ping).as_deref(),
+            Some("https://openam-acme.forgeblocks.com:443/am/oauth2/token/revoke")
+        );
+        assert_eq!(
+            Provider::PingAic.introspection_endpoint(ping).as_deref(),
+            Some("https://openam-acme.forgeblocks.com:443/am/oauth2/introspect")
+        );
+        let realm = "https://openam-acme.forgeblocks.com/am/oauth2/realms/root/realms/alpha/access_token";
+        assert_eq!(
+            Provider::PingAic.revocation_endpoint(realm).as_deref(),
+            Some("https://openam-acme.forgeblocks.com/am/oauth2/realms/root/realms/alpha/token/revoke")
+        );
+        let entra = "https://login.microsoftonline.com/t/oauth2/v2.0/token";
+        for provider in [Provider::Entra, Provider::Generic, Provider::Acp] {
+            assert_eq!(provider.revocation_endpoint(entra), None);
+            assert_eq!(provider.introspection_endpoint(entra), None);
+        }
+        // Another shape: nothing is guessed.
+        assert_eq!(
+            Provider::Keycloak.revocation_endpoint("https://sso.example.com/token"),
+            None
+        );
+        assert_eq!(
+            Provider::PingAic.revocation_endpoint("https://x.example.com/access_token"),
+            None
+        );
     }
 
     #[test]

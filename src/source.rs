@@ -9,7 +9,7 @@
 //! among concurrent callers is the driver's part.
 
 use crate::error::Error;
-use crate::flow::{Action, Flow, TokenGrant};
+use crate::flow::{Action, Flow, Revocation, TokenGrant, TokensToRevoke};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::jwt::decode_unverified;
 use crate::lease::{self, LeaseOwner, LeasePolicy, StoreStep};
@@ -76,6 +76,13 @@ pub trait Grant {
     /// `binding`, so that configurations that differ only in a credential
     /// never share a store entry.
     fn bind_credentials(&self, binding: &mut CredentialBinding);
+
+    /// The client that revokes and introspects this grant's tokens, as it
+    /// authenticates at the token endpoint; `None` where there is no such
+    /// client (the ACP session login).
+    fn token_client(&self) -> Option<&crate::flow::TokenClient> {
+        None
+    }
 }
 
 /// A one-way, domain-separated hash of a configuration's credentials, for
@@ -126,6 +133,9 @@ impl<G: Grant + ?Sized> Grant for std::rc::Rc<G> {
     }
     fn bind_credentials(&self, binding: &mut CredentialBinding) {
         (**self).bind_credentials(binding)
+    }
+    fn token_client(&self) -> Option<&crate::flow::TokenClient> {
+        (**self).token_client()
     }
 }
 
@@ -201,6 +211,9 @@ pub struct TokenSource {
     /// `invalidate()` was called: the access token is not handed out again,
     /// but its refresh token may still be used.
     stale: bool,
+    /// The access token of tokens revoked and forgotten: a shared store may
+    /// still hold them, and they are not taken from it.
+    revoked: Option<Secret>,
 }
 
 impl fmt::Debug for TokenSource {
@@ -211,6 +224,7 @@ impl fmt::Debug for TokenSource {
             .field("current", &self.current)
             .field("replace_at", &self.replace_at)
             .field("stale", &self.stale)
+            .field("revoked", &self.revoked)
             .finish()
     }
 }
@@ -224,6 +238,7 @@ impl TokenSource {
             current: None,
             replace_at: None,
             stale: false,
+            revoked: None,
         }
     }
 
@@ -293,6 +308,7 @@ impl TokenSource {
     /// Caches tokens found in a shared store.
     pub fn adopt(&mut self, tokens: TokenSet) -> &TokenSet {
         self.stale = false;
+        self.revoked = None;
         self.replace_at = self.policy.replace_at(&tokens);
         self.current.insert(tokens)
     }
@@ -326,6 +342,50 @@ impl TokenSource {
         current
     }
 
+    /// A flow that revokes `tokens` (RFC 7009; the refresh token, then the
+    /// access token), or the cached tokens when `None`: then `Ok(None)` when
+    /// there are none. The cache is forgotten first when it holds what is
+    /// revoked, so that no caller is handed a token being revoked, whatever
+    /// the outcome; the store's copy of those tokens is not taken either.
+    /// The next token request runs the grant itself.
+    pub fn revoke(
+        &mut self,
+        tokens: Option<TokensToRevoke>,
+        rng: &mut dyn CryptoRngCore,
+    ) -> Result<Option<Revocation>, Error> {
+        let client = self.grant.token_client().ok_or_else(|| {
+            Error::config(
+                crate::options::ConfigField::RevocationEndpoint,
+                "the ACP session login has no revocation endpoint",
+            )
+        })?;
+        // A configuration error comes before anything is forgotten.
+        client.revocation_endpoint()?;
+        let cached = self.current.as_ref().map(|current| TokensToRevoke {
+            refresh_token: current.refresh_token.clone(),
+            access_token: Some(current.access_token.clone()),
+        });
+        let forget = match (&tokens, &cached) {
+            (None, _) => true,
+            (Some(given), Some(cached)) => {
+                cached.access_token.as_ref().is_some_and(|t| given.contains(t))
+                    || cached.refresh_token.as_ref().is_some_and(|t| given.contains(t))
+            }
+            (Some(_), None) => false,
+        };
+        if forget {
+            if let Some(current) = self.current.take() {
+                self.revoked = Some(current.access_token);
+            }
+            self.replace_at = None;
+            self.stale = false;
+        }
+        match tokens.or(cached) {
+            Some(tokens) => client.revoke(&tokens, rng).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Starts getting tokens through a shared store at `now_ms` (the
     /// driver's clock, in milliseconds), coordinated with the other
     /// instances when the store can lease ([`crate::lease`]). Stored tokens
@@ -341,7 +401,9 @@ impl TokenSource {
             .current
             .as_ref()
             .filter(|_| self.stale)
-            .map(|tokens| tokens.access_token.expose().to_owned());
+            .map(|tokens| &tokens.access_token)
+            .or(self.revoked.as_ref())
+            .map(|token| token.expose().to_owned());
         lease::begin(lease, self.policy, rejected, now_ms)
     }
 

@@ -102,6 +102,9 @@ fn kind_of(name: &str) -> (Kind, &'static str) {
         "code" => (Kind::Token, "CODE"),
         "subject_token" => (Kind::Token, "SUBJECT_TOKEN"),
         "actor_token" => (Kind::Token, "ACTOR_TOKEN"),
+        // The token of a revocation or introspection request (RFC 7009,
+        // RFC 7662).
+        "token" => (Kind::Token, "TOKEN"),
         _ => (Kind::Plain, ""),
     }
 }

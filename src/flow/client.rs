@@ -1,6 +1,7 @@
 //! The client configuration every token-endpoint grant embeds: where tokens
 //! come from, who the client is and how it proves it, what it asks for.
 
+use super::revocation::TokenClient;
 use super::token_request::{ExtraParams, ParamValue, Scope, TokenRequest};
 use crate::client_auth::{ClientAuth, ClientCredential};
 use crate::endpoint::check_endpoint;
@@ -28,6 +29,13 @@ pub struct ClientConfig {
     pub provider: Option<Provider>,
     /// Allow plain `http` to hosts other than loopback.
     pub allow_insecure_http: bool,
+    /// The revocation endpoint (RFC 7009); `None`: the provider's documented
+    /// one beside the token endpoint, where there is one
+    /// ([`Provider::revocation_endpoint`]).
+    pub revocation_endpoint: Option<String>,
+    /// The introspection endpoint (RFC 7662); `None`: the provider's
+    /// documented one ([`Provider::introspection_endpoint`]).
+    pub introspection_endpoint: Option<String>,
 }
 
 impl ClientConfig {
@@ -41,6 +49,8 @@ impl ClientConfig {
             extra_params: Vec::new(),
             provider: None,
             allow_insecure_http: false,
+            revocation_endpoint: None,
+            introspection_endpoint: None,
         }
     }
 
@@ -69,12 +79,30 @@ impl ClientConfig {
         } else {
             ClientAuth::new(self.client_id, self.credential)?
         };
+        // Given: checked like the token endpoint; absent: the provider's
+        // documented one, built from the checked token endpoint.
+        let beside = |field, given: Option<String>, derived: Option<String>| match given {
+            Some(url) => check_endpoint(field, &url, self.allow_insecure_http).map(Some),
+            None => Ok(derived),
+        };
+        let revocation_endpoint = beside(
+            ConfigField::RevocationEndpoint,
+            self.revocation_endpoint,
+            provider.revocation_endpoint(&endpoint),
+        )?;
+        let introspection_endpoint = beside(
+            ConfigField::IntrospectionEndpoint,
+            self.introspection_endpoint,
+            provider.introspection_endpoint(&endpoint),
+        )?;
         Ok(CheckedClient {
             endpoint,
             provider,
             client,
             scope: Scope::parse(&self.scope)?,
             extra: ExtraParams::new(self.extra_params)?,
+            revocation_endpoint,
+            introspection_endpoint,
         })
     }
 }
@@ -87,9 +115,22 @@ pub(crate) struct CheckedClient {
     pub client: ClientAuth,
     pub scope: Scope,
     pub extra: ExtraParams,
+    pub revocation_endpoint: Option<String>,
+    pub introspection_endpoint: Option<String>,
 }
 
 impl CheckedClient {
+    /// The client as revocation and introspection requests present it.
+    pub fn token_client(&self) -> TokenClient {
+        TokenClient {
+            token_endpoint: self.endpoint.clone(),
+            provider: self.provider,
+            client: self.client.clone(),
+            revocation_endpoint: self.revocation_endpoint.clone(),
+            introspection_endpoint: self.introspection_endpoint.clone(),
+        }
+    }
+
     /// The token request of a grant: `grant_type` and its parameters, then
     /// the configured scope, extra parameters and client authentication.
     pub fn request(

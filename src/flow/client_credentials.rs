@@ -33,6 +33,7 @@ impl ClientCredentialsSettings {
 #[derive(Clone, Debug)]
 pub struct ClientCredentials {
     request: TokenRequest,
+    token_client: super::TokenClient,
 }
 
 impl ClientCredentials {
@@ -49,6 +50,7 @@ impl ClientCredentials {
             entra::check_client_credentials_scope(client.scope.values())?;
         }
         Ok(ClientCredentials {
+            token_client: client.token_client(),
             request: client.request("client_credentials", Vec::new()),
         })
     }

@@ -72,6 +72,8 @@ pub struct DeviceAuthorization {
     authorize: TokenRequest,
     /// The polling request without its `device_code`.
     poll: TokenRequest,
+    /// Revokes and introspects the tokens.
+    token_client: super::TokenClient,
     /// Verification URIs may be plain `http` on any host.
     allow_insecure_http: bool,
 }
@@ -100,15 +102,29 @@ impl DeviceAuthorization {
             allow_insecure_http,
         )?;
         let client = config.check(false)?;
+        // RFC 8628 §3.1 requires client_id only "if the client is not
+        // authenticating with the authorization server", but does not
+        // forbid it; some servers (django-oauth-toolkit) refuse the request
+        // without it even when the client authenticates with HTTP Basic. So
+        // it is always in the body: here when the client authentication
+        // puts it nowhere else.
+        let grant_params = match client.client.sends_client_id_in_body() {
+            true => Vec::new(),
+            false => vec![(
+                "client_id",
+                ParamValue::Plain(client.client.client_id().to_owned()),
+            )],
+        };
         let authorize = TokenRequest {
             endpoint: device_endpoint,
             assertion_audience: Some(client.endpoint.clone()),
             grant_type: None,
-            grant_params: Vec::new(),
+            grant_params,
             scope: client.scope.clone(),
             extra: client.extra.clone(),
             client: client.client.clone(),
         };
+        let token_client = client.token_client();
         // The scope was asked for with the device code: RFC 8628 §3.4 names
         // no scope parameter for the polls.
         let poll = TokenRequest {
@@ -117,6 +133,7 @@ impl DeviceAuthorization {
             ..client.request(DEVICE_CODE_GRANT, Vec::new())
         };
         Ok(DeviceAuthorization {
+            token_client,
             authorize,
             poll,
             allow_insecure_http,
@@ -493,5 +510,9 @@ impl crate::source::Grant for DeviceAuthorization {
 
     fn bind_credentials(&self, binding: &mut crate::source::CredentialBinding) {
         self.authorize.bind_credentials(binding);
+    }
+
+    fn token_client(&self) -> Option<&super::TokenClient> {
+        Some(&self.token_client)
     }
 }

@@ -76,6 +76,7 @@ impl JwtBearerSettings {
 #[derive(Clone, Debug)]
 pub struct JwtBearer {
     request: TokenRequest,
+    token_client: super::TokenClient,
     key: Arc<PrivateKey>,
     header: JwsHeader,
     claims: AssertionClaims,
@@ -130,6 +131,7 @@ impl JwtBearer {
             thumbprints: None,
         };
         Ok(JwtBearer {
+            token_client: client.token_client(),
             request: client.request(JWT_BEARER_GRANT, Vec::new()),
             key: settings.key,
             header,

@@ -17,8 +17,10 @@ pub mod acp;
 pub mod client;
 pub mod client_credentials;
 pub mod device;
+pub mod introspection;
 pub mod jwt_bearer;
 pub mod password;
+pub mod revocation;
 mod token_request;
 
 pub use acp::{AcpFlow, AcpLogin, AcpLoginSettings};
@@ -26,7 +28,9 @@ pub use client::ClientConfig;
 pub use client_credentials::{ClientCredentials, ClientCredentialsSettings};
 pub use device::{DeviceAuthorization, DeviceAuthorizationSettings, DeviceFlow};
 pub use jwt_bearer::{AssertionFlow, JwtBearer, JwtBearerSettings};
+pub use introspection::{Introspection, IntrospectionResponse};
 pub use password::{PasswordGrant, PasswordGrantSettings};
+pub use revocation::{Revocation, TokenClient, TokenTypeHint, TokensToRevoke};
 pub use token_request::{ExtraParams, Scope, TokenGrant};
 
 /// What a flow needs from its driver next.

@@ -36,6 +36,7 @@ impl PasswordGrantSettings {
 #[derive(Clone, Debug)]
 pub struct PasswordGrant {
     request: TokenRequest,
+    token_client: super::TokenClient,
 }
 
 impl PasswordGrant {
@@ -59,6 +60,7 @@ impl PasswordGrant {
             entra::check_password_scope(client.scope.values())?;
         }
         Ok(PasswordGrant {
+            token_client: client.token_client(),
             request: client.request(
                 "password",
                 vec![

@@ -2,7 +2,7 @@
 //! sends it once and reads the answer.
 
 use super::{Action, Flow, SignRequest};
-use crate::client_auth::ClientAuth;
+use crate::client_auth::{AssertionKey, ClientAuth};
 use crate::error::Error;
 use crate::http::{FormBody, HttpRequest, HttpResponse, Method};
 use crate::jwt::{compact, new_jti, signing_input, AssertionClaims, JwsHeader};
@@ -102,11 +102,13 @@ impl ExtraParams {
 /// An assertion waiting to be dated and signed.
 #[derive(Clone, Debug)]
 pub(crate) struct PendingAssertion {
-    pub key: Arc<PrivateKey>,
-    pub header: JwsHeader,
+    pub key: AssertionKey,
     pub claims: AssertionClaims,
     pub jti: String,
 }
+
+/// The JOSE header of a `client_secret_jwt` assertion.
+const HS256_HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 
 /// Where a signed assertion goes in the form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -225,8 +227,10 @@ impl TokenRequest {
         grant_assertion: Option<(Arc<PrivateKey>, JwsHeader, AssertionClaims)>,
         rng: &mut dyn CryptoRngCore,
     ) -> Option<(AssertionUse, PendingAssertion)> {
-        let (use_, (key, header, claims)) = match grant_assertion {
-            Some(assertion) => (AssertionUse::Grant, assertion),
+        let (use_, (key, claims)) = match grant_assertion {
+            Some((key, header, claims)) => {
+                (AssertionUse::Grant, (AssertionKey::Private(key, header), claims))
+            }
             None => (
                 AssertionUse::ClientAuth,
                 self.client
@@ -236,12 +240,7 @@ impl TokenRequest {
         let jti = new_jti(rng);
         Some((
             use_,
-            PendingAssertion {
-                key,
-                header,
-                claims,
-                jti,
-            },
+            PendingAssertion { key, claims, jti },
         ))
     }
 
@@ -365,6 +364,26 @@ impl<T> TokenGrant<T> {
     }
 }
 
+impl<T> TokenGrant<T> {
+    /// The request with its assertion signed with `signature`.
+    fn signed(
+        &mut self,
+        request: &TokenRequest,
+        use_: AssertionUse,
+        signing_input: &str,
+        signature: &[u8],
+    ) -> HttpRequest {
+        let jws = compact(signing_input, signature);
+        // A signed assertion can be replayed until its exp: a server that
+        // echoes the request must not get it into an error.
+        self.redactor.add_exact(&Secret::new(jws.as_str()));
+        if let Some((_, signature)) = jws.rsplit_once('.') {
+            self.redactor.add_exact(&Secret::new(signature));
+        }
+        request.to_http(Some((use_, &jws)))
+    }
+}
+
 impl<T> Flow for TokenGrant<T> {
     type Output = T;
 
@@ -377,21 +396,40 @@ impl<T> Flow for TokenGrant<T> {
             // The assertion is dated when it is signed, just before sending.
             State::Start(request, Some(pending)) => {
                 let (use_, pending) = *pending;
-                let signing_input = signing_input(
-                    &pending.header.to_json(),
-                    &pending.claims.to_json(now, &pending.jti),
-                );
-                let sign = SignRequest {
-                    key: pending.key,
-                    alg: pending.header.alg,
-                    message: signing_input.clone().into_bytes(),
-                };
-                self.state = State::ExpectSignature {
-                    request,
-                    use_,
-                    signing_input,
-                };
-                Ok(Action::Sign(sign))
+                let claims = pending.claims.to_json(now, &pending.jti);
+                match pending.key {
+                    AssertionKey::Private(key, header) => {
+                        let signing_input = signing_input(&header.to_json(), &claims);
+                        let sign = SignRequest {
+                            key,
+                            alg: header.alg,
+                            message: signing_input.clone().into_bytes(),
+                        };
+                        self.state = State::ExpectSignature {
+                            request,
+                            use_,
+                            signing_input,
+                        };
+                        Ok(Action::Sign(sign))
+                    }
+                    // client_secret_jwt: RFC 7518 §3.2, HMAC SHA-256 keyed
+                    // with the client secret's octets (OpenID Connect Core
+                    // §9).
+                    AssertionKey::Secret(secret) => {
+                        let signing_input = signing_input(HS256_HEADER, &claims);
+                        let signature = crate::crypto::hmac_sha256(
+                            secret.expose().as_bytes(),
+                            signing_input.as_bytes(),
+                        );
+                        self.state = State::ExpectToken;
+                        Ok(Action::Send(self.signed(
+                            &request,
+                            use_,
+                            &signing_input,
+                            &signature,
+                        )))
+                    }
+                }
             }
             State::Ready(request) => {
                 self.state = State::ExpectToken;
@@ -417,14 +455,8 @@ impl<T> Flow for TokenGrant<T> {
                 use_,
                 signing_input,
             } => {
-                let jws = compact(&signing_input, &signature);
-                // A signed assertion can be replayed until its exp: a server
-                // that echoes the request must not get it into an error.
-                self.redactor.add_exact(&Secret::new(jws.as_str()));
-                if let Some((_, signature)) = jws.rsplit_once('.') {
-                    self.redactor.add_exact(&Secret::new(signature));
-                }
-                self.state = State::Ready(request.to_http(Some((use_, &jws))));
+                let http = self.signed(&request, use_, &signing_input, &signature);
+                self.state = State::Ready(http);
                 Ok(())
             }
             _ => Err(Error::FlowMisuse {
@@ -452,7 +484,8 @@ impl<T> Flow for TokenGrant<T> {
 }
 
 /// The [`Grant`](crate::source::Grant) of a configuration that sends one
-/// token request (its `request` field) and whose `start` takes `&mut` RNG:
+/// token request (its `request` field), revokes and introspects with its
+/// `token_client` field, and whose `start` takes `&mut` RNG:
 /// refreshing is the same request with the refresh grant.
 macro_rules! single_request_grant {
     ($type:ident, $kind:ident, |$grant:ident| $identity:block) => {
@@ -497,6 +530,10 @@ macro_rules! single_request_grant {
                 self.request.bind_credentials($binding);
                 let $bound = self;
                 $bind
+            }
+
+            fn token_client(&self) -> Option<&super::TokenClient> {
+                Some(&self.token_client)
             }
         }
     };

@@ -51,6 +51,11 @@ pub enum ConfigField {
     PlatformUrl,
     Idp,
     OnPrompt,
+    RevocationEndpoint,
+    IntrospectionEndpoint,
+    /// The token given to `introspect(token)` or `revoke(tokens)`.
+    Token,
+    TokenTypeHint,
     // Transport.
     Fetch,
     TimeoutMs,

@@ -68,6 +68,12 @@ macro_rules! options {
             /// Which provider's documented rules and endpoints apply; inferred from the endpoint when absent.
             #[tsify(optional)]
             pub provider: Option<Provider>,
+            /// RFC 7009 revocation endpoint, for revoke(). Default: Keycloak's and PingOne Advanced Identity Cloud's documented one beside tokenEndpoint; Entra has none.
+            #[tsify(optional)]
+            pub revocation_endpoint: Option<String>,
+            /// RFC 7662 introspection endpoint, for introspect(). Default: Keycloak's and PingOne Advanced Identity Cloud's documented one beside tokenEndpoint.
+            #[tsify(optional)]
+            pub introspection_endpoint: Option<String>,
         ] [$($rest)*]);
     };
     (@build $head:tt [$($fields:tt)*] [credential $($rest:ident)*]) => {
@@ -76,7 +82,7 @@ macro_rules! options {
             /// The client secret. Absent for a public client, which sends only its client_id, and with clientAuth "private_key_jwt".
             #[tsify(optional, type = "string")]
             pub client_secret: Option<Secret>,
-            /// "basic" (HTTP Basic, RFC 6749 §2.3.1; the default with a secret), "post" (client_secret in the body) or "private_key_jwt" (a JWT signed with privateKey, RFC 7523 §2.2).
+            /// "basic" (HTTP Basic, RFC 6749 §2.3.1; the default with a secret), "post" (client_secret in the body), "private_key_jwt" (a JWT signed with privateKey, RFC 7523 §2.2) or "client_secret_jwt" (a JWT signed HS256 with clientSecret, at least 32 bytes; OpenID Connect Core §9).
             #[tsify(optional)]
             pub client_auth: Option<ClientAuthOption>,
             /// With clientAuth "private_key_jwt": the client's private key.
@@ -114,6 +120,8 @@ macro_rules! options {
                     extra_params: self.extra_params.take().map(|p| p.0).unwrap_or_default(),
                     provider: self.provider,
                     allow_insecure_http: self.allow_insecure_http.unwrap_or(false),
+                    revocation_endpoint: self.revocation_endpoint.take(),
+                    introspection_endpoint: self.introspection_endpoint.take(),
                 }
             }
         }
@@ -232,6 +240,29 @@ options! {
 #[derive(Deserialize, Tsify, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GetTokenOptions {
+    /// Aborts the request; the promise then rejects with code "ABORTED".
+    #[tsify(optional, type = "AbortSignal")]
+    pub signal: Option<HostSignal>,
+}
+
+/// The tokens `revoke(tokens)` revokes: a TokenSet, or an object with only the token to revoke. Other members are ignored.
+#[derive(Deserialize, Tsify, Default)]
+pub struct RevokeTokens {
+    /// Revoked with token_type_hint "access_token", after the refresh token.
+    #[tsify(optional, type = "string")]
+    pub access_token: Option<Secret>,
+    /// Revoked first, with token_type_hint "refresh_token".
+    #[tsify(optional, type = "string")]
+    pub refresh_token: Option<Secret>,
+}
+
+/// Options of `introspect(token, options)`.
+#[derive(Deserialize, Tsify, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IntrospectOptions {
+    /// Sent as token_type_hint (RFC 7662 §2.1); absent by default: the server then looks the token up as any type.
+    #[tsify(optional)]
+    pub token_type_hint: Option<crate::flow::TokenTypeHint>,
     /// Aborts the request; the promise then rejects with code "ABORTED".
     #[tsify(optional, type = "AbortSignal")]
     pub signal: Option<HostSignal>,
@@ -375,6 +406,8 @@ pub enum ClientAuthOption {
     Post,
     /// `private_key_jwt`.
     PrivateKeyJwt,
+    /// `client_secret_jwt`.
+    ClientSecretJwt,
 }
 
 /// One string, or an array of strings.
