@@ -254,7 +254,10 @@ impl ClientAuth {
     /// `iss` = `sub` = client id, `aud` = the token endpoint (RFC 7523 §3;
     /// OpenID Connect Core §9 for `private_key_jwt` and `client_secret_jwt`
     /// alike).
-    pub(crate) fn assertion(&self, token_endpoint: &str) -> Option<(AssertionKey, AssertionClaims)> {
+    pub(crate) fn assertion(
+        &self,
+        token_endpoint: &str,
+    ) -> Option<(AssertionKey, AssertionClaims)> {
         let key = match &self.proof {
             Proof::Assertion { key, header } => AssertionKey::Private(key.clone(), header.clone()),
             Proof::Secret(secret, ClientAuthMethod::Jwt) => AssertionKey::Secret(secret.clone()),

@@ -252,7 +252,9 @@ mod tests {
             Some("https://sso.example.com/realms/ops/protocol/openid-connect/revoke")
         );
         assert_eq!(
-            Provider::Keycloak.introspection_endpoint(keycloak).as_deref(),
+            Provider::Keycloak
+                .introspection_endpoint(keycloak)
+                .as_deref(),
             Some("https://sso.example.com/realms/ops/protocol/openid-connect/token/introspect")
         );
         let ping = "https://openam-acme.forgeblocks.com:443/am/oauth2/access_token";
@@ -264,7 +266,8 @@ mod tests {
             Provider::PingAic.introspection_endpoint(ping).as_deref(),
             Some("https://openam-acme.forgeblocks.com:443/am/oauth2/introspect")
         );
-        let realm = "https://openam-acme.forgeblocks.com/am/oauth2/realms/root/realms/alpha/access_token";
+        let realm =
+            "https://openam-acme.forgeblocks.com/am/oauth2/realms/root/realms/alpha/access_token";
         assert_eq!(
             Provider::PingAic.revocation_endpoint(realm).as_deref(),
             Some("https://openam-acme.forgeblocks.com/am/oauth2/realms/root/realms/alpha/token/revoke")

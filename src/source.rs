@@ -368,8 +368,14 @@ impl TokenSource {
         let forget = match (&tokens, &cached) {
             (None, _) => true,
             (Some(given), Some(cached)) => {
-                cached.access_token.as_ref().is_some_and(|t| given.contains(t))
-                    || cached.refresh_token.as_ref().is_some_and(|t| given.contains(t))
+                cached
+                    .access_token
+                    .as_ref()
+                    .is_some_and(|t| given.contains(t))
+                    || cached
+                        .refresh_token
+                        .as_ref()
+                        .is_some_and(|t| given.contains(t))
             }
             (Some(_), None) => false,
         };

@@ -5,8 +5,10 @@
 mod common;
 
 use common::{drive, json, param, TestRng};
-use grantkit::client_auth::ClientCredential;
-use grantkit::flow::{ClientCredentials, ClientCredentialsSettings, JwtBearer, JwtBearerSettings};
+use grantkit::client_auth::{ClientAuthMethod, ClientCredential};
+use grantkit::flow::{
+    Action, ClientCredentials, ClientCredentialsSettings, Flow, JwtBearer, JwtBearerSettings,
+};
 use grantkit::keys::{Algorithm, PrivateKey};
 use grantkit::provider::Provider;
 use grantkit::{Error, HttpRequest, KeyProblem};
@@ -197,6 +199,64 @@ fn private_key_jwt_sends_a_client_assertion_with_certificate_thumbprints() {
             "iat": 1_700_000_000, "exp": 1_700_000_060, "jti": "AAECAwQFBgcICQoLDA0ODw"})
     );
     assert!(result.is_ok());
+}
+
+/// A client_secret_jwt assertion, computed independently with Python's
+/// hmac and hashlib (HS256 over the same header and claims, key
+/// "a-client-secret-of-32-bytes-or-more").
+const HS256_VECTOR: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJhcHAtMSIsInN1YiI6ImFwcC0xIiwiYXVkIjoiaHR0cHM6Ly9pZHAuZXhhbXBsZS90b2tlbiIsImlhdCI6MTcwMDAwMDAwMCwiZXhwIjoxNzAwMDAwMDYwLCJqdGkiOiJBQUVDQXdRRkJnY0lDUW9MREEwT0R3In0.HpxtYCQswy3LVp-t9DodzagC0oXWAZmTKvHi2zsvEVw";
+
+#[wasm_bindgen_test(unsupported = test)]
+fn client_secret_jwt_sends_the_pinned_hs256_assertion_and_never_the_secret() {
+    let secret = "a-client-secret-of-32-bytes-or-more";
+    let mut settings =
+        ClientCredentialsSettings::new("https://idp.example/token", "app-1", secret.into());
+    settings.client.credential = ClientCredential::Secret {
+        secret: secret.into(),
+        method: ClientAuthMethod::Jwt,
+    };
+    let client = ClientCredentials::new(settings).unwrap();
+
+    // HMAC is computed in the core: no Action::Sign, the request comes at once.
+    let mut flow = client.start(&mut TestRng::default());
+    let Ok(Action::Send(request)) = flow.poll(common::NOW) else {
+        panic!("no request")
+    };
+    assert_eq!(request.header("Authorization"), None);
+    // RFC 7523 §2.2, OpenID Connect Core §9: iss = sub = client_id, aud =
+    // the token endpoint, jti, exp, iat; HS256 keyed with the secret.
+    assert_eq!(
+        request.body_text(),
+        format!(
+            "grant_type=client_credentials&client_id=app-1\
+             &client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer\
+             &client_assertion={HS256_VECTOR}"
+        )
+    );
+    assert!(!request.body_text().contains(secret));
+    // Not in Debug, nor in an error that echoes the assertion.
+    assert!(!format!("{client:?}{flow:?}").contains(secret));
+    let echo = json(
+        400,
+        &format!(r#"{{"error":"invalid_client","error_description":"bad {HS256_VECTOR}"}}"#),
+    );
+    let error = flow.handle_response(echo, common::NOW).unwrap_err();
+    assert!(!error.to_string().contains(HS256_VECTOR), "{error}");
+    assert!(!format!("{:?}", error.members()).contains("HpxtYCQswy3LVp"));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn client_secret_jwt_refuses_a_secret_shorter_than_256_bits() {
+    let mut settings =
+        ClientCredentialsSettings::new("https://idp.example/token", "app-1", "unused".into());
+    settings.client.credential = ClientCredential::Secret {
+        secret: "31-bytes-is-one-byte-too-short!".into(),
+        method: ClientAuthMethod::Jwt,
+    };
+    let error = ClientCredentials::new(settings).unwrap_err();
+    assert_eq!(error.code(), "INVALID_CONFIG");
+    assert!(error.to_string().contains("RFC 7518 §3.2"), "{error}");
+    assert!(!error.to_string().contains("31-bytes"), "{error}");
 }
 
 #[wasm_bindgen_test(unsupported = test)]

@@ -3,9 +3,11 @@
 
 mod common;
 
-use common::{drive_timed, headers, json, sent, waits, Event, Outcome, TestRng};
+use common::{drive_timed, headers, json, sent, waits, Event, Outcome, TestRng, NOW};
 use grantkit::client_auth::{ClientAuthMethod, ClientCredential};
-use grantkit::flow::{DeviceAuthorization, DeviceAuthorizationSettings, DevicePrompt, Flow};
+use grantkit::flow::{
+    Action, DeviceAuthorization, DeviceAuthorizationSettings, DevicePrompt, Flow,
+};
 use grantkit::keys::PrivateKey;
 use grantkit::{Error, Method, Secret};
 use std::sync::Arc;
@@ -262,9 +264,47 @@ fn a_confidential_client_authenticates_both_requests() {
     assert!(matches!(outcome, Outcome::Done(_)));
     // base64("tv-app:tv-secret")
     let basic = ("Authorization", "Basic dHYtYXBwOnR2LXNlY3JldA==");
-    for (_, request) in sent(&events) {
+    let requests = sent(&events);
+    for (_, request) in &requests {
         assert_eq!(headers(request), [FORM, ACCEPT, basic]);
-        assert!(!request.body_text().contains("client_id"));
+    }
+    // The device authorization request carries client_id in the body too
+    // (django-oauth-toolkit refuses it without; RFC 8628 §3.1 allows it);
+    // the token poll does not repeat it beside Basic.
+    assert_eq!(
+        requests[0].1.body_text(),
+        "client_id=tv-app&scope=openid+offline_access"
+    );
+    assert_eq!(
+        requests[1].1.body_text(),
+        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=dc-SECRET-1"
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn client_id_is_in_the_device_authorization_body_once_under_every_method() {
+    for (method, expected) in [
+        (
+            ClientAuthMethod::Post,
+            "scope=openid+offline_access&client_id=tv-app&client_secret=tv-secret-that-is-32-bytes-long%21%21",
+        ),
+        (ClientAuthMethod::Jwt, "scope=openid+offline_access&client_id=tv-app&client_assertion_type="),
+    ] {
+        let mut settings = settings();
+        settings.client.credential = ClientCredential::Secret {
+            secret: Secret::new("tv-secret-that-is-32-bytes-long!!"),
+            method,
+        };
+        let mut flow = start(settings);
+        let Ok(Action::Send(request)) = flow.poll(NOW) else {
+            panic!("no request")
+        };
+        assert!(
+            request.body_text().starts_with(expected),
+            "{method:?}: {}",
+            request.body_text()
+        );
+        assert_eq!(request.body_text().matches("client_id=").count(), 1);
     }
 }
 

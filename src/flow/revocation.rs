@@ -146,7 +146,12 @@ impl TokenClient {
                 ));
             }
             let request = self.request(endpoint, token, Some(hint));
-            Ok(TokenGrant::with_parser(request, None, rng, parse_revocation))
+            Ok(TokenGrant::with_parser(
+                request,
+                None,
+                rng,
+                parse_revocation,
+            ))
         };
         let refresh = tokens
             .refresh_token
@@ -235,9 +240,7 @@ impl fmt::Debug for Revocation {
             State::ExpectAccessRevoked(_) => "ExpectAccessRevoked",
             State::Finished => "Finished",
         };
-        f.debug_struct("Revocation")
-            .field("state", &state)
-            .finish()
+        f.debug_struct("Revocation").field("state", &state).finish()
     }
 }
 
@@ -258,19 +261,21 @@ impl Flow for Revocation {
 
     fn poll(&mut self, now: UnixTime) -> Result<Action<()>, Error> {
         match std::mem::replace(&mut self.state, State::Finished) {
-            State::ExpectRefreshRevoked(mut request, access) => match request.poll(now)?.pending() {
-                Ok(action) => {
-                    self.state = State::ExpectRefreshRevoked(request, access);
-                    Ok(action)
-                }
-                Err(()) => match access {
-                    Some(access) => {
-                        self.state = State::ExpectAccessRevoked(access);
-                        self.poll(now)
+            State::ExpectRefreshRevoked(mut request, access) => {
+                match request.poll(now)?.pending() {
+                    Ok(action) => {
+                        self.state = State::ExpectRefreshRevoked(request, access);
+                        Ok(action)
                     }
-                    None => Ok(Action::Done(())),
-                },
-            },
+                    Err(()) => match access {
+                        Some(access) => {
+                            self.state = State::ExpectAccessRevoked(access);
+                            self.poll(now)
+                        }
+                        None => Ok(Action::Done(())),
+                    },
+                }
+            }
             State::ExpectAccessRevoked(mut request) => match request.poll(now)?.pending() {
                 Ok(action) => {
                     self.state = State::ExpectAccessRevoked(request);

@@ -228,9 +228,10 @@ impl TokenRequest {
         rng: &mut dyn CryptoRngCore,
     ) -> Option<(AssertionUse, PendingAssertion)> {
         let (use_, (key, claims)) = match grant_assertion {
-            Some((key, header, claims)) => {
-                (AssertionUse::Grant, (AssertionKey::Private(key, header), claims))
-            }
+            Some((key, header, claims)) => (
+                AssertionUse::Grant,
+                (AssertionKey::Private(key, header), claims),
+            ),
             None => (
                 AssertionUse::ClientAuth,
                 self.client
@@ -238,10 +239,7 @@ impl TokenRequest {
             ),
         };
         let jti = new_jti(rng);
-        Some((
-            use_,
-            PendingAssertion { key, claims, jti },
-        ))
+        Some((use_, PendingAssertion { key, claims, jti }))
     }
 
     fn to_http(&self, assertion: Option<(AssertionUse, &str)>) -> HttpRequest {

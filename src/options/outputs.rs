@@ -51,6 +51,14 @@ impl<'a> From<&'a TokenSet> for TokenSetOutput<'a> {
     }
 }
 
+/// What `introspect(token)` resolves to: the server's answer (RFC 7662 §2.2) as sent; `active` is checked to be a boolean, every other member is optional.
+#[derive(Serialize, Tsify)]
+#[tsify(
+    rename = "IntrospectionResponse",
+    type = "{ active: boolean; scope?: string; client_id?: string; username?: string; token_type?: string; exp?: number; iat?: number; nbf?: number; sub?: string; aud?: string | string[]; iss?: string; jti?: string; [member: string]: unknown }"
+)]
+pub struct IntrospectionOutput<'a>(pub &'a Map<String, Value>);
+
 /// What `keycloak()`, `entra()`, `pingAic()` and `generic()` return: spread
 /// it into a flow's options.
 #[derive(Serialize, Tsify)]

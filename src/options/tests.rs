@@ -133,7 +133,7 @@ fn errors_name_the_option_and_never_the_value() {
         (
             cc(vec![("clientAuth", s(secret))]),
             ConfigField::ClientAuth,
-            "must be \"basic\", \"post\" or \"private_key_jwt\"",
+            "must be \"basic\", \"post\", \"private_key_jwt\" or \"client_secret_jwt\"",
         ),
         (
             cc(vec![("clientAuth", Value::Number(1.0))]),

@@ -3,18 +3,24 @@
 
 use super::driver::Transport;
 use super::errors::{to_js_error, to_js_json};
-use super::options::{get_token_signal, HostValues, JsOptions};
+use super::options::{get_token_signal, read_js_optional, HostValues, JsOptions};
 use super::signer::Signer;
 use crate::error::Error;
-use crate::flow::{AcpLogin, ClientCredentials, DeviceAuthorization, JwtBearer, PasswordGrant};
-use crate::options::outputs::{AcpPreset, TokenEndpointPreset, TokenSetOutput};
+use crate::flow::{
+    AcpLogin, ClientCredentials, DeviceAuthorization, JwtBearer, PasswordGrant, Revocation,
+    TokensToRevoke,
+};
+use crate::options::outputs::{
+    AcpPreset, IntrospectionOutput, TokenEndpointPreset, TokenSetOutput,
+};
 use crate::options::schema::{
     AcpLoginOptions, AcpOptions, ClientCredentialsOptions, DeviceAuthorizationOptions,
-    EncryptAcpPasswordOptions, FlowOptions, GenericOptions, JwtBearerOptions, KeycloakOptions,
-    PasswordGrantOptions, TenantOptions, TransportOptions,
+    EncryptAcpPasswordOptions, FlowOptions, GenericOptions, IntrospectOptions, JwtBearerOptions,
+    KeycloakOptions, PasswordGrantOptions, RevokeTokens, TenantOptions, TransportOptions,
 };
 use crate::options::ConfigField;
 use crate::provider::{self, Provider};
+use crate::secret::Secret;
 use crate::token::TokenSet;
 use js_sys::Promise;
 use rand_core::OsRng;
@@ -108,6 +114,39 @@ macro_rules! flow_classes {
             ) -> Promise {
                 let flow = crate::source::Grant::start(&*self.grant, Box::new(OsRng));
                 token_promise(self.transport.clone(), flow, options)
+            }
+
+            /// Revokes tokens (RFC 7009): the refresh token first, then the
+            /// access token, each with its token_type_hint, authenticated as
+            /// getToken's requests are. Resolves when the server has accepted
+            /// each (HTTP 200); rejects with a GrantkitError (INVALID_CONFIG
+            /// without a revocation endpoint, OAUTH_ERROR with
+            /// unsupported_token_type, ...).
+            #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+            pub fn revoke(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "RevokeTokens")] tokens: JsValue,
+            ) -> Promise {
+                let run = || {
+                    let tokens = revoke_tokens(&tokens)?
+                        .ok_or_else(|| revoke_tokens_error("undefined"))?;
+                    token_client(&*self.grant)?.revoke(&tokens, &mut OsRng)
+                };
+                revoke_promise(self.transport.clone(), run())
+            }
+
+            /// Asks the introspection endpoint about a token (RFC 7662) and
+            /// resolves to its answer: `active`, and whatever else the server
+            /// said (scope, client_id, exp, ...). A response without a boolean
+            /// active rejects with INVALID_INTROSPECTION_RESPONSE.
+            #[wasm_bindgen(unchecked_return_type = "Promise<IntrospectionResponse>")]
+            pub fn introspect(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
+                #[wasm_bindgen(unchecked_optional_param_type = "IntrospectOptions")]
+                options: JsValue,
+            ) -> Promise {
+                introspect_promise(&*self.grant, self.transport.clone(), &token, &options)
             }
 
             /// Internal: the grant and transport, for `new TokenSource(this)`.
@@ -204,6 +243,87 @@ flow_classes! {
             #[doc = " whose `.step` says which of the five calls failed."]
         ],
     }
+}
+
+/// The grant's revoking and introspecting client.
+pub(crate) fn token_client(
+    grant: &dyn crate::source::Grant,
+) -> Result<&crate::flow::TokenClient, Error> {
+    grant.token_client().ok_or_else(|| {
+        Error::config(
+            ConfigField::RevocationEndpoint,
+            "the ACP session login has no revocation or introspection endpoint",
+        )
+    })
+}
+
+fn revoke_tokens_error(given: &str) -> Error {
+    Error::config(
+        ConfigField::Token,
+        format!("revoke takes a TokenSet or {{ access_token?, refresh_token? }}, not {given}"),
+    )
+}
+
+/// The argument of `revoke(tokens)`; `None` when absent.
+pub(crate) fn revoke_tokens(js: &JsValue) -> Result<Option<TokensToRevoke>, Error> {
+    if js.is_undefined() || js.is_null() {
+        return Ok(None);
+    }
+    if !js.is_object() {
+        return Err(revoke_tokens_error("a value of another type"));
+    }
+    let tokens: RevokeTokens = JsOptions::new(js)?.read("revoke")?;
+    Ok(Some(TokensToRevoke {
+        refresh_token: tokens.refresh_token,
+        access_token: tokens.access_token,
+    }))
+}
+
+/// Runs a revocation: a Promise of undefined.
+pub(crate) fn revoke_promise(transport: Rc<Transport>, flow: Result<Revocation, Error>) -> Promise {
+    let flow = match flow {
+        Ok(flow) => flow,
+        Err(error) => return Promise::reject(&to_js_error(&error)),
+    };
+    future_to_promise(async move {
+        transport
+            .run(flow, None)
+            .await
+            .map_err(|e| to_js_error(&e))?;
+        Ok(JsValue::UNDEFINED)
+    })
+}
+
+/// Runs an introspection: a Promise of the server's answer.
+pub(crate) fn introspect_promise(
+    grant: &dyn crate::source::Grant,
+    transport: Rc<Transport>,
+    token: &JsValue,
+    options: &JsValue,
+) -> Promise {
+    let run = || -> Result<_, Error> {
+        let token = token.as_string().ok_or_else(|| {
+            Error::config(ConfigField::Token, "introspect takes the token as a string")
+        })?;
+        let (options, host): (IntrospectOptions, _) = read_js_optional(options, "introspect")?;
+        let flow = token_client(grant)?.introspect(
+            &Secret::new(token),
+            options.token_type_hint,
+            &mut OsRng,
+        )?;
+        Ok((flow, options.signal.map(|signal| host.signal(signal))))
+    };
+    let (flow, signal) = match run() {
+        Ok(started) => started,
+        Err(error) => return Promise::reject(&to_js_error(&error)),
+    };
+    future_to_promise(async move {
+        let answer = transport
+            .run(flow, signal.as_ref())
+            .await
+            .map_err(|e| to_js_error(&e))?;
+        Ok(to_js_json(&IntrospectionOutput(&answer.raw)))
+    })
 }
 
 /// Runs one flow and turns the outcome into a Promise of a TokenSet.

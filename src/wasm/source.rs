@@ -139,6 +139,49 @@ impl JsTokenSource {
         self.state.publish(&source);
     }
 
+    /// Revokes tokens (RFC 7009): by default the cached ones, the refresh
+    /// token first, then the access token. The cache is forgotten at once
+    /// when it holds what is revoked (so no caller is handed a token being
+    /// revoked, whatever the outcome), and the store's copy of them is not
+    /// taken again: the next getToken runs the flow itself. Resolves when
+    /// the server has accepted each revocation (at once when nothing is
+    /// cached); rejects with a GrantkitError.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn revoke(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "RevokeTokens")] tokens: JsValue,
+    ) -> Promise {
+        let run = || {
+            let tokens = super::api::revoke_tokens(&tokens)?;
+            let mut source = self.state.source.borrow_mut();
+            let flow = source.revoke(tokens, &mut OsRng);
+            self.state.publish(&source);
+            flow
+        };
+        match run() {
+            Ok(Some(flow)) => super::api::revoke_promise(self.state.transport.clone(), Ok(flow)),
+            Ok(None) => Promise::resolve(&JsValue::UNDEFINED),
+            Err(error) => Promise::reject(&to_js_error(&error)),
+        }
+    }
+
+    /// Asks the introspection endpoint about a token (RFC 7662), as the
+    /// flow's introspect() does.
+    #[wasm_bindgen(unchecked_return_type = "Promise<IntrospectionResponse>")]
+    pub fn introspect(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "IntrospectOptions")] options: JsValue,
+    ) -> Promise {
+        let source = self.state.source.borrow();
+        super::api::introspect_promise(
+            source.grant(),
+            self.state.transport.clone(),
+            &token,
+            &options,
+        )
+    }
+
     /// The `{until, promise}` object of the JavaScript `getToken()`.
     #[wasm_bindgen(getter, js_name = __grantkitFresh, skip_typescript)]
     pub fn fresh(&self) -> Object {
