@@ -176,7 +176,7 @@ describe('DeviceAuthorization against the local IdP', () => {
     assert.notEqual(third.access_token, refreshed.access_token);
   });
 
-  test('confidential client: Basic authentication on both requests, no client_id in the bodies; pending polls until approved', async () => {
+  test('confidential client: Basic authentication on both requests, client_id in the device authorization body only; pending polls until approved', async () => {
     const { client_id: clientId, client_secret: clientSecret } = CLIENTS.deviceConfidential;
     const log = [];
     const prompts = [];
@@ -196,7 +196,9 @@ describe('DeviceAuthorization against the local IdP', () => {
     assert.equal(idp.deviceAuthorizationRequests().length, 1);
     assertFormPost(dar, '/device/auth');
     assert.equal(dar.headers.authorization, basic);
-    assert.equal(dar.body, 'scope=openid+offline_access+api%3Aread');
+    // client_id in the body beside Basic (RFC 8628 §3.1 allows it;
+    // django-oauth-toolkit requires it): oidc-provider accepts it.
+    assert.equal(dar.body, 'client_id=device-confidential&scope=openid+offline_access+api%3Aread');
 
     const [d] = deviceResponses(log, idp);
     assert.equal(prompts.length, 1);

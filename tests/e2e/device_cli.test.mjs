@@ -129,8 +129,12 @@ describe('grantkit device', () => {
     const basic = `Basic ${Buffer.from('device-confidential:device-secret-456').toString('base64')}`;
     for (const request of [...idp.deviceAuthorizationRequests(), ...idp.tokenRequests()]) {
       assert.equal(request.headers.authorization, basic);
-      assert.doesNotMatch(request.body, /client_id=/);
     }
+    // client_id goes in the device authorization body whatever the client
+    // authentication (some servers refuse the request without it); the polls
+    // carry it in the Basic header only.
+    assert.equal(idp.deviceAuthorizationRequests()[0].body, 'client_id=device-confidential&scope=openid');
+    for (const request of idp.tokenRequests()) assert.doesNotMatch(request.body, /client_id=/);
   });
 });
 

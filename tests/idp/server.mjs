@@ -259,6 +259,15 @@ export const CLIENTS = Object.freeze({
     token_endpoint_auth_method: 'client_secret_basic',
     grant_types: Object.freeze([DEVICE_CODE_GRANT, 'refresh_token']),
   }),
+  // client_secret_jwt (RFC 7523 §2.2 / OIDC Core §9): an HS256 assertion
+  // keyed with the secret, verified by oidc-provider's own code. The secret is
+  // 32 bytes or more (RFC 7518 §3.2).
+  csjwtClient: Object.freeze({
+    client_id: 'csjwt-client',
+    client_secret: 'csjwt-secret-0123456789-abcdefghij',
+    token_endpoint_auth_method: 'client_secret_jwt',
+    grant_types: Object.freeze(['client_credentials', DEVICE_CODE_GRANT, 'refresh_token']),
+  }),
   introspector: Object.freeze({
     client_id: 'introspector',
     client_secret: 'introspector-secret',
