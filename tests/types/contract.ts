@@ -5,7 +5,7 @@ import {
   ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin, TokenSource,
   GrantkitError, keycloak, entra, generic, acp, encryptAcpPassword,
 } from "grantkit";
-import type { ClientCredentialsOptions, TokenSet, GrantkitErrorCode, DevicePrompt } from "grantkit";
+import type { ClientCredentialsOptions, TokenSet, GrantkitErrorCode, DevicePrompt, IntrospectionResponse } from "grantkit";
 
 const base = { tokenEndpoint: "https://idp.example/token", clientId: "app", clientSecret: "s" };
 
@@ -30,13 +30,27 @@ new TokenSource(cc, { marginSeconds: 30, allowedOrigins: ["https://api.example"]
 encryptAcpPassword({ publicKey: "PEM", ts: 1700000000, password: "p" });
 const options: ClientCredentialsOptions = base;
 void options; void tokens;
+// Revocation and introspection: on every flow and on TokenSource.
+new ClientCredentials({ ...base, clientAuth: "client_secret_jwt", revocationEndpoint: "https://idp.example/revoke", introspectionEndpoint: "https://idp.example/introspect" });
+const revoked: Promise<void> = cc.revoke(await cc.getToken());
+void revoked;
+void cc.revoke({ refresh_token: "rt" });
+void source.revoke();
+void source.revoke({ access_token: "at" });
+const answer: IntrospectionResponse = await cc.introspect("at", { tokenTypeHint: "access_token" });
+const active: boolean = answer.active;
+const scope: string | undefined = answer.scope;
+void active; void scope; void answer.vendor_member;
+void source.introspect("at");
+void new DeviceAuthorization({ ...base, onPrompt: () => {} }).revoke({ access_token: "at" });
+void new AcpLogin({ platformUrl: "https://acp.example", username: "u", password: "p" }).introspect("at");
 
 // Refused.
 // @ts-expect-error an unknown option
 new ClientCredentials({ ...base, clientSecrett: "s" });
 // @ts-expect-error timeoutMs is a number
 new ClientCredentials({ ...base, timeoutMs: "5000" });
-// @ts-expect-error clientAuth is one of three names
+// @ts-expect-error clientAuth is one of four names
 new ClientCredentials({ ...base, clientAuth: "mtls" });
 // @ts-expect-error tokenEndpoint is required
 new ClientCredentials({ clientId: "a", clientSecret: "s" });
@@ -52,6 +66,18 @@ new AcpLogin({ ...keycloak({ baseUrl: "https://sso.example", realm: "r" }), plat
 new TokenSource({ getToken: async () => ({}) });
 // @ts-expect-error a password-grant option on client credentials
 new ClientCredentials({ ...base, username: "u" });
+// @ts-expect-error a flow's revoke needs the tokens
+void cc.revoke();
+// @ts-expect-error the tokens are strings
+void cc.revoke({ access_token: 1 });
+// @ts-expect-error introspect takes the token as a string
+void cc.introspect({ access_token: "at" });
+// @ts-expect-error token_type_hint is access_token or refresh_token
+void cc.introspect("at", { tokenTypeHint: "id_token" });
+// @ts-expect-error scope is a string when present
+const notScope: number | undefined = answer.scope;
+// @ts-expect-error revocationEndpoint is a string
+new ClientCredentials({ ...base, revocationEndpoint: true });
 
 // Errors: a class with codes as constants.
 try {
