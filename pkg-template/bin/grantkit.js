@@ -15,6 +15,10 @@ const USAGE = `Usage:
                       [--lifetime SECONDS] [--algorithm RS256|PS256] [options]
   grantkit device ENDPOINT --client-id ID [CLIENT-SECRET] [--device-authorization-endpoint URL] [options]
   grantkit acp --platform-url URL --username USER PASSWORD [--idp local|ldap|oidc] [--json] [--trace]
+  grantkit revoke ENDPOINT --client-id ID CLIENT-SECRET [--revocation-endpoint URL] TOKEN
+                  [--token-type-hint refresh_token|access_token] [options]
+  grantkit introspect ENDPOINT --client-id ID CLIENT-SECRET [--introspection-endpoint URL] TOKEN
+                      [--token-type-hint refresh_token|access_token] [options]
   grantkit decode [--token-env NAME | --token-file PATH]   (default: the token on standard input)
   grantkit www [--port N]               serves the diagnostic page on 127.0.0.1 (default port 8737)
   grantkit --version                    prints the package version
@@ -28,10 +32,11 @@ ENDPOINT is one of:
 CLIENT-SECRET is one of --client-secret-env NAME, --client-secret-file PATH, --client-secret-stdin,
   or --client-auth private_key_jwt --private-key PATH [--certificate PATH] [--algorithm RS256|PS256]
 PASSWORD is one of --password-env NAME, --password-file PATH, --password-stdin
+TOKEN is one of --token-env NAME, --token-file PATH, --token-stdin (default: standard input)
 
 Options:
   --scope SCOPE            a scope value; repeat for more
-  --client-auth basic|post|private_key_jwt
+  --client-auth basic|post|private_key_jwt|client_secret_jwt
                            how the client authenticates (default: basic)
   --param NAME=VALUE       an extra form parameter (audience, resource, ...); repeatable
   --timeout MS             time limit per request (default 30000)
@@ -49,6 +54,12 @@ waits until the user approves it elsewhere (Ctrl-C stops it). The device
 authorization endpoint defaults to Keycloak's {BASE}/realms/{REALM}/protocol/
 openid-connect/auth/device and Entra's .../{TENANT}/oauth2/v2.0/devicecode;
 give --device-authorization-endpoint for any other server.
+
+revoke (RFC 7009) revokes the token (hint: refresh_token unless told) and prints
+nothing. introspect (RFC 7662) prints the server's answer as JSON ("active" and
+what else it said). Both authenticate as the token requests do; the endpoints
+default to Keycloak's and PingOne AIC's documented ones beside the token endpoint
+(Entra has neither).
 
 Prints the access token and a newline. Exit status: 0 on success, 2 when the
 server answered with an OAuth error, 1 on any other error.
@@ -125,6 +136,14 @@ const COMMANDS = {
     },
     run: acp,
   },
+  revoke: {
+    options: { ...COMMON, ...CLIENT_KEY, "revocation-endpoint": { type: "string" }, ...secretSource("token"), "token-type-hint": { type: "string" } },
+    run: revoke,
+  },
+  introspect: {
+    options: { ...COMMON, ...CLIENT_KEY, "introspection-endpoint": { type: "string" }, ...secretSource("token"), "token-type-hint": { type: "string" } },
+    run: introspect,
+  },
   decode: { options: { ...secretSource("token"), help: { type: "boolean", short: "h" } }, run: decode },
   www: { options: { port: { type: "string" }, help: { type: "boolean", short: "h" } }, run: async (v) => (await import("./www.js")).main(v) },
 };
@@ -134,6 +153,10 @@ const COMMANDS = {
 const FLAG_OF_OPTION = {
   tokenEndpoint: "--token-endpoint",
   deviceAuthorizationEndpoint: "--device-authorization-endpoint",
+  revocationEndpoint: "--revocation-endpoint",
+  introspectionEndpoint: "--introspection-endpoint",
+  token: "--token-env / -file / -stdin",
+  tokenTypeHint: "--token-type-hint",
   baseUrl: "--keycloak-url",
   realm: "--realm",
   tenant: "--entra-tenant / --ping-tenant",
@@ -266,6 +289,45 @@ async function device(v) {
   } finally {
     process.off("SIGINT", onSigint);
   }
+  return 0;
+}
+
+/** The client that revokes or introspects: a confidential client, configured
+ * as for client-credentials (the endpoints come from the flags or the core's
+ * provider defaults). */
+async function tokenClient(v, endpointFlag, endpointOption) {
+  const options = { ...endpoint(v), clientId: required(v, "client-id"), ...(await clientCredential(v)), ...flowOptions(v) };
+  if (v[endpointFlag] !== undefined) options[endpointOption] = v[endpointFlag];
+  return new ClientCredentials(options);
+}
+
+/** The token: --token-env / --token-file / --token-stdin, else standard input. */
+async function tokenArgument(v) {
+  const token = (await secret(v, "token", { required: false })) ?? (await readStdin("token")).trim();
+  if (token === "") throw new UsageError("the token is empty");
+  return token;
+}
+
+function tokenTypeHint(v, fallback) {
+  const hint = v["token-type-hint"] ?? fallback;
+  if (hint !== undefined && hint !== "refresh_token" && hint !== "access_token") {
+    throw new UsageError("--token-type-hint takes refresh_token or access_token");
+  }
+  return hint;
+}
+
+async function revoke(v) {
+  const hint = tokenTypeHint(v, "refresh_token");
+  const client = await tokenClient(v, "revocation-endpoint", "revocationEndpoint");
+  await client.revoke({ [hint]: await tokenArgument(v) });
+  return 0;
+}
+
+async function introspect(v) {
+  const hint = tokenTypeHint(v, undefined);
+  const client = await tokenClient(v, "introspection-endpoint", "introspectionEndpoint");
+  const answer = await client.introspect(await tokenArgument(v), hint === undefined ? undefined : { tokenTypeHint: hint });
+  process.stdout.write(terminalSafe(JSON.stringify(answer), true) + "\n");
   return 0;
 }
 

@@ -8,7 +8,7 @@ import * as jose from 'jose';
 
 import { CLIENT_ASSERTION_TYPE, CLIENTS, USERS, startIdp } from '../idp/server.mjs';
 import {
-  assertGrantkitError, basicHeader, form, formPairs, introspect, lastRequest, loadGrantkit, rejection,
+  assertGrantkitError, basicHeader, form, formPairs, introspect, lastRequest, loadGrantkit, rejection, runCli, show,
 } from './helpers.mjs';
 
 let gk;
@@ -220,5 +220,49 @@ describe('client_secret_jwt against the local IdP', () => {
     assert.ok(!text.includes(clientSecret));
     const assertion = formPairs(lastRequest(idp).body).at(-1)[1];
     assert.ok(!text.includes(assertion.split('.')[2]));
+  });
+});
+
+describe('grantkit revoke / introspect', () => {
+  const { client_id: clientId, client_secret: clientSecret } = CLIENTS.ccBasic;
+  const client = () => ['--token-endpoint', idp.tokenEndpoint, '--client-id', clientId, '--client-secret-env', 'CC_SECRET'];
+  const env = { CC_SECRET: clientSecret };
+
+  test('introspect prints the JSON answer; revoke exits 0; then inactive', async () => {
+    const { access_token: token } = await new gk.ClientCredentials({
+      tokenEndpoint: idp.tokenEndpoint, clientId, clientSecret, scope: 'api:read',
+    }).getToken();
+    const live = await runCli(['introspect', ...client(), '--introspection-endpoint', idp.introspectionEndpoint, '--token-env', 'TOKEN'],
+      { env: { ...env, TOKEN: token } });
+    assert.equal(live.code, 0, show(live));
+    const answer = JSON.parse(live.stdout);
+    assert.equal(answer.active, true);
+    assert.equal(answer.client_id, clientId);
+
+    const revoked = await runCli(['revoke', ...client(), '--revocation-endpoint', idp.revocationEndpoint, '--token-type-hint', 'access_token'],
+      { env, stdin: `${token}\n` });
+    assert.equal(revoked.code, 0, show(revoked));
+    assert.equal(revoked.stdout, '');
+    assert.equal((await introspect(idp, token)).active, false);
+  });
+
+  test('exit codes: 2 for an OAuth error, 1 for a config or usage error; the token never from argv', async () => {
+    const other = await passwordGrant().getToken();
+    const refused = await runCli(['revoke', ...client(), '--revocation-endpoint', idp.revocationEndpoint, '--token-env', 'TOKEN'],
+      { env: { ...env, TOKEN: other.access_token } });
+    assert.equal(refused.code, 2, show(refused));
+    assert.match(refused.stderr, /invalid_request/);
+    assert.ok(!refused.stderr.includes(other.access_token));
+
+    const noEndpoint = await runCli(['revoke', ...client(), '--token-env', 'TOKEN'], { env: { ...env, TOKEN: 't' } });
+    assert.equal(noEndpoint.code, 1, show(noEndpoint));
+    assert.match(noEndpoint.stderr, /--revocation-endpoint: INVALID_CONFIG/);
+
+    const onArgv = await runCli(['introspect', ...client(), '--token', 'secret-token']);
+    assert.equal(onArgv.code, 1);
+    assert.match(onArgv.stderr, /--token would put a secret on the command line/);
+    const badHint = await runCli(['introspect', ...client(), '--token-type-hint', 'id_token'], { env, stdin: 't' });
+    assert.equal(badHint.code, 1);
+    assert.match(badHint.stderr, /--token-type-hint takes refresh_token or access_token/);
   });
 });
