@@ -19,6 +19,7 @@ pub mod client_credentials;
 pub mod device;
 pub mod jwt_bearer;
 pub mod password;
+pub mod token_exchange;
 mod token_request;
 
 pub use acp::{AcpFlow, AcpLogin, AcpLoginSettings};
@@ -27,6 +28,7 @@ pub use client_credentials::{ClientCredentials, ClientCredentialsSettings};
 pub use device::{DeviceAuthorization, DeviceAuthorizationSettings, DeviceFlow};
 pub use jwt_bearer::{AssertionFlow, JwtBearer, JwtBearerSettings};
 pub use password::{PasswordGrant, PasswordGrantSettings};
+pub use token_exchange::{TokenExchange, TokenExchangeSettings};
 pub use token_request::{ExtraParams, Scope, TokenGrant};
 
 /// What a flow needs from its driver next.
