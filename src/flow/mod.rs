@@ -21,6 +21,7 @@ pub mod introspection;
 pub mod jwt_bearer;
 pub mod password;
 pub mod revocation;
+pub mod token_exchange;
 mod token_request;
 
 pub use acp::{AcpFlow, AcpLogin, AcpLoginSettings};
@@ -31,6 +32,7 @@ pub use introspection::{Introspection, IntrospectionResponse};
 pub use jwt_bearer::{AssertionFlow, JwtBearer, JwtBearerSettings};
 pub use password::{PasswordGrant, PasswordGrantSettings};
 pub use revocation::{Revocation, TokenClient, TokenTypeHint, TokensToRevoke};
+pub use token_exchange::{TokenExchange, TokenExchangeSettings};
 pub use token_request::{ExtraParams, Scope, TokenGrant};
 
 /// What a flow needs from its driver next.

@@ -56,6 +56,12 @@ pub enum ConfigField {
     /// The token given to `introspect(token)` or `revoke(tokens)`.
     Token,
     TokenTypeHint,
+    SubjectToken,
+    SubjectTokenType,
+    ActorToken,
+    ActorTokenType,
+    RequestedTokenType,
+    Resource,
     // Transport.
     Fetch,
     TimeoutMs,

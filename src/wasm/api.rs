@@ -8,7 +8,7 @@ use super::signer::Signer;
 use crate::error::Error;
 use crate::flow::{
     AcpLogin, ClientCredentials, DeviceAuthorization, JwtBearer, PasswordGrant, Revocation,
-    TokensToRevoke,
+    TokenExchange, TokensToRevoke,
 };
 use crate::options::outputs::{
     AcpPreset, IntrospectionOutput, TokenEndpointPreset, TokenSetOutput,
@@ -16,7 +16,8 @@ use crate::options::outputs::{
 use crate::options::schema::{
     AcpLoginOptions, AcpOptions, ClientCredentialsOptions, DeviceAuthorizationOptions,
     EncryptAcpPasswordOptions, FlowOptions, GenericOptions, IntrospectOptions, JwtBearerOptions,
-    KeycloakOptions, PasswordGrantOptions, RevokeTokens, TenantOptions, TransportOptions,
+    KeycloakOptions, PasswordGrantOptions, RevokeTokens, TenantOptions, TokenExchangeOptions,
+    TransportOptions,
 };
 use crate::options::ConfigField;
 use crate::provider::{self, Provider};
@@ -186,6 +187,21 @@ flow_classes! {
             #[doc = " INVALID_CONFIG (KEY_* for a private key) before any request is sent."]
         ],
         get_token: [#[doc = " Requests a token. Rejects with a GrantkitError."]],
+    }
+    #[doc = " Trades a token for another (RFC 8693 token exchange; Keycloak's standard"]
+    #[doc = " token exchange): the access token an API received, say, for one to call"]
+    #[doc = " another API with. With provider \"entra\", Microsoft Entra ID's"]
+    #[doc = " on-behalf-of request instead (Entra has no RFC 8693 endpoint)."]
+    JsTokenExchange => TokenExchange("TokenExchangeOptions") {
+        grant: TokenExchange,
+        build: |v| flow_from_js(v, "TokenExchange", |o: TokenExchangeOptions, _, _| {
+            TokenExchange::new(o.into_settings()?)
+        }),
+        new: [
+            #[doc = " Checks the options; a bad option throws a GrantkitError with code"]
+            #[doc = " INVALID_CONFIG (KEY_* for a private key) before any request is sent."]
+        ],
+        get_token: [#[doc = " Sends the exchange request. Rejects with a GrantkitError."]],
     }
     #[doc = " Gets tokens with the JWT bearer grant (RFC 7523 §2.1): a signed"]
     #[doc = " assertion is exchanged for a token (PingOne Advanced Identity Cloud"]
