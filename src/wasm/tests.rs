@@ -280,7 +280,7 @@ fn bad_options_throw_from_the_constructor_without_echoing_values() {
         (
             r#"{"tokenEndpoint":"https://idp.example/t","clientId":"app","clientSecret":"s","clientAuth":"jwt"}"#,
             "clientAuth",
-            "invalid configuration: clientAuth: must be \"basic\", \"post\" or \"private_key_jwt\"",
+            "invalid configuration: clientAuth: must be \"basic\", \"post\", \"private_key_jwt\" or \"client_secret_jwt\"",
         ),
         (
             r#"{"tokenEndpoint":"https://idp.example/t","clientId":"app","clientSecret":"s","timeoutMs":-5}"#,
