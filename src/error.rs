@@ -74,6 +74,8 @@ error_codes! {
     InvalidJwt = "INVALID_JWT",
     /// A flow was driven out of order (a driver bug).
     FlowMisuse = "FLOW_MISUSE",
+    /// DPoP was asked for where it cannot be done: the runtime has no WebCrypto ECDSA P-256, or its key is unusable.
+    DpopUnavailable = "DPOP_UNAVAILABLE",
     /// The WebAssembly module could not be fetched, compiled or instantiated (a CSP without 'wasm-unsafe-eval', a missing file, no read permission); thrown by the package's import, never by a flow.
     WasmLoadFailed = "WASM_LOAD_FAILED",
     /// A public key or certificate where a private key is needed.
@@ -270,6 +272,12 @@ pub enum Error {
         /// What is wrong; names members, never their values.
         reason: String,
     },
+    /// DPoP (RFC 9449) cannot be done here: no WebCrypto ECDSA P-256 key
+    /// pair, or an unusable public key.
+    DpopUnavailable {
+        /// Why; never key material.
+        reason: String,
+    },
     /// A flow was driven out of order (polled while it waits for a response,
     /// or after it finished). A bug in the driver, not in the server.
     FlowMisuse {
@@ -309,6 +317,7 @@ impl Error {
             Error::InvalidJwt { .. } => ErrorCode::InvalidJwt,
             Error::FlowMisuse { .. } => ErrorCode::FlowMisuse,
             Error::InvalidIntrospectionResponse { .. } => ErrorCode::InvalidIntrospectionResponse,
+            Error::DpopUnavailable { .. } => ErrorCode::DpopUnavailable,
         }
     }
 
@@ -428,6 +437,7 @@ impl fmt::Display for Unescaped<'_> {
             Error::InvalidIntrospectionResponse { status, reason } => {
                 write!(f, "invalid introspection response (HTTP {status}): {reason}")
             }
+            Error::DpopUnavailable { reason } => write!(f, "DPoP is unavailable: {reason}"),
         }
     }
 }

@@ -52,6 +52,7 @@ pub mod api_call;
 pub mod client_auth;
 pub mod cookie;
 pub mod crypto;
+pub mod dpop;
 pub mod endpoint;
 pub mod error;
 pub mod flow;

@@ -1,0 +1,267 @@
+//! DPoP proofs (RFC 9449): the RFC's own values for `ath` and the key
+//! thumbprint, the exact header and claims, a proof signed with a P-256 key
+//! (as the driver's WebCrypto key signs) and verified by an independent
+//! ES256 implementation (the `p256` crate), and the nonce demands.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use grantkit::dpop::{
+    access_token_hash, demanded_nonce, proof_signing_input, target_uri, DpopPublicKey, ProofFor,
+};
+use grantkit::{HttpResponse, Method, Secret, UnixTime};
+use p256::ecdsa::signature::{Signer, Verifier};
+use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use serde_json::{json, Map, Value};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+/// The public key of RFC 9449's examples (§4.1).
+fn rfc_key() -> Map<String, Value> {
+    json!({"kty":"EC","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA","crv":"P-256"})
+        .as_object()
+        .cloned()
+        .unwrap()
+}
+
+fn response(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
+    HttpResponse {
+        status,
+        headers: headers
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect(),
+        set_cookies: Vec::new(),
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+fn decode(part: &str) -> Value {
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn ath_and_the_thumbprint_are_the_rfcs_own_values() {
+    // RFC 9449 §7.1: the access token and its ath.
+    assert_eq!(
+        access_token_hash(&Secret::new("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU")),
+        "fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo"
+    );
+    // RFC 9449 §6.1: cnf.jkt of the examples' key.
+    let key = DpopPublicKey::from_jwk(&rfc_key()).unwrap();
+    assert_eq!(
+        key.thumbprint(),
+        "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_proof_has_the_exact_header_and_claims_and_htu_drops_query_and_fragment() {
+    let key = DpopPublicKey::from_jwk(&rfc_key()).unwrap();
+    let token = Secret::new("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU");
+    let input = proof_signing_input(
+        &key,
+        &ProofFor {
+            method: Method::Get,
+            url: "https://resource.example.org/protectedresource?x=1#frag",
+            access_token: Some(&token),
+            nonce: Some("eyJ7S_zG.eyJH0-Z.HX4w-7v"),
+        },
+        UnixTime::from_secs(1_562_262_618),
+        "e1j3V_bKic8-LAEB",
+    );
+    let (header, claims) = input.split_once('.').unwrap();
+    assert_eq!(
+        String::from_utf8(URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap(),
+        r#"{"typ":"dpop+jwt","alg":"ES256","jwk":{"kty":"EC","crv":"P-256","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA"}}"#
+    );
+    assert_eq!(
+        String::from_utf8(URL_SAFE_NO_PAD.decode(claims).unwrap()).unwrap(),
+        r#"{"jti":"e1j3V_bKic8-LAEB","htm":"GET","htu":"https://resource.example.org/protectedresource","iat":1562262618,"ath":"fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo","nonce":"eyJ7S_zG.eyJH0-Z.HX4w-7v"}"#
+    );
+    // A token request's proof: no ath, no nonce until one is demanded.
+    let input = proof_signing_input(
+        &key,
+        &ProofFor {
+            method: Method::Post,
+            url: "https://server.example.com/token",
+            access_token: None,
+            nonce: None,
+        },
+        UnixTime::from_secs(1_562_262_616),
+        "-BwC3ESc6acc2lTc",
+    );
+    assert_eq!(
+        decode(input.split_once('.').unwrap().1),
+        json!({"jti":"-BwC3ESc6acc2lTc","htm":"POST","htu":"https://server.example.com/token","iat":1562262616})
+    );
+    assert_eq!(target_uri("https://a.example/p?q#f"), "https://a.example/p");
+    assert_eq!(target_uri("https://a.example/p#f?q"), "https://a.example/p");
+    assert_eq!(target_uri("https://a.example/"), "https://a.example/");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_proof_signed_with_the_key_verifies_with_an_independent_es256_implementation() {
+    let signing = SigningKey::from_slice(&[7u8; 32]).unwrap();
+    let point = signing.verifying_key().to_encoded_point(false);
+    let jwk = json!({
+        "kty": "EC", "crv": "P-256",
+        "x": URL_SAFE_NO_PAD.encode(point.x().unwrap()),
+        "y": URL_SAFE_NO_PAD.encode(point.y().unwrap()),
+    });
+    let key = DpopPublicKey::from_jwk(jwk.as_object().unwrap()).unwrap();
+    let input = proof_signing_input(
+        &key,
+        &ProofFor {
+            method: Method::Post,
+            url: "https://as.example/token",
+            access_token: None,
+            nonce: None,
+        },
+        UnixTime::from_secs(1_700_000_000),
+        "jti-1",
+    );
+    // The driver's part: an ES256 signature, r || s (64 bytes).
+    let signature: Signature = signing.sign(input.as_bytes());
+    let proof = grantkit::jwt::compact(&input, &signature.to_bytes());
+
+    // The verifier's part, from the proof alone: the key from its header.
+    let mut parts = proof.split('.');
+    let (header, claims, sig) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    );
+    let header = decode(header);
+    assert_eq!(header["typ"], "dpop+jwt");
+    assert_eq!(header["alg"], "ES256");
+    let x = URL_SAFE_NO_PAD
+        .decode(header["jwk"]["x"].as_str().unwrap())
+        .unwrap();
+    let y = URL_SAFE_NO_PAD
+        .decode(header["jwk"]["y"].as_str().unwrap())
+        .unwrap();
+    let mut sec1 = vec![4u8];
+    sec1.extend_from_slice(&x);
+    sec1.extend_from_slice(&y);
+    let verifying = VerifyingKey::from_sec1_bytes(&sec1).unwrap();
+    let signature = Signature::from_slice(&URL_SAFE_NO_PAD.decode(sig).unwrap()).unwrap();
+    verifying
+        .verify(
+            format!("{}.{claims}", proof.split('.').next().unwrap()).as_bytes(),
+            &signature,
+        )
+        .expect("the proof verifies");
+    assert_eq!(decode(claims)["htu"], "https://as.example/token");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn an_unusable_public_key_is_refused_without_quoting_it() {
+    let private = {
+        let mut jwk = rfc_key();
+        jwk.insert(
+            "d".into(),
+            json!("c2VjcmV0LXByaXZhdGUta2V5LW1hdGVyaWFsLTMyYg"),
+        );
+        jwk
+    };
+    let rsa = json!({"kty":"RSA","n":"AQAB","e":"AQAB"});
+    let short = json!({"kty":"EC","crv":"P-256","x":"AAAA","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA"});
+    let p384 = json!({"kty":"EC","crv":"P-384","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA"});
+    for jwk in [
+        private,
+        rsa.as_object().unwrap().clone(),
+        short.as_object().unwrap().clone(),
+        p384.as_object().unwrap().clone(),
+    ] {
+        let error = DpopPublicKey::from_jwk(&jwk).unwrap_err();
+        assert_eq!(error.code(), "DPOP_UNAVAILABLE");
+        let text = format!("{error} {error:?}");
+        assert!(
+            !text.contains("c2VjcmV0") && !text.contains("l8tFrhx"),
+            "{text}"
+        );
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn nonce_demands_at_the_token_endpoint_and_at_a_resource_server() {
+    let nonce = "eyJ7S_zG.eyJH0-Z.HX4w-7v";
+    // RFC 9449 §8: 400, use_dpop_nonce, DPoP-Nonce.
+    let token_endpoint = response(
+        400,
+        &[("DPoP-Nonce", nonce), ("Content-Type", "application/json")],
+        r#"{"error":"use_dpop_nonce","error_description":"Authorization server requires nonce in DPoP proof"}"#,
+    );
+    assert_eq!(demanded_nonce(&token_endpoint).as_deref(), Some(nonce));
+    // RFC 9449 §9: 401, WWW-Authenticate: DPoP error="use_dpop_nonce".
+    let resource = response(
+        401,
+        &[
+            (
+                "WWW-Authenticate",
+                r#"DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof""#,
+            ),
+            ("DPoP-Nonce", nonce),
+        ],
+        "",
+    );
+    assert_eq!(demanded_nonce(&resource).as_deref(), Some(nonce));
+    // Among other challenges, in one header or in two.
+    let mixed = response(
+        401,
+        &[
+            (
+                "www-authenticate",
+                r#"Bearer realm="api", DPoP algs="ES256", error="use_dpop_nonce""#,
+            ),
+            ("dpop-nonce", nonce),
+        ],
+        "",
+    );
+    assert_eq!(demanded_nonce(&mixed).as_deref(), Some(nonce));
+
+    // Not demands: another error, no nonce header, a nonce outside NQCHAR,
+    // a Bearer challenge's error, a 200 with a nonce (a new nonce for next
+    // time is not a demand).
+    let not = [
+        response(
+            400,
+            &[("DPoP-Nonce", nonce)],
+            r#"{"error":"invalid_grant"}"#,
+        ),
+        response(400, &[], r#"{"error":"use_dpop_nonce"}"#),
+        response(
+            400,
+            &[("DPoP-Nonce", "a\"b")],
+            r#"{"error":"use_dpop_nonce"}"#,
+        ),
+        response(
+            400,
+            &[("DPoP-Nonce", "a b")],
+            r#"{"error":"use_dpop_nonce"}"#,
+        ),
+        response(
+            401,
+            &[
+                ("WWW-Authenticate", r#"Bearer error="use_dpop_nonce""#),
+                ("DPoP-Nonce", nonce),
+            ],
+            "",
+        ),
+        response(
+            401,
+            &[
+                ("WWW-Authenticate", r#"DPoP error="invalid_token""#),
+                ("DPoP-Nonce", nonce),
+            ],
+            "",
+        ),
+        response(
+            200,
+            &[("DPoP-Nonce", nonce)],
+            r#"{"error":"use_dpop_nonce"}"#,
+        ),
+    ];
+    for r in &not {
+        assert_eq!(demanded_nonce(r), None, "{:?}", r.headers);
+    }
+}
