@@ -95,11 +95,7 @@ impl DiscoveryRequest {
     /// Checks `issuer` (named `field` in errors): an `https` URL (or `http`
     /// where endpoints may be), with no query or fragment (RFC 8414 §2,
     /// OIDC Discovery §2).
-    pub fn new(
-        field: ConfigField,
-        issuer: &str,
-        allow_insecure_http: bool,
-    ) -> Result<Self, Error> {
+    pub fn new(field: ConfigField, issuer: &str, allow_insecure_http: bool) -> Result<Self, Error> {
         let issuer = check_endpoint(field, issuer, allow_insecure_http)?;
         if UrlParts::split(&issuer).is_some_and(|parts| !parts.rest.is_empty()) {
             return Err(Error::config(
@@ -236,9 +232,8 @@ pub fn parse_metadata(
     }
     let mut endpoints = ENDPOINTS.map(|_| None);
     for (slot, name) in endpoints.iter_mut().zip(ENDPOINTS) {
-        *slot = endpoint(&body, name, request.allow_insecure_http).map_err(|(problem, why)| {
-            fail(problem, format!("{url}: {name} {why}"))
-        })?;
+        *slot = endpoint(&body, name, request.allow_insecure_http)
+            .map_err(|(problem, why)| fail(problem, format!("{url}: {name} {why}")))?;
     }
     let [token_endpoint, device_authorization_endpoint, revocation_endpoint, introspection_endpoint, authorization_endpoint] =
         endpoints;

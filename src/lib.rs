@@ -73,7 +73,9 @@ pub mod trace;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use error::{AcpProblem, DeviceProblem, DiscoveryProblem, Error, ErrorCode, KeyProblem, ServerError};
+pub use error::{
+    AcpProblem, DeviceProblem, DiscoveryProblem, Error, ErrorCode, KeyProblem, ServerError,
+};
 pub use http::{HttpRequest, HttpResponse, Method};
 pub use secret::Secret;
 pub use time::UnixTime;

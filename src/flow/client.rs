@@ -84,7 +84,9 @@ impl ClientConfig {
     pub fn discovery_request(&self) -> Result<Option<DiscoveryRequest>, Error> {
         self.issuer
             .as_deref()
-            .map(|issuer| DiscoveryRequest::new(self.issuer_field, issuer, self.allow_insecure_http))
+            .map(|issuer| {
+                DiscoveryRequest::new(self.issuer_field, issuer, self.allow_insecure_http)
+            })
             .transpose()
     }
 

@@ -243,7 +243,9 @@ impl<G, F> fmt::Debug for WithMetadata<G, F> {
             State::Running(_) => "Running",
             State::Finished => "Finished",
         };
-        f.debug_struct("WithMetadata").field("state", &state).finish()
+        f.debug_struct("WithMetadata")
+            .field("state", &state)
+            .finish()
     }
 }
 

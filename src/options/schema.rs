@@ -746,7 +746,11 @@ impl AcpLoginOptions {
             ));
         }
         if let Some(issuer) = &self.issuer {
-            if crate::provider::acp_issuer(&self.platform_url).ok().as_ref() != Some(issuer) {
+            if crate::provider::acp_issuer(&self.platform_url)
+                .ok()
+                .as_ref()
+                != Some(issuer)
+            {
                 return Err(Error::config(
                     super::ConfigField::Issuer,
                     "AcpLogin talks to the platform's own Dex: issuer must be {platformUrl}/dex, as acp() gives it, or absent",

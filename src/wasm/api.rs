@@ -237,8 +237,9 @@ impl JsJwtBearer {
             self.transport.clone(),
             // With serverIssuer only, the token endpoint (the default aud)
             // comes from the metadata first.
-            self.grant
-                .run(Box::new(OsRng), |grant, mut rng| grant.sign_assertion(&mut *rng)),
+            self.grant.run(Box::new(OsRng), |grant, mut rng| {
+                grant.sign_assertion(&mut *rng)
+            }),
         );
         future_to_promise(async move {
             let assertion = transport
