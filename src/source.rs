@@ -39,6 +39,8 @@ pub enum GrantKind {
     Device,
     /// The ACP session login.
     Acp,
+    /// Token exchange (RFC 8693, or Entra's on-behalf-of request).
+    TokenExchange,
 }
 
 impl GrantKind {
@@ -50,6 +52,7 @@ impl GrantKind {
             GrantKind::JwtBearer => "jwt-bearer",
             GrantKind::Device => "device",
             GrantKind::Acp => "acp",
+            GrantKind::TokenExchange => "token-exchange",
         }
     }
 }

@@ -4,7 +4,7 @@
 // from argv (which other users of the machine can read in the process list).
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin, decodeJwt, keycloak, entra, pingAic } from "../index.node.js";
+import { ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin, TokenExchange, decodeJwt, keycloak, entra, pingAic } from "../index.node.js";
 // The core's escaping of server text (index.node.js has instantiated the module).
 import { __terminalSafe as terminalSafe } from "../grantkit.js";
 
@@ -14,6 +14,9 @@ const USAGE = `Usage:
   grantkit jwt-bearer ENDPOINT --key PATH --issuer ISS [--subject SUB] [--audience AUD] [--client-id ID]
                       [--lifetime SECONDS] [--algorithm RS256|PS256] [options]
   grantkit device ENDPOINT --client-id ID [CLIENT-SECRET] [--device-authorization-endpoint URL] [options]
+  grantkit token-exchange ENDPOINT --client-id ID [CLIENT-SECRET] SUBJECT-TOKEN [--subject-token-type TYPE]
+                      [ACTOR-TOKEN --actor-token-type TYPE] [--audience NAME]... [--resource URI]...
+                      [--requested-token-type TYPE] [options]
   grantkit acp --platform-url URL --username USER PASSWORD [--idp local|ldap|oidc] [--json] [--trace]
   grantkit decode [--token-env NAME | --token-file PATH]   (default: the token on standard input)
   grantkit www [--port N]               serves the diagnostic page on 127.0.0.1 (default port 8737)
@@ -31,6 +34,8 @@ ENDPOINT is one of:
 CLIENT-SECRET is one of --client-secret-env NAME, --client-secret-file PATH, --client-secret-stdin,
   or --client-auth private_key_jwt --private-key PATH [--certificate PATH] [--algorithm RS256|PS256]
 PASSWORD is one of --password-env NAME, --password-file PATH, --password-stdin
+SUBJECT-TOKEN is one of --subject-token-env NAME, --subject-token-file PATH, --subject-token-stdin
+ACTOR-TOKEN is one of --actor-token-env NAME, --actor-token-file PATH, --actor-token-stdin
 
 Options:
   --scope SCOPE            a scope value; repeat for more
@@ -46,6 +51,11 @@ Options:
 jwt-bearer signs an RFC 7523 assertion with the key (JWK or PEM file): iss ISS, sub SUB
 (default ISS), aud AUD (default: the token endpoint exactly), exp = iat + SECONDS (default 180).
 With --ping-tenant, --client-id defaults to service-account.
+
+token-exchange trades the subject token for another (RFC 8693); a TYPE is a
+token type URI or one of access_token (the default), refresh_token, id_token,
+saml1, saml2, jwt. With --entra-tenant it sends Microsoft Entra ID's
+on-behalf-of request instead (the token and --scope only).
 
 device (RFC 8628) prints where to go and the code to enter on standard error, then
 waits until the user approves it elsewhere (Ctrl-C stops it). The device
@@ -115,6 +125,20 @@ const COMMANDS = {
     options: { ...COMMON, ...CLIENT_KEY, "device-authorization-endpoint": { type: "string" } },
     run: device,
   },
+  "token-exchange": {
+    options: {
+      ...COMMON,
+      ...CLIENT_KEY,
+      ...secretSource("subject-token"),
+      "subject-token-type": { type: "string" },
+      ...secretSource("actor-token"),
+      "actor-token-type": { type: "string" },
+      audience: { type: "string", multiple: true },
+      resource: { type: "string", multiple: true },
+      "requested-token-type": { type: "string" },
+    },
+    run: tokenExchange,
+  },
   acp: {
     options: {
       "platform-url": { type: "string" },
@@ -160,11 +184,17 @@ const FLAG_OF_OPTION = {
   lifetimeSeconds: "--lifetime",
   platformUrl: "--platform-url",
   idp: "--idp",
+  subjectToken: "--subject-token-env / -file / -stdin",
+  subjectTokenType: "--subject-token-type",
+  actorToken: "--actor-token-env / -file / -stdin",
+  actorTokenType: "--actor-token-type",
+  resource: "--resource",
+  requestedTokenType: "--requested-token-type",
 };
 
 // Options that would put a secret on the command line, refused by name so
 // the message can say what to use instead.
-const SECRET_ON_ARGV = ["--client-secret", "--password", "--token"];
+const SECRET_ON_ARGV = ["--client-secret", "--password", "--token", "--subject-token", "--actor-token"];
 
 async function main(argv) {
   const [command, ...rest] = argv;
@@ -271,6 +301,26 @@ async function device(v) {
   } finally {
     process.off("SIGINT", onSigint);
   }
+  return 0;
+}
+
+async function tokenExchange(v) {
+  const options = {
+    ...endpoint(v),
+    clientId: required(v, "client-id"),
+    ...(await clientCredential(v)),
+    subjectToken: await secret(v, "subject-token", { required: true }),
+    ...flowOptions(v),
+  };
+  const actorToken = await secret(v, "actor-token", { required: false });
+  if (actorToken !== undefined) options.actorToken = actorToken;
+  for (const [flag, name] of [
+    ["subject-token-type", "subjectTokenType"], ["actor-token-type", "actorTokenType"], ["audience", "audience"],
+    ["resource", "resource"], ["requested-token-type", "requestedTokenType"],
+  ]) {
+    if (v[flag] !== undefined) options[name] = v[flag];
+  }
+  print(await new TokenExchange(options).getToken(), v.json);
   return 0;
 }
 

@@ -8,6 +8,7 @@
 //! ([`Action::Discover`]); with it the real grant is built once and kept,
 //! so later flows (and refreshes) start at once.
 
+use super::token_exchange::TokenExchangeSettings;
 use super::{Action, DeviceAuthorizationSettings, Flow};
 use super::{ClientCredentialsSettings, JwtBearerSettings, PasswordGrantSettings};
 use crate::discovery::{DiscoveryRequest, ServerMetadata};
@@ -49,7 +50,8 @@ macro_rules! client_settings {
 client_settings!(
     ClientCredentialsSettings,
     PasswordGrantSettings,
-    JwtBearerSettings
+    JwtBearerSettings,
+    TokenExchangeSettings
 );
 
 impl DeviceAuthorizationSettings {

@@ -21,6 +21,7 @@ pub mod device;
 pub mod discovered;
 pub mod jwt_bearer;
 pub mod password;
+pub mod token_exchange;
 mod token_request;
 
 pub use acp::{AcpFlow, AcpLogin, AcpLoginSettings};
@@ -30,6 +31,7 @@ pub use device::{DeviceAuthorization, DeviceAuthorizationSettings, DeviceFlow};
 pub use discovered::{Discoverable, WithMetadata};
 pub use jwt_bearer::{AssertionFlow, JwtBearer, JwtBearerSettings};
 pub use password::{PasswordGrant, PasswordGrantSettings};
+pub use token_exchange::{TokenExchange, TokenExchangeSettings};
 pub use token_request::{ExtraParams, Scope, TokenGrant};
 
 /// What a flow needs from its driver next.

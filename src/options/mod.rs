@@ -52,6 +52,12 @@ pub enum ConfigField {
     PlatformUrl,
     Idp,
     OnPrompt,
+    SubjectToken,
+    SubjectTokenType,
+    ActorToken,
+    ActorTokenType,
+    RequestedTokenType,
+    Resource,
     // Transport.
     Fetch,
     TimeoutMs,

@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::flow::acp::AcpIdp;
 use crate::flow::{
     AcpLoginSettings, ClientConfig, ClientCredentialsSettings, DeviceAuthorizationSettings,
-    JwtBearerSettings, PasswordGrantSettings,
+    JwtBearerSettings, PasswordGrantSettings, TokenExchangeSettings,
 };
 use crate::keys::{Algorithm, PrivateKey};
 use crate::provider::Provider;
@@ -196,6 +196,36 @@ options! {
         /// The resource owner's password.
         #[tsify(type = "string")]
         pub password: Secret,
+    } + [client, issuer, credential, transport]
+}
+
+options! {
+    /// Options of `new TokenExchange(options)`: RFC 8693 token exchange, or
+    /// Microsoft Entra ID's on-behalf-of request with provider "entra".
+    pub struct TokenExchangeOptions {
+        /// The client id.
+        pub client_id: String,
+        /// The token to exchange (the access token an API received, say).
+        #[tsify(type = "string")]
+        pub subject_token: Secret,
+        /// Its type: a URI (RFC 8693 §3) or one of "access_token" (the default), "refresh_token", "id_token", "saml1", "saml2", "jwt".
+        #[tsify(optional)]
+        pub subject_token_type: Option<String>,
+        /// The token of the party acting for the subject (delegation, RFC 8693 §1.1).
+        #[tsify(optional, type = "string")]
+        pub actor_token: Option<Secret>,
+        /// The actor token's type, as subjectTokenType; required with actorToken.
+        #[tsify(optional)]
+        pub actor_token_type: Option<String>,
+        /// Logical names of where the new token is to be used; an array sends several.
+        #[tsify(optional)]
+        pub audience: Option<StringOrList>,
+        /// URIs of where the new token is to be used (RFC 8707); an array sends several.
+        #[tsify(optional)]
+        pub resource: Option<StringOrList>,
+        /// The type of token wanted, as subjectTokenType. grantkit hands out access tokens only.
+        #[tsify(optional)]
+        pub requested_token_type: Option<String>,
     } + [client, issuer, credential, transport]
 }
 
@@ -701,6 +731,32 @@ impl PasswordGrantOptions {
             client: self.client_config(client_id, credential),
             username: std::mem::take(&mut self.username),
             password: std::mem::replace(&mut self.password, Secret::new("")),
+        })
+    }
+}
+
+impl TokenExchangeOptions {
+    /// The exchange's settings; errors name the option.
+    pub fn into_settings(mut self) -> Result<TokenExchangeSettings, Error> {
+        let credential = self.credential(false)?;
+        let client_id = std::mem::take(&mut self.client_id);
+        Ok(TokenExchangeSettings {
+            client: self.client_config(client_id, credential),
+            subject_token: std::mem::replace(&mut self.subject_token, Secret::new("")),
+            subject_token_type: self.subject_token_type.take(),
+            actor_token: self.actor_token.take(),
+            actor_token_type: self.actor_token_type.take(),
+            audience: self
+                .audience
+                .take()
+                .map(StringOrList::into_vec)
+                .unwrap_or_default(),
+            resource: self
+                .resource
+                .take()
+                .map(StringOrList::into_vec)
+                .unwrap_or_default(),
+            requested_token_type: self.requested_token_type.take(),
         })
     }
 }

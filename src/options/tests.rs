@@ -356,6 +356,7 @@ fn every_option_has_its_config_field() {
         names::<ClientCredentialsOptions>(),
         names::<PasswordGrantOptions>(),
         names::<JwtBearerOptions>(),
+        names::<TokenExchangeOptions>(),
         names::<DeviceAuthorizationOptions>(),
         names::<AcpLoginOptions>(),
         names::<GetTokenOptions>(),

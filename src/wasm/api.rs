@@ -8,12 +8,13 @@ use super::signer::Signer;
 use crate::error::Error;
 use crate::flow::{
     AcpLogin, ClientCredentials, DeviceAuthorization, Discoverable, JwtBearer, PasswordGrant,
+    TokenExchange,
 };
 use crate::options::outputs::{AcpPreset, TokenEndpointPreset, TokenSetOutput};
 use crate::options::schema::{
     AcpLoginOptions, AcpOptions, ClientCredentialsOptions, DeviceAuthorizationOptions,
     EncryptAcpPasswordOptions, FlowOptions, GenericOptions, JwtBearerOptions, KeycloakOptions,
-    PasswordGrantOptions, PingAicOptions, TenantOptions, TransportOptions,
+    PasswordGrantOptions, PingAicOptions, TenantOptions, TokenExchangeOptions, TransportOptions,
 };
 use crate::options::ConfigField;
 use crate::provider::{self, Provider};
@@ -149,6 +150,21 @@ flow_classes! {
             #[doc = " INVALID_CONFIG (KEY_* for a private key) before any request is sent."]
         ],
         get_token: [#[doc = " Requests a token. Rejects with a GrantkitError."]],
+    }
+    #[doc = " Trades a token for another (RFC 8693 token exchange; Keycloak's standard"]
+    #[doc = " token exchange): the access token an API received, say, for one to call"]
+    #[doc = " another API with. With provider \"entra\", Microsoft Entra ID's"]
+    #[doc = " on-behalf-of request instead (Entra has no RFC 8693 endpoint)."]
+    JsTokenExchange => TokenExchange("TokenExchangeOptions") {
+        grant: Discoverable<TokenExchange>,
+        build: |v| flow_from_js(v, "TokenExchange", |o: TokenExchangeOptions, _, _| {
+            Discoverable::new(o.into_settings()?, TokenExchange::new)
+        }),
+        new: [
+            #[doc = " Checks the options; a bad option throws a GrantkitError with code"]
+            #[doc = " INVALID_CONFIG (KEY_* for a private key) before any request is sent."]
+        ],
+        get_token: [#[doc = " Sends the exchange request. Rejects with a GrantkitError."]],
     }
     #[doc = " Gets tokens with the JWT bearer grant (RFC 7523 §2.1): a signed"]
     #[doc = " assertion is exchanged for a token (PingOne Advanced Identity Cloud"]

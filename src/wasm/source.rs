@@ -106,7 +106,7 @@ impl JsTokenSource {
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(
-            unchecked_param_type = "ClientCredentials | PasswordGrant | JwtBearer | DeviceAuthorization | AcpLogin"
+            unchecked_param_type = "ClientCredentials | PasswordGrant | JwtBearer | DeviceAuthorization | AcpLogin | TokenExchange"
         )]
         flow: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "TokenSourceOptions")] options: JsValue,
@@ -174,7 +174,7 @@ impl SourceState {
         let not_a_flow = || {
             Error::config(
                 ConfigField::Flow,
-                "must be a grantkit flow: ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization or AcpLogin",
+                "must be a grantkit flow: ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin or TokenExchange",
             )
         };
         let make_handle = get(flow, "__grantkitHandle");

@@ -158,6 +158,10 @@ const fixtureJson = (name) => Object.freeze(JSON.parse(fs.readFileSync(path.join
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+/** The audience a token exchange may ask for (RFC 8693 §2.1 `audience`). */
+export const EXCHANGE_AUDIENCE = 'urn:grantkit:orders';
 
 /** Limits of the JWT bearer grant's assertion checks (see jwtBearerGrant). */
 export const ASSERTION_RULES = Object.freeze({
@@ -259,6 +263,14 @@ export const CLIENTS = Object.freeze({
     client_secret: 'device-secret-456',
     token_endpoint_auth_method: 'client_secret_basic',
     grant_types: Object.freeze([DEVICE_CODE_GRANT, 'refresh_token']),
+  }),
+  // Token exchange (RFC 8693): a confidential client that trades a user's
+  // access token for one with the audience EXCHANGE_AUDIENCE.
+  exchanger: Object.freeze({
+    client_id: 'exchanger',
+    client_secret: 'exchanger-secret',
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: Object.freeze([TOKEN_EXCHANGE_GRANT]),
   }),
   introspector: Object.freeze({
     client_id: 'introspector',
@@ -423,6 +435,10 @@ export async function startIdp({
 
   let provider; // assigned below; used by the customizer
   const configuration = {
+    // The `act` claim (RFC 8693 §4.1) of a token issued by tokenExchangeGrant
+    // for a delegation: oidc-provider writes a token's extra claims from
+    // this function only.
+    extraTokenClaims: (ctx) => (ctx?.state?.grantkitAct ? { act: ctx.state.grantkitAct } : undefined),
     adapter: deviceCodeGraceAdapter(createMemoryAdapter(0)), // in-memory, private to this instance
     clients: Object.values(CLIENTS).map((c) => ({
       ...structuredClone(c),
@@ -518,6 +534,12 @@ export async function startIdp({
     seenJti,
   };
   provider.registerGrantType(JWT_BEARER_GRANT, jwtBearerGrant.bind(undefined, provider, jwtBearer), ['assertion', 'scope']);
+  provider.registerGrantType(
+    TOKEN_EXCHANGE_GRANT,
+    tokenExchangeGrant.bind(undefined, provider, { issuer, publicKey }),
+    ['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type', 'audience', 'resource', 'scope'],
+    ['audience', 'resource'],
+  );
 
   const requests = [];
   // Failures queued by failTokenRequests(): { remaining, status, body, headers }.
@@ -966,6 +988,89 @@ async function jwtBearerGrant(provider, state, ctx) {
     expires_in: at.expiration,
     scope: at.scope,
     token_type: at.tokenType,
+  }).filter(([, v]) => v !== undefined));
+}
+
+// RFC 8693 token exchange, as an authorization server that trusts only its
+// own access tokens applies it. Runs after oidc-provider has authenticated the
+// client and checked it may use the grant. Checks, each failure a 400 with
+// the RFC 8693 §2.2.2 / RFC 6749 §5.2 error named:
+//   - subject_token present, subject_token_type the access-token URN
+//     (invalid_request otherwise);
+//   - the subject token is a live access token of THIS provider: an at+jwt
+//     whose RS256 signature verifies with the provider's key, iss = issuer,
+//     and whose stored record (by jti) oidc-provider still finds, so a
+//     revoked or expired token fails (invalid_grant);
+//   - actor_token, when present, passes the same checks and needs
+//     actor_token_type; its subject goes into the new token's `act` claim;
+//   - requested_token_type, when present, is the access-token URN;
+//   - audience, when present, is exactly EXCHANGE_AUDIENCE (invalid_target);
+//   - scope, when present, is within the subject token's scope (invalid_scope).
+// The new token is a JWT access token for the subject's account with aud
+// EXCHANGE_AUDIENCE; the answer carries issued_token_type (§2.2.1).
+async function tokenExchangeGrant(provider, { issuer, publicKey }, ctx) {
+  const { client, params } = ctx.oidc;
+  const liveToken = async (token, what) => {
+    let claims;
+    try {
+      const { payload, protectedHeader } = await jose.compactVerify(token, publicKey, { algorithms: ['RS256'] });
+      claims = JSON.parse(new TextDecoder().decode(payload));
+      if (protectedHeader.typ !== 'at+jwt' || claims.iss !== issuer || typeof claims.jti !== 'string') throw new Error('not ours');
+    } catch {
+      throw invalidGrant(`the ${what} is not an access token of this server`);
+    }
+    // A user's token (AccessToken) or a client's own (ClientCredentials).
+    const stored = (await provider.AccessToken.find(claims.jti)) ?? (await provider.ClientCredentials.find(claims.jti));
+    if (!stored) throw invalidGrant(`the ${what} is expired or revoked`);
+    return { claims, stored };
+  };
+  if (typeof params.subject_token !== 'string' || params.subject_token === '') {
+    throw new errors.InvalidRequest("missing required parameter 'subject_token'");
+  }
+  if (params.subject_token_type !== ACCESS_TOKEN_TYPE) {
+    throw new errors.InvalidRequest('subject_token_type must be urn:ietf:params:oauth:token-type:access_token');
+  }
+  const subject = await liveToken(params.subject_token, 'subject_token');
+  let act;
+  if (params.actor_token !== undefined) {
+    if (params.actor_token_type !== ACCESS_TOKEN_TYPE) {
+      throw new errors.InvalidRequest('actor_token_type must be urn:ietf:params:oauth:token-type:access_token');
+    }
+    act = { sub: (await liveToken(params.actor_token, 'actor_token')).claims.sub };
+  } else if (params.actor_token_type !== undefined) {
+    throw new errors.InvalidRequest('actor_token_type without actor_token');
+  }
+  if (params.requested_token_type !== undefined && params.requested_token_type !== ACCESS_TOKEN_TYPE) {
+    throw new errors.InvalidRequest('only access tokens are issued');
+  }
+  const audience = [params.audience ?? []].flat();
+  if (audience.some((a) => a !== EXCHANGE_AUDIENCE) || audience.length > 1) {
+    throw new errors.InvalidTarget('the audience is not one this server issues tokens for');
+  }
+  const held = new Set((subject.stored.scope ?? '').split(' ').filter(Boolean));
+  const requested = params.scope === undefined ? [...held] : params.scope.split(' ').filter(Boolean);
+  const beyond = requested.filter((s) => !held.has(s));
+  if (beyond.length) throw new errors.InvalidScope('requested scope is not allowed', beyond.join(' '));
+
+  const resourceServer = new provider.ResourceServer(EXCHANGE_AUDIENCE, { ...RESOURCE_SERVER_INFO, audience: EXCHANGE_AUDIENCE });
+  const accountId = subject.stored.accountId ?? subject.claims.sub;
+  ctx.oidc.entity('Account', account(accountId));
+  const grant = new provider.Grant({ accountId, clientId: client.clientId });
+  grant.addResourceScope(EXCHANGE_AUDIENCE, requested.join(' '));
+  const grantId = await grant.save();
+  ctx.oidc.entity('Grant', grant);
+  if (act) ctx.state.grantkitAct = act;
+  const at = new provider.AccessToken({ accountId, client, grantId, gty: TOKEN_EXCHANGE_GRANT });
+  at.resourceServer = resourceServer;
+  at.scope = requested.join(' ') || undefined;
+  ctx.oidc.entity('AccessToken', at);
+  const accessToken = await at.save();
+  ctx.body = Object.fromEntries(Object.entries({
+    access_token: accessToken,
+    issued_token_type: ACCESS_TOKEN_TYPE,
+    token_type: at.tokenType,
+    expires_in: at.expiration,
+    scope: at.scope,
   }).filter(([, v]) => v !== undefined));
 }
 

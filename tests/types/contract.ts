@@ -2,7 +2,7 @@
 // line must be an error, or tsc fails ("unused directive"), so a declaration
 // that grows too loose fails here as surely as one that is too strict.
 import {
-  ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin, TokenSource,
+  ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin, TokenExchange, TokenSource,
   GrantkitError, keycloak, entra, generic, acp, pingAic, encryptAcpPassword,
 } from "grantkit";
 import type { ClientCredentialsOptions, TokenSet, GrantkitErrorCode, DevicePrompt } from "grantkit";
@@ -24,6 +24,12 @@ new JwtBearer({ tokenEndpoint: "https://t.example/token", key: "PEM", issuer: "s
 new DeviceAuthorization({ ...base, onPrompt: (p: DevicePrompt) => console.log(p.user_code) });
 new AcpLogin({ platformUrl: "https://acp.example", username: "u", password: "p", idp: "ldap" });
 new AcpLogin({ ...acp({ platformUrl: "https://acp.example" }), username: "u", password: "p" });
+const exchanged: Promise<TokenSet> = new TokenExchange({
+  ...base, subjectToken: "at", subjectTokenType: "jwt", actorToken: "act", actorTokenType: "access_token",
+  audience: ["orders", "billing"], resource: "https://api.example/", requestedTokenType: "access_token",
+}).getToken();
+new TokenSource(new TokenExchange({ ...entra({ tenant: "t" }), clientId: "a", clientSecret: "s", subjectToken: "at", scope: "https://graph.microsoft.com/user.read" }));
+void exchanged;
 const source = new TokenSource(cc);
 void source.authorizedFetch("https://api.example/x");
 new TokenSource(cc, { marginSeconds: 30, allowedOrigins: ["https://api.example"], headers: { "x-k": "v" } });
@@ -33,6 +39,7 @@ encryptAcpPassword({ publicKey: "PEM", ts: 1700000000, password: "p" });
 new ClientCredentials({ issuer: "https://idp.example/realms/r", clientId: "a", clientSecret: "s" });
 new PasswordGrant({ issuer: "https://idp.example", clientId: "a", username: "u", password: "p" });
 new DeviceAuthorization({ issuer: "https://idp.example", clientId: "a", onPrompt: () => {} });
+new TokenExchange({ issuer: "https://idp.example", clientId: "a", clientSecret: "s", subjectToken: "t" });
 new JwtBearer({ serverIssuer: "https://idp.example", key: "PEM", issuer: "svc" });
 new JwtBearer({ ...pingAic({ tenant: "t.example", realm: "alpha" }), key: "PEM", issuer: "svc" });
 const presetIssuer: string | undefined = keycloak({ baseUrl: "https://sso.example", realm: "r" }).issuer;
@@ -48,6 +55,8 @@ void options; void tokens;
 // Refused.
 // @ts-expect-error an unknown option
 new ClientCredentials({ ...base, clientSecrett: "s" });
+// @ts-expect-error subjectToken is required
+new TokenExchange({ ...base, audience: "orders" });
 // @ts-expect-error timeoutMs is a number
 new ClientCredentials({ ...base, timeoutMs: "5000" });
 // @ts-expect-error clientAuth is one of three names

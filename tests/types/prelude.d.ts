@@ -25,3 +25,5 @@ declare const body: string;
 declare const flow: import("grantkit").ClientCredentials;
 /** A connected Redis client (node-redis's createClient(), ioredis's new Redis()), as the Node examples take it. */
 declare const redis: import("grantkit/stores").NodeRedisLike;
+/** The access token an API received with a request (the token-exchange examples). */
+declare const incomingAccessToken: string;
