@@ -206,10 +206,14 @@ pub fn default_label(request: &HttpRequest) -> String {
         .map(|(_, value)| value);
     match grant_type.as_deref() {
         Some("urn:ietf:params:oauth:grant-type:device_code") => "token poll".to_owned(),
-        Some("urn:ietf:params:oauth:grant-type:jwt-bearer") => {
-            "token request (jwt-bearer)".to_owned()
-        }
-        Some(grant_type) => format!("token request ({grant_type})"),
+        // The IETF's grant type URNs (jwt-bearer, token-exchange) by their
+        // last part.
+        Some(grant_type) => format!(
+            "token request ({})",
+            grant_type
+                .strip_prefix("urn:ietf:params:oauth:grant-type:")
+                .unwrap_or(grant_type)
+        ),
         None => "request".to_owned(),
     }
 }

@@ -272,3 +272,47 @@ fn configuration_errors_name_their_option_before_any_request() {
     s.actor_token_type = Some("jwt".into());
     assert_eq!(config_error(s).0, ConfigField::ActorToken);
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_trace_names_the_exchange_and_masks_the_subject_and_actor_tokens() {
+    use grantkit::flow::Flow;
+    use grantkit::trace::{default_label, Exchange, Outcome};
+    let mut settings = settings();
+    settings.actor_token = Some(Secret::new("actor-token-value-0123456789-0123456789"));
+    settings.actor_token_type = Some("access_token".into());
+    let mut flow = TokenExchange::new(settings)
+        .unwrap()
+        .start(&mut TestRng::default());
+    let grantkit::flow::Action::Send(request) = flow.poll(common::NOW).unwrap() else {
+        panic!("expected a request")
+    };
+    let exchange = Exchange::new(
+        flow.exchange_label(&request),
+        &request,
+        Outcome::Response(&json(200, EXCHANGED)),
+        4,
+        &flow.redactor(),
+    );
+    assert_eq!(exchange.label, "token request (token-exchange)");
+    assert_eq!(exchange.label, default_label(&request));
+    let text = serde_json::to_string(&exchange).unwrap();
+    for secret in [
+        SUBJECT,
+        "actor-token-value-0123456789-0123456789",
+        "gw-secret",
+    ] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    assert!(
+        exchange
+            .curl
+            .contains(r#"'subject_token='"$SUBJECT_TOKEN""#),
+        "{}",
+        exchange.curl
+    );
+    assert!(
+        exchange.curl.contains(r#"'actor_token='"$ACTOR_TOKEN""#),
+        "{}",
+        exchange.curl
+    );
+}
