@@ -504,6 +504,22 @@ impl Flow for Acquire {
         }
     }
 
+    fn handle_metadata(
+        &mut self,
+        metadata: std::sync::Arc<crate::discovery::ServerMetadata>,
+    ) -> Result<(), Error> {
+        let result = match self.active() {
+            Some(flow) => flow.handle_metadata(metadata),
+            None => Err(Error::FlowMisuse {
+                reason: "metadata arrived when none was awaited",
+            }),
+        };
+        if result.is_err() {
+            self.state = AcquireState::Finished;
+        }
+        result
+    }
+
     fn transport_failed(&mut self, error: Error) -> Error {
         let error = match self.active() {
             Some(flow) => flow.transport_failed(error),

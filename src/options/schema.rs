@@ -57,8 +57,9 @@ macro_rules! options {
     (@build $head:tt [$($fields:tt)*] [client $($rest:ident)*]) => {
         options!(@impl $head client);
         options!(@build $head [$($fields)*
-            /// The token endpoint, exactly as it is to be called.
-            pub token_endpoint: String,
+            /// The token endpoint, exactly as it is to be called. Without it, the issuer's metadata names it (issuer, or serverIssuer for JwtBearer); neither is an INVALID_CONFIG error.
+            #[tsify(optional)]
+            pub token_endpoint: Option<String>,
             /// Scope values: a space-separated string or an array. Entra needs one ending in "/.default" for client credentials and in "/access_as_user" for the password grant.
             #[tsify(optional)]
             pub scope: Option<StringOrList>,
@@ -68,6 +69,22 @@ macro_rules! options {
             /// Which provider's documented rules and endpoints apply; inferred from the endpoint when absent.
             #[tsify(optional)]
             pub provider: Option<Provider>,
+        ] [$($rest)*]);
+    };
+    (@build $head:tt [$($fields:tt)*] [issuer $($rest:ident)*]) => {
+        options!(@impl $head issuer);
+        options!(@build $head [$($fields)*
+            /// The authorization server's issuer URL, exactly as its metadata names it (e.g. "https://sso.example.com/realms/ops"): the endpoints not given are read from its metadata (OpenID Connect Discovery, then RFC 8414), once per process.
+            #[tsify(optional)]
+            pub issuer: Option<String>,
+        ] [$($rest)*]);
+    };
+    (@build $head:tt [$($fields:tt)*] [server_issuer $($rest:ident)*]) => {
+        options!(@impl $head server_issuer);
+        options!(@build $head [$($fields)*
+            /// The authorization server's issuer, whose metadata gives the token endpoint when tokenEndpoint is not given (here "issuer" is the assertion's iss).
+            #[tsify(optional)]
+            pub server_issuer: Option<String>,
         ] [$($rest)*]);
     };
     (@build $head:tt [$($fields:tt)*] [credential $($rest:ident)*]) => {
@@ -106,8 +123,11 @@ macro_rules! options {
         impl $name {
             /// The client configuration, with the given id and credential.
             fn client_config(&mut self, client_id: String, credential: ClientCredential) -> ClientConfig {
+                let (issuer, issuer_field) = self.discovery_issuer();
                 ClientConfig {
-                    token_endpoint: std::mem::take(&mut self.token_endpoint),
+                    token_endpoint: self.token_endpoint.take().unwrap_or_default(),
+                    issuer,
+                    issuer_field,
                     client_id,
                     credential,
                     scope: self.scope.take().map(StringOrList::into_vec).unwrap_or_default(),
@@ -115,6 +135,22 @@ macro_rules! options {
                     provider: self.provider,
                     allow_insecure_http: self.allow_insecure_http.unwrap_or(false),
                 }
+            }
+        }
+    };
+    (@impl [$(#[$attr:meta])* pub struct $name:ident] issuer) => {
+        impl $name {
+            /// The issuer to discover, and the option that names it.
+            fn discovery_issuer(&mut self) -> (Option<String>, super::ConfigField) {
+                (self.issuer.take(), super::ConfigField::Issuer)
+            }
+        }
+    };
+    (@impl [$(#[$attr:meta])* pub struct $name:ident] server_issuer) => {
+        impl $name {
+            /// The issuer to discover, and the option that names it.
+            fn discovery_issuer(&mut self) -> (Option<String>, super::ConfigField) {
+                (self.server_issuer.take(), super::ConfigField::ServerIssuer)
             }
         }
     };
@@ -147,7 +183,7 @@ options! {
     pub struct ClientCredentialsOptions {
         /// The client id.
         pub client_id: String,
-    } + [client, credential, transport]
+    } + [client, issuer, credential, transport]
 }
 
 options! {
@@ -160,7 +196,7 @@ options! {
         /// The resource owner's password.
         #[tsify(type = "string")]
         pub password: Secret,
-    } + [client, credential, transport]
+    } + [client, issuer, credential, transport]
 }
 
 options! {
@@ -190,7 +226,7 @@ options! {
         /// The type of token wanted, as subjectTokenType. grantkit hands out access tokens only.
         #[tsify(optional)]
         pub requested_token_type: Option<String>,
-    } + [client, credential, transport]
+    } + [client, issuer, credential, transport]
 }
 
 options! {
@@ -198,7 +234,7 @@ options! {
     pub struct JwtBearerOptions {
         /// The service account's private key, which signs the assertion.
         pub key: PrivateKeyInput,
-        /// iss: the service account id.
+        /// iss: the service account id (the server's issuer, for discovery, is serverIssuer).
         pub issuer: String,
         /// sub; default: the issuer.
         #[tsify(optional)]
@@ -222,7 +258,7 @@ options! {
         /// Add nbf = iat.
         #[tsify(optional)]
         pub not_before: Option<bool>,
-    } + [client, transport]
+    } + [client, server_issuer, transport]
 }
 
 options! {
@@ -236,7 +272,7 @@ options! {
         /// Shows the user where to go and what to type. Called once per getToken, before polling starts; a returned promise is awaited.
         #[tsify(type = "(prompt: DevicePrompt) => void | Promise<void>")]
         pub on_prompt: HostFunction,
-    } + [client, credential, transport]
+    } + [client, issuer, credential, transport]
 }
 
 options! {
@@ -255,6 +291,9 @@ options! {
         /// "acp", as the acp() preset gives it (so that it can be spread in); any other provider is refused.
         #[tsify(optional, type = "\"acp\"")]
         pub provider: Option<Provider>,
+        /// The platform's Dex issuer, as the acp() preset gives it: must be "{platformUrl}/dex" (the login talks to the platform's own Dex).
+        #[tsify(optional)]
+        pub issuer: Option<String>,
     } + [transport]
 }
 
@@ -361,6 +400,17 @@ pub struct KeycloakOptions {
 pub struct TenantOptions {
     /// The tenant: Entra's tenant id or domain; PingOne Advanced Identity Cloud's tenant host name.
     pub tenant: String,
+}
+
+/// Options of `pingAic(options)`.
+#[derive(Deserialize, Tsify)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PingAicOptions {
+    /// The tenant's host name, e.g. "openam-acme.forgeblocks.com".
+    pub tenant: String,
+    /// A realm ("alpha", "bravo"): adds its issuer, https://{tenant}/am/oauth2/realms/root/realms/{realm}. The token endpoint stays the service accounts' https://{tenant}:443/am/oauth2/access_token.
+    #[tsify(optional)]
+    pub realm: Option<String>,
 }
 
 /// Options of `generic(options)`.
@@ -750,6 +800,18 @@ impl AcpLoginOptions {
                 super::ConfigField::Provider,
                 "AcpLogin is Alauda ACP's login: provider must be \"acp\" or absent",
             ));
+        }
+        if let Some(issuer) = &self.issuer {
+            if crate::provider::acp_issuer(&self.platform_url)
+                .ok()
+                .as_ref()
+                != Some(issuer)
+            {
+                return Err(Error::config(
+                    super::ConfigField::Issuer,
+                    "AcpLogin talks to the platform's own Dex: issuer must be {platformUrl}/dex, as acp() gives it, or absent",
+                ));
+            }
         }
         Ok(AcpLoginSettings {
             platform_url: std::mem::take(&mut self.platform_url),

@@ -364,10 +364,11 @@ fn every_option_has_its_config_field() {
         names::<EncryptAcpPasswordOptions>(),
         names::<KeycloakOptions>(),
         names::<TenantOptions>(),
+        names::<PingAicOptions>(),
         names::<GenericOptions>(),
         names::<AcpOptions>(),
     ];
-    assert_eq!(all[0].len(), 15, "{:?}", all[0]);
+    assert_eq!(all[0].len(), 16, "{:?}", all[0]);
     for name in all.iter().flatten() {
         let field =
             ConfigField::from_name(name).unwrap_or_else(|| panic!("no ConfigField for {name}"));

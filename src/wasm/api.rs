@@ -7,13 +7,14 @@ use super::options::{get_token_signal, HostValues, JsOptions};
 use super::signer::Signer;
 use crate::error::Error;
 use crate::flow::{
-    AcpLogin, ClientCredentials, DeviceAuthorization, JwtBearer, PasswordGrant, TokenExchange,
+    AcpLogin, ClientCredentials, DeviceAuthorization, Discoverable, JwtBearer, PasswordGrant,
+    TokenExchange,
 };
 use crate::options::outputs::{AcpPreset, TokenEndpointPreset, TokenSetOutput};
 use crate::options::schema::{
     AcpLoginOptions, AcpOptions, ClientCredentialsOptions, DeviceAuthorizationOptions,
     EncryptAcpPasswordOptions, FlowOptions, GenericOptions, JwtBearerOptions, KeycloakOptions,
-    PasswordGrantOptions, TenantOptions, TokenExchangeOptions, TransportOptions,
+    PasswordGrantOptions, PingAicOptions, TenantOptions, TokenExchangeOptions, TransportOptions,
 };
 use crate::options::ConfigField;
 use crate::provider::{self, Provider};
@@ -127,9 +128,9 @@ macro_rules! flow_classes {
 flow_classes! {
     #[doc = " Gets tokens with the client credentials grant (RFC 6749 §4.4)."]
     JsClientCredentials => ClientCredentials("ClientCredentialsOptions") {
-        grant: ClientCredentials,
+        grant: Discoverable<ClientCredentials>,
         build: |v| flow_from_js(v, "ClientCredentials", |o: ClientCredentialsOptions, _, _| {
-            ClientCredentials::new(o.into_settings()?)
+            Discoverable::new(o.into_settings()?, ClientCredentials::new)
         }),
         new: [
             #[doc = " Checks the options; a bad option throws a GrantkitError with code"]
@@ -140,9 +141,9 @@ flow_classes! {
     #[doc = " Gets tokens with the resource owner password credentials grant"]
     #[doc = " (RFC 6749 §4.3)."]
     JsPasswordGrant => PasswordGrant("PasswordGrantOptions") {
-        grant: PasswordGrant,
+        grant: Discoverable<PasswordGrant>,
         build: |v| flow_from_js(v, "PasswordGrant", |o: PasswordGrantOptions, _, _| {
-            PasswordGrant::new(o.into_settings()?)
+            Discoverable::new(o.into_settings()?, PasswordGrant::new)
         }),
         new: [
             #[doc = " Checks the options; a bad option throws a GrantkitError with code"]
@@ -155,9 +156,9 @@ flow_classes! {
     #[doc = " another API with. With provider \"entra\", Microsoft Entra ID's"]
     #[doc = " on-behalf-of request instead (Entra has no RFC 8693 endpoint)."]
     JsTokenExchange => TokenExchange("TokenExchangeOptions") {
-        grant: TokenExchange,
+        grant: Discoverable<TokenExchange>,
         build: |v| flow_from_js(v, "TokenExchange", |o: TokenExchangeOptions, _, _| {
-            TokenExchange::new(o.into_settings()?)
+            Discoverable::new(o.into_settings()?, TokenExchange::new)
         }),
         new: [
             #[doc = " Checks the options; a bad option throws a GrantkitError with code"]
@@ -169,9 +170,9 @@ flow_classes! {
     #[doc = " assertion is exchanged for a token (PingOne Advanced Identity Cloud"]
     #[doc = " service accounts)."]
     JsJwtBearer => JwtBearer("JwtBearerOptions") {
-        grant: JwtBearer,
+        grant: Discoverable<JwtBearer>,
         build: |v| flow_from_js(v, "JwtBearer", |o: JwtBearerOptions, _, _| {
-            JwtBearer::new(o.into_settings()?)
+            Discoverable::new(o.into_settings()?, JwtBearer::new)
         }),
         new: [
             #[doc = " Checks the options and imports the key; a bad option throws a"]
@@ -187,7 +188,7 @@ flow_classes! {
     #[doc = " user code, hands it to `onPrompt`, then polls the token endpoint until"]
     #[doc = " the user approves it on another device (or denies it, or it expires)."]
     JsDeviceAuthorization => DeviceAuthorization("DeviceAuthorizationOptions") {
-        grant: DeviceAuthorization,
+        grant: Discoverable<DeviceAuthorization>,
         build: device_from_js,
         new: [
             #[doc = " Checks the options; a bad option throws a GrantkitError with code"]
@@ -250,7 +251,11 @@ impl JsJwtBearer {
     pub fn create_assertion(&self) -> Promise {
         let (transport, flow) = (
             self.transport.clone(),
-            self.grant.sign_assertion(&mut OsRng),
+            // With serverIssuer only, the token endpoint (the default aud)
+            // comes from the metadata first.
+            self.grant.run(Box::new(OsRng), |grant, mut rng| {
+                grant.sign_assertion(&mut *rng)
+            }),
         );
         future_to_promise(async move {
             let assertion = transport
@@ -263,13 +268,15 @@ impl JsJwtBearer {
 }
 
 /// The device flow: its options, and `onPrompt` for the transport.
-fn device_from_js(value: &JsValue) -> Result<(Rc<DeviceAuthorization>, Transport), Error> {
+fn device_from_js(
+    value: &JsValue,
+) -> Result<(Rc<Discoverable<DeviceAuthorization>>, Transport), Error> {
     flow_from_js(
         value,
         "DeviceAuthorization",
         |o: DeviceAuthorizationOptions, host, transport| {
             transport.on_prompt = Some(host.function(o.on_prompt));
-            DeviceAuthorization::new(o.into_settings()?)
+            Discoverable::new(o.into_settings()?, DeviceAuthorization::new)
         },
     )
 }
@@ -351,11 +358,17 @@ pub fn decode_jwt(
     Ok(to_js_json(&decoded))
 }
 
-fn preset(provider: Provider, token_endpoint: Result<String, Error>) -> Result<JsValue, JsValue> {
+fn preset(
+    provider: Provider,
+    token_endpoint: Result<String, Error>,
+    issuer: Result<Option<String>, Error>,
+) -> Result<JsValue, JsValue> {
     let token_endpoint = token_endpoint.map_err(|e| to_js_error(&e))?;
+    let issuer = issuer.map_err(|e| to_js_error(&e))?;
     Ok(to_js_json(&TokenEndpointPreset {
         provider,
         token_endpoint,
+        issuer,
     }))
 }
 
@@ -369,7 +382,8 @@ fn preset_options<T: for<'a> serde::Deserialize<'a>>(
         .map_err(|e| to_js_error(&e))
 }
 
-/// Keycloak: `{baseUrl}/realms/{realm}/protocol/openid-connect/token`.
+/// Keycloak: `{baseUrl}/realms/{realm}/protocol/openid-connect/token`, and
+/// its issuer `{baseUrl}/realms/{realm}`.
 /// Spread the result into a flow's options.
 #[wasm_bindgen(unchecked_return_type = "TokenEndpointPreset")]
 pub fn keycloak(
@@ -379,11 +393,13 @@ pub fn keycloak(
     preset(
         Provider::Keycloak,
         provider::keycloak_token_endpoint(&options.base_url, &options.realm),
+        provider::keycloak_issuer(&options.base_url, &options.realm).map(Some),
     )
 }
 
 /// Microsoft Entra ID: `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token`,
-/// and Entra's scope rules. Spread the result into a flow's options.
+/// its issuer `https://login.microsoftonline.com/{tenant}/v2.0`, and
+/// Entra's scope rules. Spread the result into a flow's options.
 #[wasm_bindgen(unchecked_return_type = "TokenEndpointPreset")]
 pub fn entra(
     #[wasm_bindgen(unchecked_param_type = "TenantOptions")] options: JsValue,
@@ -392,19 +408,26 @@ pub fn entra(
     preset(
         Provider::Entra,
         provider::entra_token_endpoint(&options.tenant),
+        provider::entra_issuer(&options.tenant).map(Some),
     )
 }
 
 /// PingOne Advanced Identity Cloud: `https://{tenant}:443/am/oauth2/access_token`
-/// (the `:443` is kept on purpose). Spread the result into a flow's options.
+/// (the `:443` is kept on purpose), and with a realm its issuer
+/// `https://{tenant}/am/oauth2/realms/root/realms/{realm}`. Spread the
+/// result into a flow's options.
 #[wasm_bindgen(js_name = pingAic, unchecked_return_type = "TokenEndpointPreset")]
 pub fn ping_aic(
-    #[wasm_bindgen(unchecked_param_type = "TenantOptions")] options: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "PingAicOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let options: TenantOptions = preset_options(&options, "pingAic")?;
+    let options: PingAicOptions = preset_options(&options, "pingAic")?;
     preset(
         Provider::PingAic,
         provider::ping_aic_token_endpoint(&options.tenant),
+        options
+            .realm
+            .map(|realm| provider::ping_aic_issuer(&options.tenant, &realm))
+            .transpose(),
     )
 }
 
@@ -422,19 +445,23 @@ pub fn generic(
             &options.token_endpoint,
             options.allow_insecure_http.unwrap_or(false),
         ),
+        Ok(None),
     )
 }
 
 /// Alauda ACP: the platform URL, checked and without a trailing slash, for
-/// the session login (`{ provider: "acp", platformUrl }`).
+/// the session login, and its Dex issuer (`{ provider: "acp", platformUrl,
+/// issuer: "{platformUrl}/dex" }`).
 #[wasm_bindgen(unchecked_return_type = "AcpPreset")]
 pub fn acp(
     #[wasm_bindgen(unchecked_param_type = "AcpOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
     let options: AcpOptions = preset_options(&options, "acp")?;
     let url = provider::acp_platform_url(&options.platform_url).map_err(|e| to_js_error(&e))?;
+    let issuer = provider::acp_issuer(&url).map_err(|e| to_js_error(&e))?;
     Ok(to_js_json(&AcpPreset {
         provider: Provider::Acp,
         platform_url: url,
+        issuer,
     }))
 }
