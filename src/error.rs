@@ -122,6 +122,16 @@ error_codes! {
     StoreFailed = "STORE_FAILED",
     /// A 2xx introspection response without a boolean active (RFC 7662 §2.2).
     InvalidIntrospectionResponse = "INVALID_INTROSPECTION_RESPONSE",
+    /// Discovery: the metadata document names another issuer than the one asked for (OIDC Discovery §4.3, RFC 8414 §3.3).
+    DiscoveryIssuerMismatch = "DISCOVERY_ISSUER_MISMATCH",
+    /// Discovery: the metadata document names a plain-http endpoint off loopback.
+    DiscoveryInsecureEndpoint = "DISCOVERY_INSECURE_ENDPOINT",
+    /// Discovery: the metadata response is not a JSON object with a string issuer, or a member is malformed.
+    DiscoveryInvalidDocument = "DISCOVERY_INVALID_DOCUMENT",
+    /// Discovery: the metadata names no endpoint the flow needs (token_endpoint, device_authorization_endpoint).
+    DiscoveryMissingEndpoint = "DISCOVERY_MISSING_ENDPOINT",
+    /// Discovery: both well-known URLs answered 404.
+    DiscoveryNotFound = "DISCOVERY_NOT_FOUND",
 }
 
 /// Everything that can go wrong while getting a token.
@@ -278,6 +288,16 @@ pub enum Error {
         /// Why; never key material.
         reason: String,
     },
+    /// The authorization server's metadata (OpenID Connect Discovery 1.0,
+    /// RFC 8414) could not be used.
+    Discovery {
+        /// What is wrong.
+        problem: DiscoveryProblem,
+        /// HTTP status of the response behind it, if one was.
+        status: Option<u16>,
+        /// Details for people: the URL asked, the member at fault; bounded.
+        detail: String,
+    },
     /// A flow was driven out of order (polled while it waits for a response,
     /// or after it finished). A bug in the driver, not in the server.
     FlowMisuse {
@@ -315,6 +335,7 @@ impl Error {
             Error::OriginNotAllowed { .. } => ErrorCode::OriginNotAllowed,
             Error::StoreFailed { .. } => ErrorCode::StoreFailed,
             Error::InvalidJwt { .. } => ErrorCode::InvalidJwt,
+            Error::Discovery { problem, .. } => problem.error_code(),
             Error::FlowMisuse { .. } => ErrorCode::FlowMisuse,
             Error::InvalidIntrospectionResponse { .. } => ErrorCode::InvalidIntrospectionResponse,
             Error::DpopUnavailable { .. } => ErrorCode::DpopUnavailable,
@@ -333,6 +354,7 @@ impl Error {
             Error::InStep { error, .. } => error.status(),
             Error::Acp { status, .. } => *status,
             Error::Device { status, .. } => *status,
+            Error::Discovery { status, .. } => *status,
             _ => None,
         }
     }
@@ -433,6 +455,9 @@ impl fmt::Display for Unescaped<'_> {
             ),
             Error::StoreFailed { message } => write!(f, "the token store failed: {message}"),
             Error::InvalidJwt { reason } => write!(f, "not a JWT: {reason}"),
+            Error::Discovery { problem, detail, .. } => {
+                write!(f, "discovery: {}: {detail}", problem.describe())
+            }
             Error::FlowMisuse { reason } => write!(f, "flow driven out of order: {reason}"),
             Error::InvalidIntrospectionResponse { status, reason } => {
                 write!(f, "invalid introspection response (HTTP {status}): {reason}")
@@ -611,6 +636,51 @@ impl DeviceProblem {
                 "the device code expired before it was approved; polling stopped"
             }
             DeviceProblem::InvalidResponse => "invalid device authorization response",
+        }
+    }
+}
+
+/// Why the authorization server's metadata could not be used. Each has its
+/// own error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DiscoveryProblem {
+    /// The document's `issuer` is not the issuer asked for.
+    IssuerMismatch,
+    /// The document names a plain-`http` endpoint off loopback.
+    InsecureEndpoint,
+    /// Not a JSON object with a string `issuer`, or a member is malformed.
+    InvalidDocument,
+    /// The document names no endpoint the flow needs.
+    MissingEndpoint,
+    /// Neither well-known URL has a document (both answered 404).
+    NotFound,
+}
+
+impl DiscoveryProblem {
+    /// The stable code of this problem.
+    pub fn code(self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    /// The stable code of this problem, as an [`ErrorCode`].
+    pub fn error_code(self) -> ErrorCode {
+        match self {
+            DiscoveryProblem::IssuerMismatch => ErrorCode::DiscoveryIssuerMismatch,
+            DiscoveryProblem::InsecureEndpoint => ErrorCode::DiscoveryInsecureEndpoint,
+            DiscoveryProblem::InvalidDocument => ErrorCode::DiscoveryInvalidDocument,
+            DiscoveryProblem::MissingEndpoint => ErrorCode::DiscoveryMissingEndpoint,
+            DiscoveryProblem::NotFound => ErrorCode::DiscoveryNotFound,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            DiscoveryProblem::IssuerMismatch => "the metadata names another issuer",
+            DiscoveryProblem::InsecureEndpoint => "the metadata names a plain-http endpoint",
+            DiscoveryProblem::InvalidDocument => "invalid metadata document",
+            DiscoveryProblem::MissingEndpoint => "the metadata lacks an endpoint the flow needs",
+            DiscoveryProblem::NotFound => "no metadata document at either well-known URL",
         }
     }
 }

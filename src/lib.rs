@@ -52,6 +52,7 @@ pub mod api_call;
 pub mod client_auth;
 pub mod cookie;
 pub mod crypto;
+pub mod discovery;
 pub mod dpop;
 pub mod endpoint;
 pub mod error;
@@ -73,7 +74,9 @@ pub mod trace;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use error::{AcpProblem, DeviceProblem, Error, ErrorCode, KeyProblem, ServerError};
+pub use error::{
+    AcpProblem, DeviceProblem, DiscoveryProblem, Error, ErrorCode, KeyProblem, ServerError,
+};
 pub use http::{HttpRequest, HttpResponse, Method};
 pub use secret::Secret;
 pub use time::UnixTime;

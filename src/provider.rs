@@ -153,6 +153,49 @@ pub fn ping_aic_token_endpoint(tenant: &str) -> Result<String, Error> {
     Ok(format!("https://{tenant}:443/am/oauth2/access_token"))
 }
 
+/// Keycloak's issuer (the realm's URL): `{base}/realms/{realm}`, the
+/// prefix of its token endpoint and of its discovery document.
+pub fn keycloak_issuer(base_url: &str, realm: &str) -> Result<String, Error> {
+    let token_endpoint = keycloak_token_endpoint(base_url, realm)?;
+    Ok(token_endpoint
+        .strip_suffix("/protocol/openid-connect/token")
+        .unwrap_or(&token_endpoint)
+        .to_owned())
+}
+
+/// Microsoft Entra ID's v2.0 issuer (its authority):
+/// `https://login.microsoftonline.com/{tenant}/v2.0`. The documents of the
+/// multi-tenant authorities (`common`, `organizations`, `consumers`) name
+/// a `{tenantid}` template instead, which discovery accepts for them
+/// ([`crate::discovery::issuer_matches`]). A tenant given as a domain name
+/// is not what the document names (the tenant's GUID): discovery needs the
+/// tenant id there.
+pub fn entra_issuer(tenant: &str) -> Result<String, Error> {
+    entra_token_endpoint(tenant)?;
+    Ok(format!("https://login.microsoftonline.com/{tenant}/v2.0"))
+}
+
+/// PingOne Advanced Identity Cloud's issuer of a realm:
+/// `https://{tenant}/am/oauth2/realms/root/realms/{realm}`. The service
+/// accounts' JWT bearer token URL stays [`ping_aic_token_endpoint`]
+/// (`:443` kept, the assertion's `aud`), which is the root realm's and not
+/// named by a realm's document.
+pub fn ping_aic_issuer(tenant: &str, realm: &str) -> Result<String, Error> {
+    ping_aic_token_endpoint(tenant)?;
+    if realm.is_empty() {
+        return Err(Error::config(ConfigField::Realm, "must not be empty"));
+    }
+    Ok(format!(
+        "https://{tenant}/am/oauth2/realms/root/realms/{}",
+        encode_path_segment(realm)
+    ))
+}
+
+/// The issuer of an Alauda ACP platform's Dex: `{platform}/dex`.
+pub fn acp_issuer(platform_url: &str) -> Result<String, Error> {
+    Ok(format!("{}/dex", acp_platform_url(platform_url)?))
+}
+
 /// The platform URL of an Alauda ACP installation, checked, without a
 /// trailing slash; the session login builds its five URLs from it.
 pub fn acp_platform_url(platform_url: &str) -> Result<String, Error> {
@@ -229,6 +272,34 @@ mod tests {
             acp_platform_url("https://acp.example.com/").unwrap(),
             "https://acp.example.com"
         );
+    }
+
+    #[test]
+    fn presets_know_their_issuers() {
+        assert_eq!(
+            keycloak_issuer("https://sso.example.com/", "ops team").unwrap(),
+            "https://sso.example.com/realms/ops%20team"
+        );
+        assert_eq!(
+            entra_issuer("8eaef023-2b34-4da1-9baa-8bc8c9d6a490").unwrap(),
+            "https://login.microsoftonline.com/8eaef023-2b34-4da1-9baa-8bc8c9d6a490/v2.0"
+        );
+        assert_eq!(
+            ping_aic_issuer("openam-acme.forgeblocks.com", "alpha").unwrap(),
+            "https://openam-acme.forgeblocks.com/am/oauth2/realms/root/realms/alpha"
+        );
+        assert_eq!(
+            acp_issuer("https://acp.example.com/").unwrap(),
+            "https://acp.example.com/dex"
+        );
+        for err in [
+            entra_issuer("a/b").unwrap_err(),
+            ping_aic_issuer("openam-acme.forgeblocks.com", "").unwrap_err(),
+            ping_aic_issuer("https://x", "alpha").unwrap_err(),
+            keycloak_issuer("https://sso.example.com", "").unwrap_err(),
+        ] {
+            assert_eq!(err.code(), "INVALID_CONFIG", "{err}");
+        }
     }
 
     #[test]

@@ -86,6 +86,14 @@ pub trait Grant {
     fn token_client(&self) -> Option<&crate::flow::TokenClient> {
         None
     }
+
+    /// A flow that gets the server metadata the grant still waits for
+    /// (a grant configured with an issuer, before its first run), so that
+    /// [`Grant::token_client`] is known after it; `None` when nothing is
+    /// to be discovered.
+    fn discover_first(&self, _rng: Box<dyn CryptoRngCore>) -> Option<Box<dyn Flow<Output = ()>>> {
+        None
+    }
 }
 
 /// A one-way, domain-separated hash of a configuration's credentials, for
@@ -139,6 +147,9 @@ impl<G: Grant + ?Sized> Grant for std::rc::Rc<G> {
     }
     fn token_client(&self) -> Option<&crate::flow::TokenClient> {
         (**self).token_client()
+    }
+    fn discover_first(&self, rng: Box<dyn CryptoRngCore>) -> Option<Box<dyn Flow<Output = ()>>> {
+        (**self).discover_first(rng)
     }
 }
 
@@ -570,6 +581,22 @@ impl Flow for Acquire {
             }
             Ok(()) => Ok(()),
         }
+    }
+
+    fn handle_metadata(
+        &mut self,
+        metadata: std::sync::Arc<crate::discovery::ServerMetadata>,
+    ) -> Result<(), Error> {
+        let result = match self.active() {
+            Some(flow) => flow.handle_metadata(metadata),
+            None => Err(Error::FlowMisuse {
+                reason: "metadata arrived when none was awaited",
+            }),
+        };
+        if result.is_err() {
+            self.state = AcquireState::Finished;
+        }
+        result
     }
 
     fn transport_failed(&mut self, error: Error) -> Error {

@@ -28,6 +28,9 @@ const USAGE = `Usage:
 
 ENDPOINT is one of:
   --token-endpoint URL
+  --issuer URL                          the endpoints from the server's metadata (OpenID Connect
+                                        Discovery, then RFC 8414); jwt-bearer: --server-issuer URL,
+                                        since its --issuer is the assertion's iss
   --keycloak-url BASE --realm REALM     {BASE}/realms/{REALM}/protocol/openid-connect/token
   --entra-tenant TENANT                 https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/token
   --ping-tenant TENANT                  https://{TENANT}:443/am/oauth2/access_token
@@ -63,7 +66,7 @@ device (RFC 8628) prints where to go and the code to enter on standard error, th
 waits until the user approves it elsewhere (Ctrl-C stops it). The device
 authorization endpoint defaults to Keycloak's {BASE}/realms/{REALM}/protocol/
 openid-connect/auth/device and Entra's .../{TENANT}/oauth2/v2.0/devicecode;
-give --device-authorization-endpoint for any other server.
+give --device-authorization-endpoint (or --issuer) for any other server.
 
 revoke (RFC 7009) revokes the token (hint: refresh_token unless told) and prints
 nothing. introspect (RFC 7662) prints the server's answer as JSON ("active" and
@@ -88,6 +91,7 @@ const secretSource = (name) => ({
 
 const COMMON = {
   "token-endpoint": { type: "string" },
+  issuer: { type: "string" },
   "keycloak-url": { type: "string" },
   realm: { type: "string" },
   "entra-tenant": { type: "string" },
@@ -120,7 +124,7 @@ const COMMANDS = {
     options: {
       ...COMMON,
       key: { type: "string" },
-      issuer: { type: "string" },
+      "server-issuer": { type: "string" },
       subject: { type: "string" },
       audience: { type: "string" },
       lifetime: { type: "string" },
@@ -197,6 +201,7 @@ const FLAG_OF_OPTION = {
   password: "--password-env / -file / -stdin",
   key: "--key",
   issuer: "--issuer",
+  serverIssuer: "--server-issuer",
   subject: "--subject",
   audience: "--audience",
   lifetimeSeconds: "--lifetime",
@@ -278,7 +283,7 @@ async function jwtBearer(v) {
   const options = {
     // JwtBearer takes no client secret or clientAuth: the core refuses them.
     ...(await clientCredential(v)),
-    ...endpoint(v),
+    ...endpoint(v, "server-issuer"),
     key: readKeyFile(required(v, "key"), "--key"),
     issuer: required(v, "issuer"),
     ...flowOptions(v),
@@ -421,16 +426,30 @@ async function decode(v) {
   return 0;
 }
 
-function endpoint(v) {
+/** The endpoint flags as options. `issuerFlag` names the discovery issuer's
+ * flag: --issuer, or --server-issuer for jwt-bearer (whose --issuer is iss). */
+function endpoint(v, issuerFlag = "issuer") {
   const given = ["token-endpoint", "keycloak-url", "entra-tenant", "ping-tenant"].filter((k) => v[k] !== undefined);
-  if (given.length !== 1) {
-    throw new UsageError("give exactly one of --token-endpoint, --keycloak-url (with --realm), --entra-tenant, --ping-tenant");
+  const issuer = v[issuerFlag];
+  if (given.length > 1 || (given.length === 0 && issuer === undefined)) {
+    throw new UsageError(`give exactly one of --token-endpoint, --keycloak-url (with --realm), --entra-tenant, --ping-tenant, or --${issuerFlag}`);
   }
-  if (v["keycloak-url"] !== undefined) return keycloak({ baseUrl: v["keycloak-url"], realm: required(v, "realm") });
+  // With --token-endpoint or a preset too, --issuer is checked but the
+  // token endpoint is not discovered (the core's rule).
+  const discovery = issuer === undefined ? {} : { [issuerFlag === "issuer" ? "issuer" : "serverIssuer"]: issuer };
+  if (v["keycloak-url"] !== undefined) return withoutIssuer(keycloak({ baseUrl: v["keycloak-url"], realm: required(v, "realm") }), discovery);
   if (v.realm !== undefined) throw new UsageError("--realm goes with --keycloak-url");
-  if (v["entra-tenant"] !== undefined) return entra({ tenant: v["entra-tenant"] });
-  if (v["ping-tenant"] !== undefined) return pingAic({ tenant: v["ping-tenant"] });
-  return { tokenEndpoint: v["token-endpoint"] };
+  if (v["entra-tenant"] !== undefined) return withoutIssuer(entra({ tenant: v["entra-tenant"] }), discovery);
+  if (v["ping-tenant"] !== undefined) return withoutIssuer(pingAic({ tenant: v["ping-tenant"] }), discovery);
+  if (v["token-endpoint"] !== undefined) return { tokenEndpoint: v["token-endpoint"], ...discovery };
+  return discovery;
+}
+
+/** A preset without its issuer (the presets give the token endpoint, and
+ * jwt-bearer's `issuer` option is the assertion's iss), plus `discovery`. */
+function withoutIssuer(preset, discovery) {
+  const { issuer: _issuer, ...rest } = preset;
+  return { ...rest, ...discovery };
 }
 
 function flowOptions(v) {

@@ -4,16 +4,24 @@
 use super::revocation::TokenClient;
 use super::token_request::{ExtraParams, ParamValue, Scope, TokenRequest};
 use crate::client_auth::{ClientAuth, ClientCredential};
+use crate::discovery::{DiscoveryRequest, ServerMetadata};
 use crate::endpoint::check_endpoint;
-use crate::error::Error;
+use crate::error::{DiscoveryProblem, Error};
 use crate::options::ConfigField;
 use crate::provider::Provider;
 
 /// A client's configuration, as every grant takes it.
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
-    /// The token endpoint, exactly as it is to be called.
+    /// The token endpoint, exactly as it is to be called; empty: the one
+    /// the issuer's metadata names.
     pub token_endpoint: String,
+    /// The authorization server's issuer, whose metadata (OpenID Connect
+    /// Discovery, RFC 8414) gives the endpoints not configured.
+    pub issuer: Option<String>,
+    /// The option that gives `issuer`, for errors: `issuer`, or
+    /// `serverIssuer` where `issuer` means something else (JwtBearer).
+    pub issuer_field: ConfigField,
     /// The client id (may be empty only where the grant says so: a JWT
     /// bearer assertion authenticates on its own).
     pub client_id: String,
@@ -43,6 +51,8 @@ impl ClientConfig {
     pub fn new(token_endpoint: &str, client_id: &str) -> Self {
         ClientConfig {
             token_endpoint: token_endpoint.to_owned(),
+            issuer: None,
+            issuer_field: ConfigField::Issuer,
             client_id: client_id.to_owned(),
             credential: ClientCredential::None,
             scope: Vec::new(),
@@ -59,6 +69,55 @@ impl ClientConfig {
     pub fn provider(&self) -> Provider {
         self.provider
             .unwrap_or_else(|| Provider::infer(&self.token_endpoint))
+    }
+
+    /// What to discover, if anything: `None` when the token endpoint is
+    /// configured (a configured issuer is still checked), the issuer's
+    /// request when only the issuer is. Neither is a configuration error.
+    pub fn discovery(&self) -> Result<Option<DiscoveryRequest>, Error> {
+        let request = self.discovery_request()?;
+        match (self.token_endpoint.is_empty(), request) {
+            (false, _) => Ok(None),
+            (true, Some(request)) => Ok(Some(request)),
+            (true, None) => Err(Error::config(
+                ConfigField::TokenEndpoint,
+                format!(
+                    "give tokenEndpoint, or {} to read it from the server's metadata",
+                    self.issuer_field
+                ),
+            )),
+        }
+    }
+
+    /// The request for the configured issuer's metadata, checked; `None`
+    /// without an issuer.
+    pub fn discovery_request(&self) -> Result<Option<DiscoveryRequest>, Error> {
+        self.issuer
+            .as_deref()
+            .map(|issuer| {
+                DiscoveryRequest::new(self.issuer_field, issuer, self.allow_insecure_http)
+            })
+            .transpose()
+    }
+
+    /// Fills the token endpoint, when not configured, from `metadata`; and
+    /// the revocation and introspection endpoints, when not configured and
+    /// the metadata names them (RFC 8414 §2: both OPTIONAL).
+    pub fn fill_from(&mut self, metadata: &ServerMetadata) -> Result<(), Error> {
+        if self.token_endpoint.is_empty() {
+            self.token_endpoint = required(
+                metadata.token_endpoint.as_deref(),
+                "token_endpoint",
+                metadata,
+            )?;
+        }
+        if self.revocation_endpoint.is_none() {
+            self.revocation_endpoint = metadata.revocation_endpoint.clone();
+        }
+        if self.introspection_endpoint.is_none() {
+            self.introspection_endpoint = metadata.introspection_endpoint.clone();
+        }
+        Ok(())
     }
 
     /// Checks the configuration; every error names its option and comes
@@ -105,6 +164,23 @@ impl ClientConfig {
             introspection_endpoint,
         })
     }
+}
+
+/// An endpoint the flow needs from `metadata`, or the error that says it
+/// is not there.
+pub(crate) fn required(
+    endpoint: Option<&str>,
+    member: &str,
+    metadata: &ServerMetadata,
+) -> Result<String, Error> {
+    endpoint.map(str::to_owned).ok_or_else(|| Error::Discovery {
+        problem: DiscoveryProblem::MissingEndpoint,
+        status: None,
+        detail: format!(
+            "the metadata of {:?} has no {member}; configure the endpoint instead",
+            metadata.issuer
+        ),
+    })
 }
 
 /// A checked [`ClientConfig`].

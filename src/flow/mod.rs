@@ -5,6 +5,7 @@
 //! show a prompt) until it gets [`Action::Done`]. The flow never performs I/O
 //! and never reads a clock: `now` comes from the driver.
 
+use crate::discovery::{DiscoveryRequest, ServerMetadata};
 use crate::error::Error;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::keys::{Algorithm, PrivateKey};
@@ -17,6 +18,7 @@ pub mod acp;
 pub mod client;
 pub mod client_credentials;
 pub mod device;
+pub mod discovered;
 pub mod introspection;
 pub mod jwt_bearer;
 pub mod password;
@@ -28,6 +30,7 @@ pub use acp::{AcpFlow, AcpLogin, AcpLoginSettings};
 pub use client::ClientConfig;
 pub use client_credentials::{ClientCredentials, ClientCredentialsSettings};
 pub use device::{DeviceAuthorization, DeviceAuthorizationSettings, DeviceFlow};
+pub use discovered::{Discoverable, WithMetadata};
 pub use introspection::{Introspection, IntrospectionResponse};
 pub use jwt_bearer::{AssertionFlow, JwtBearer, JwtBearerSettings};
 pub use password::{PasswordGrant, PasswordGrantSettings};
@@ -50,6 +53,11 @@ pub enum Action<T> {
     /// [`Flow::handle_signature`]. Signing is the driver's so that it can use
     /// the runtime's own crypto (WebCrypto) where there is one.
     Sign(SignRequest),
+    /// Get the authorization server's metadata for this request (from the
+    /// driver's cache, or by running [`DiscoveryRequest::start`]) and pass
+    /// it to [`Flow::handle_metadata`]. A flow configured with an issuer
+    /// instead of endpoints asks for it first.
+    Discover(DiscoveryRequest),
     /// The flow is finished with this result.
     Done(T),
 }
@@ -62,6 +70,7 @@ impl<T> Action<T> {
             Action::Wait(duration) => Action::Wait(duration),
             Action::Prompt(prompt) => Action::Prompt(prompt),
             Action::Sign(request) => Action::Sign(request),
+            Action::Discover(request) => Action::Discover(request),
             Action::Done(output) => Action::Done(f(output)),
         }
     }
@@ -75,6 +84,7 @@ impl<T> Action<T> {
             Action::Wait(duration) => Ok(Action::Wait(duration)),
             Action::Prompt(prompt) => Ok(Action::Prompt(prompt)),
             Action::Sign(request) => Ok(Action::Sign(request)),
+            Action::Discover(request) => Ok(Action::Discover(request)),
             Action::Done(output) => Err(output),
         }
     }
@@ -128,6 +138,13 @@ pub trait Flow {
         })
     }
 
+    /// Takes the metadata asked for by the last [`Action::Discover`].
+    fn handle_metadata(&mut self, _metadata: Arc<ServerMetadata>) -> Result<(), Error> {
+        Err(Error::FlowMisuse {
+            reason: "this flow never asks for metadata",
+        })
+    }
+
     /// Tells the flow that the request of the last [`Action::Send`] got no
     /// usable response (a network error, the time limit, a body too large)
     /// and returns the error to report, with what the flow knows of where
@@ -166,6 +183,10 @@ macro_rules! forward_flow {
 
             fn handle_signature(&mut self, signature: Vec<u8>) -> Result<(), Error> {
                 (**self).handle_signature(signature)
+            }
+
+            fn handle_metadata(&mut self, metadata: Arc<ServerMetadata>) -> Result<(), Error> {
+                (**self).handle_metadata(metadata)
             }
 
             fn transport_failed(&mut self, error: Error) -> Error {

@@ -43,6 +43,7 @@ pub enum ConfigField {
     Password,
     Key,
     Issuer,
+    ServerIssuer,
     Subject,
     Audience,
     LifetimeSeconds,

@@ -68,6 +68,10 @@ pub struct TokenEndpointPreset {
     pub provider: Provider,
     /// The token endpoint.
     pub token_endpoint: String,
+    /// The authorization server's issuer (its discovery URL's prefix): keycloak() and entra() always, pingAic() with a realm. A flow given tokenEndpoint does not use it; JwtBearer reads "issuer" as the assertion's iss, so put your own issuer after the spread preset there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub issuer: Option<String>,
 }
 
 /// What `acp()` returns.
@@ -79,4 +83,6 @@ pub struct AcpPreset {
     pub provider: Provider,
     /// The platform URL, checked, without a trailing slash.
     pub platform_url: String,
+    /// The issuer of the platform's Dex: "{platformUrl}/dex".
+    pub issuer: String,
 }

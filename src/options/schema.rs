@@ -57,8 +57,9 @@ macro_rules! options {
     (@build $head:tt [$($fields:tt)*] [client $($rest:ident)*]) => {
         options!(@impl $head client);
         options!(@build $head [$($fields)*
-            /// The token endpoint, exactly as it is to be called.
-            pub token_endpoint: String,
+            /// The token endpoint, exactly as it is to be called. Without it, the issuer's metadata names it (issuer, or serverIssuer for JwtBearer); neither is an INVALID_CONFIG error.
+            #[tsify(optional)]
+            pub token_endpoint: Option<String>,
             /// Scope values: a space-separated string or an array. Entra needs one ending in "/.default" for client credentials and in "/access_as_user" for the password grant.
             #[tsify(optional)]
             pub scope: Option<StringOrList>,
@@ -74,6 +75,22 @@ macro_rules! options {
             /// RFC 7662 introspection endpoint, for introspect(). Default: Keycloak's and PingOne Advanced Identity Cloud's documented one beside tokenEndpoint.
             #[tsify(optional)]
             pub introspection_endpoint: Option<String>,
+        ] [$($rest)*]);
+    };
+    (@build $head:tt [$($fields:tt)*] [issuer $($rest:ident)*]) => {
+        options!(@impl $head issuer);
+        options!(@build $head [$($fields)*
+            /// The authorization server's issuer URL, exactly as its metadata names it (e.g. "https://sso.example.com/realms/ops"): the endpoints not given are read from its metadata (OpenID Connect Discovery, then RFC 8414), once per process.
+            #[tsify(optional)]
+            pub issuer: Option<String>,
+        ] [$($rest)*]);
+    };
+    (@build $head:tt [$($fields:tt)*] [server_issuer $($rest:ident)*]) => {
+        options!(@impl $head server_issuer);
+        options!(@build $head [$($fields)*
+            /// The authorization server's issuer, whose metadata gives the token endpoint when tokenEndpoint is not given (here "issuer" is the assertion's iss).
+            #[tsify(optional)]
+            pub server_issuer: Option<String>,
         ] [$($rest)*]);
     };
     (@build $head:tt [$($fields:tt)*] [credential $($rest:ident)*]) => {
@@ -112,8 +129,11 @@ macro_rules! options {
         impl $name {
             /// The client configuration, with the given id and credential.
             fn client_config(&mut self, client_id: String, credential: ClientCredential) -> ClientConfig {
+                let (issuer, issuer_field) = self.discovery_issuer();
                 ClientConfig {
-                    token_endpoint: std::mem::take(&mut self.token_endpoint),
+                    token_endpoint: self.token_endpoint.take().unwrap_or_default(),
+                    issuer,
+                    issuer_field,
                     client_id,
                     credential,
                     scope: self.scope.take().map(StringOrList::into_vec).unwrap_or_default(),
@@ -123,6 +143,22 @@ macro_rules! options {
                     revocation_endpoint: self.revocation_endpoint.take(),
                     introspection_endpoint: self.introspection_endpoint.take(),
                 }
+            }
+        }
+    };
+    (@impl [$(#[$attr:meta])* pub struct $name:ident] issuer) => {
+        impl $name {
+            /// The issuer to discover, and the option that names it.
+            fn discovery_issuer(&mut self) -> (Option<String>, super::ConfigField) {
+                (self.issuer.take(), super::ConfigField::Issuer)
+            }
+        }
+    };
+    (@impl [$(#[$attr:meta])* pub struct $name:ident] server_issuer) => {
+        impl $name {
+            /// The issuer to discover, and the option that names it.
+            fn discovery_issuer(&mut self) -> (Option<String>, super::ConfigField) {
+                (self.server_issuer.take(), super::ConfigField::ServerIssuer)
             }
         }
     };
@@ -155,7 +191,7 @@ options! {
     pub struct ClientCredentialsOptions {
         /// The client id.
         pub client_id: String,
-    } + [client, credential, transport]
+    } + [client, issuer, credential, transport]
 }
 
 options! {
@@ -168,7 +204,7 @@ options! {
         /// The resource owner's password.
         #[tsify(type = "string")]
         pub password: Secret,
-    } + [client, credential, transport]
+    } + [client, issuer, credential, transport]
 }
 
 options! {
@@ -198,7 +234,7 @@ options! {
         /// The type of token wanted, as subjectTokenType. grantkit hands out access tokens only.
         #[tsify(optional)]
         pub requested_token_type: Option<String>,
-    } + [client, credential, transport]
+    } + [client, issuer, credential, transport]
 }
 
 options! {
@@ -206,7 +242,7 @@ options! {
     pub struct JwtBearerOptions {
         /// The service account's private key, which signs the assertion.
         pub key: PrivateKeyInput,
-        /// iss: the service account id.
+        /// iss: the service account id (the server's issuer, for discovery, is serverIssuer).
         pub issuer: String,
         /// sub; default: the issuer.
         #[tsify(optional)]
@@ -230,7 +266,7 @@ options! {
         /// Add nbf = iat.
         #[tsify(optional)]
         pub not_before: Option<bool>,
-    } + [client, transport]
+    } + [client, server_issuer, transport]
 }
 
 options! {
@@ -244,7 +280,7 @@ options! {
         /// Shows the user where to go and what to type. Called once per getToken, before polling starts; a returned promise is awaited.
         #[tsify(type = "(prompt: DevicePrompt) => void | Promise<void>")]
         pub on_prompt: HostFunction,
-    } + [client, credential, transport]
+    } + [client, issuer, credential, transport]
 }
 
 options! {
@@ -263,6 +299,9 @@ options! {
         /// "acp", as the acp() preset gives it (so that it can be spread in); any other provider is refused.
         #[tsify(optional, type = "\"acp\"")]
         pub provider: Option<Provider>,
+        /// The platform's Dex issuer, as the acp() preset gives it: must be "{platformUrl}/dex" (the login talks to the platform's own Dex).
+        #[tsify(optional)]
+        pub issuer: Option<String>,
     } + [transport]
 }
 
@@ -392,6 +431,17 @@ pub struct KeycloakOptions {
 pub struct TenantOptions {
     /// The tenant: Entra's tenant id or domain; PingOne Advanced Identity Cloud's tenant host name.
     pub tenant: String,
+}
+
+/// Options of `pingAic(options)`.
+#[derive(Deserialize, Tsify)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PingAicOptions {
+    /// The tenant's host name, e.g. "openam-acme.forgeblocks.com".
+    pub tenant: String,
+    /// A realm ("alpha", "bravo"): adds its issuer, https://{tenant}/am/oauth2/realms/root/realms/{realm}. The token endpoint stays the service accounts' https://{tenant}:443/am/oauth2/access_token.
+    #[tsify(optional)]
+    pub realm: Option<String>,
 }
 
 /// Options of `generic(options)`.
@@ -783,6 +833,18 @@ impl AcpLoginOptions {
                 super::ConfigField::Provider,
                 "AcpLogin is Alauda ACP's login: provider must be \"acp\" or absent",
             ));
+        }
+        if let Some(issuer) = &self.issuer {
+            if crate::provider::acp_issuer(&self.platform_url)
+                .ok()
+                .as_ref()
+                != Some(issuer)
+            {
+                return Err(Error::config(
+                    super::ConfigField::Issuer,
+                    "AcpLogin talks to the platform's own Dex: issuer must be {platformUrl}/dex, as acp() gives it, or absent",
+                ));
+            }
         }
         Ok(AcpLoginSettings {
             platform_url: std::mem::take(&mut self.platform_url),

@@ -364,11 +364,12 @@ fn every_option_has_its_config_field() {
         names::<EncryptAcpPasswordOptions>(),
         names::<KeycloakOptions>(),
         names::<TenantOptions>(),
+        names::<PingAicOptions>(),
         names::<GenericOptions>(),
         names::<AcpOptions>(),
         names::<IntrospectOptions>(),
     ];
-    assert_eq!(all[0].len(), 17, "{:?}", all[0]);
+    assert_eq!(all[0].len(), 18, "{:?}", all[0]);
     for name in all.iter().flatten() {
         let field =
             ConfigField::from_name(name).unwrap_or_else(|| panic!("no ConfigField for {name}"));

@@ -7,8 +7,8 @@ use super::options::{get_token_signal, read_js_optional, HostValues, JsOptions};
 use super::signer::Signer;
 use crate::error::Error;
 use crate::flow::{
-    AcpLogin, ClientCredentials, DeviceAuthorization, JwtBearer, PasswordGrant, Revocation,
-    TokenExchange, TokensToRevoke,
+    AcpLogin, ClientCredentials, DeviceAuthorization, Discoverable, JwtBearer, PasswordGrant,
+    Revocation, TokenExchange, TokensToRevoke,
 };
 use crate::options::outputs::{
     AcpPreset, IntrospectionOutput, TokenEndpointPreset, TokenSetOutput,
@@ -16,8 +16,8 @@ use crate::options::outputs::{
 use crate::options::schema::{
     AcpLoginOptions, AcpOptions, ClientCredentialsOptions, DeviceAuthorizationOptions,
     EncryptAcpPasswordOptions, FlowOptions, GenericOptions, IntrospectOptions, JwtBearerOptions,
-    KeycloakOptions, PasswordGrantOptions, RevokeTokens, TenantOptions, TokenExchangeOptions,
-    TransportOptions,
+    KeycloakOptions, PasswordGrantOptions, PingAicOptions, RevokeTokens, TenantOptions,
+    TokenExchangeOptions, TransportOptions,
 };
 use crate::options::ConfigField;
 use crate::provider::{self, Provider};
@@ -128,12 +128,19 @@ macro_rules! flow_classes {
                 &self,
                 #[wasm_bindgen(unchecked_param_type = "RevokeTokens")] tokens: JsValue,
             ) -> Promise {
-                let run = || {
-                    let tokens = revoke_tokens(&tokens)?
-                        .ok_or_else(|| revoke_tokens_error("undefined"))?;
-                    token_client(&*self.grant)?.revoke(&tokens, &mut OsRng)
+                let tokens = match revoke_tokens(&tokens)
+                    .and_then(|t| t.ok_or_else(|| revoke_tokens_error("undefined")))
+                {
+                    Ok(tokens) => tokens,
+                    Err(error) => return Promise::reject(&to_js_error(&error)),
                 };
-                revoke_promise(self.transport.clone(), run())
+                let (grant, transport) = (self.grant.clone(), self.transport.clone());
+                future_to_promise(async move {
+                    discovered(&*grant, &transport).await.map_err(|e| to_js_error(&e))?;
+                    let flow = token_client(&*grant)
+                        .and_then(|client| client.revoke(&tokens, &mut OsRng));
+                    revoke(&transport, flow).await
+                })
             }
 
             /// Asks the introspection endpoint about a token (RFC 7662) and
@@ -147,7 +154,7 @@ macro_rules! flow_classes {
                 #[wasm_bindgen(unchecked_optional_param_type = "IntrospectOptions")]
                 options: JsValue,
             ) -> Promise {
-                introspect_promise(&*self.grant, self.transport.clone(), &token, &options)
+                introspect_promise(self.grant.clone(), self.transport.clone(), &token, &options)
             }
 
             /// Internal: the grant and transport, for `new TokenSource(this)`.
@@ -165,9 +172,9 @@ macro_rules! flow_classes {
 flow_classes! {
     #[doc = " Gets tokens with the client credentials grant (RFC 6749 §4.4)."]
     JsClientCredentials => ClientCredentials("ClientCredentialsOptions") {
-        grant: ClientCredentials,
+        grant: Discoverable<ClientCredentials>,
         build: |v| flow_from_js(v, "ClientCredentials", |o: ClientCredentialsOptions, _, _| {
-            ClientCredentials::new(o.into_settings()?)
+            Discoverable::new(o.into_settings()?, ClientCredentials::new)
         }),
         new: [
             #[doc = " Checks the options; a bad option throws a GrantkitError with code"]
@@ -178,9 +185,9 @@ flow_classes! {
     #[doc = " Gets tokens with the resource owner password credentials grant"]
     #[doc = " (RFC 6749 §4.3)."]
     JsPasswordGrant => PasswordGrant("PasswordGrantOptions") {
-        grant: PasswordGrant,
+        grant: Discoverable<PasswordGrant>,
         build: |v| flow_from_js(v, "PasswordGrant", |o: PasswordGrantOptions, _, _| {
-            PasswordGrant::new(o.into_settings()?)
+            Discoverable::new(o.into_settings()?, PasswordGrant::new)
         }),
         new: [
             #[doc = " Checks the options; a bad option throws a GrantkitError with code"]
@@ -193,9 +200,9 @@ flow_classes! {
     #[doc = " another API with. With provider \"entra\", Microsoft Entra ID's"]
     #[doc = " on-behalf-of request instead (Entra has no RFC 8693 endpoint)."]
     JsTokenExchange => TokenExchange("TokenExchangeOptions") {
-        grant: TokenExchange,
+        grant: Discoverable<TokenExchange>,
         build: |v| flow_from_js(v, "TokenExchange", |o: TokenExchangeOptions, _, _| {
-            TokenExchange::new(o.into_settings()?)
+            Discoverable::new(o.into_settings()?, TokenExchange::new)
         }),
         new: [
             #[doc = " Checks the options; a bad option throws a GrantkitError with code"]
@@ -207,9 +214,9 @@ flow_classes! {
     #[doc = " assertion is exchanged for a token (PingOne Advanced Identity Cloud"]
     #[doc = " service accounts)."]
     JsJwtBearer => JwtBearer("JwtBearerOptions") {
-        grant: JwtBearer,
+        grant: Discoverable<JwtBearer>,
         build: |v| flow_from_js(v, "JwtBearer", |o: JwtBearerOptions, _, _| {
-            JwtBearer::new(o.into_settings()?)
+            Discoverable::new(o.into_settings()?, JwtBearer::new)
         }),
         new: [
             #[doc = " Checks the options and imports the key; a bad option throws a"]
@@ -225,7 +232,7 @@ flow_classes! {
     #[doc = " user code, hands it to `onPrompt`, then polls the token endpoint until"]
     #[doc = " the user approves it on another device (or denies it, or it expires)."]
     JsDeviceAuthorization => DeviceAuthorization("DeviceAuthorizationOptions") {
-        grant: DeviceAuthorization,
+        grant: Discoverable<DeviceAuthorization>,
         build: device_from_js,
         new: [
             #[doc = " Checks the options; a bad option throws a GrantkitError with code"]
@@ -295,49 +302,57 @@ pub(crate) fn revoke_tokens(js: &JsValue) -> Result<Option<TokensToRevoke>, Erro
     }))
 }
 
-/// Runs a revocation: a Promise of undefined.
-pub(crate) fn revoke_promise(transport: Rc<Transport>, flow: Result<Revocation, Error>) -> Promise {
-    let flow = match flow {
-        Ok(flow) => flow,
-        Err(error) => return Promise::reject(&to_js_error(&error)),
-    };
-    future_to_promise(async move {
-        transport
-            .run(flow, None)
-            .await
-            .map_err(|e| to_js_error(&e))?;
-        Ok(JsValue::UNDEFINED)
-    })
+/// Gets the metadata a grant configured with an issuer still waits for:
+/// its revocation and introspection endpoints may come from it.
+pub(crate) async fn discovered(
+    grant: &dyn crate::source::Grant,
+    transport: &Transport,
+) -> Result<(), Error> {
+    match grant.discover_first(Box::new(OsRng)) {
+        Some(flow) => transport.run(flow, None).await,
+        None => Ok(()),
+    }
+}
+
+/// Runs a revocation: undefined, or the GrantkitError.
+pub(crate) async fn revoke(
+    transport: &Transport,
+    flow: Result<Revocation, Error>,
+) -> Result<JsValue, JsValue> {
+    let flow = flow.map_err(|e| to_js_error(&e))?;
+    transport
+        .run(flow, None)
+        .await
+        .map_err(|e| to_js_error(&e))?;
+    Ok(JsValue::UNDEFINED)
 }
 
 /// Runs an introspection: a Promise of the server's answer.
 pub(crate) fn introspect_promise(
-    grant: &dyn crate::source::Grant,
+    grant: Rc<dyn crate::source::Grant>,
     transport: Rc<Transport>,
     token: &JsValue,
     options: &JsValue,
 ) -> Promise {
-    let run = || -> Result<_, Error> {
+    let read = || -> Result<_, Error> {
         let token = token.as_string().ok_or_else(|| {
             Error::config(ConfigField::Token, "introspect takes the token as a string")
         })?;
         let (options, host): (IntrospectOptions, _) = read_js_optional(options, "introspect")?;
-        let flow = token_client(grant)?.introspect(
-            &Secret::new(token),
-            options.token_type_hint,
-            &mut OsRng,
-        )?;
-        Ok((flow, options.signal.map(|signal| host.signal(signal))))
+        let signal = options.signal.map(|signal| host.signal(signal));
+        Ok((Secret::new(token), options.token_type_hint, signal))
     };
-    let (flow, signal) = match run() {
-        Ok(started) => started,
+    let (token, hint, signal) = match read() {
+        Ok(read) => read,
         Err(error) => return Promise::reject(&to_js_error(&error)),
     };
     future_to_promise(async move {
-        let answer = transport
-            .run(flow, signal.as_ref())
-            .await
-            .map_err(|e| to_js_error(&e))?;
+        let run = async {
+            discovered(&*grant, &transport).await?;
+            let flow = token_client(&*grant)?.introspect(&token, hint, &mut OsRng)?;
+            transport.run(flow, signal.as_ref()).await
+        };
+        let answer = run.await.map_err(|e| to_js_error(&e))?;
         Ok(to_js_json(&IntrospectionOutput(&answer.raw)))
     })
 }
@@ -369,7 +384,11 @@ impl JsJwtBearer {
     pub fn create_assertion(&self) -> Promise {
         let (transport, flow) = (
             self.transport.clone(),
-            self.grant.sign_assertion(&mut OsRng),
+            // With serverIssuer only, the token endpoint (the default aud)
+            // comes from the metadata first.
+            self.grant.run(Box::new(OsRng), |grant, mut rng| {
+                grant.sign_assertion(&mut *rng)
+            }),
         );
         future_to_promise(async move {
             let assertion = transport
@@ -382,13 +401,15 @@ impl JsJwtBearer {
 }
 
 /// The device flow: its options, and `onPrompt` for the transport.
-fn device_from_js(value: &JsValue) -> Result<(Rc<DeviceAuthorization>, Transport), Error> {
+fn device_from_js(
+    value: &JsValue,
+) -> Result<(Rc<Discoverable<DeviceAuthorization>>, Transport), Error> {
     flow_from_js(
         value,
         "DeviceAuthorization",
         |o: DeviceAuthorizationOptions, host, transport| {
             transport.on_prompt = Some(host.function(o.on_prompt));
-            DeviceAuthorization::new(o.into_settings()?)
+            Discoverable::new(o.into_settings()?, DeviceAuthorization::new)
         },
     )
 }
@@ -470,11 +491,17 @@ pub fn decode_jwt(
     Ok(to_js_json(&decoded))
 }
 
-fn preset(provider: Provider, token_endpoint: Result<String, Error>) -> Result<JsValue, JsValue> {
+fn preset(
+    provider: Provider,
+    token_endpoint: Result<String, Error>,
+    issuer: Result<Option<String>, Error>,
+) -> Result<JsValue, JsValue> {
     let token_endpoint = token_endpoint.map_err(|e| to_js_error(&e))?;
+    let issuer = issuer.map_err(|e| to_js_error(&e))?;
     Ok(to_js_json(&TokenEndpointPreset {
         provider,
         token_endpoint,
+        issuer,
     }))
 }
 
@@ -488,7 +515,8 @@ fn preset_options<T: for<'a> serde::Deserialize<'a>>(
         .map_err(|e| to_js_error(&e))
 }
 
-/// Keycloak: `{baseUrl}/realms/{realm}/protocol/openid-connect/token`.
+/// Keycloak: `{baseUrl}/realms/{realm}/protocol/openid-connect/token`, and
+/// its issuer `{baseUrl}/realms/{realm}`.
 /// Spread the result into a flow's options.
 #[wasm_bindgen(unchecked_return_type = "TokenEndpointPreset")]
 pub fn keycloak(
@@ -498,11 +526,13 @@ pub fn keycloak(
     preset(
         Provider::Keycloak,
         provider::keycloak_token_endpoint(&options.base_url, &options.realm),
+        provider::keycloak_issuer(&options.base_url, &options.realm).map(Some),
     )
 }
 
 /// Microsoft Entra ID: `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token`,
-/// and Entra's scope rules. Spread the result into a flow's options.
+/// its issuer `https://login.microsoftonline.com/{tenant}/v2.0`, and
+/// Entra's scope rules. Spread the result into a flow's options.
 #[wasm_bindgen(unchecked_return_type = "TokenEndpointPreset")]
 pub fn entra(
     #[wasm_bindgen(unchecked_param_type = "TenantOptions")] options: JsValue,
@@ -511,19 +541,26 @@ pub fn entra(
     preset(
         Provider::Entra,
         provider::entra_token_endpoint(&options.tenant),
+        provider::entra_issuer(&options.tenant).map(Some),
     )
 }
 
 /// PingOne Advanced Identity Cloud: `https://{tenant}:443/am/oauth2/access_token`
-/// (the `:443` is kept on purpose). Spread the result into a flow's options.
+/// (the `:443` is kept on purpose), and with a realm its issuer
+/// `https://{tenant}/am/oauth2/realms/root/realms/{realm}`. Spread the
+/// result into a flow's options.
 #[wasm_bindgen(js_name = pingAic, unchecked_return_type = "TokenEndpointPreset")]
 pub fn ping_aic(
-    #[wasm_bindgen(unchecked_param_type = "TenantOptions")] options: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "PingAicOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let options: TenantOptions = preset_options(&options, "pingAic")?;
+    let options: PingAicOptions = preset_options(&options, "pingAic")?;
     preset(
         Provider::PingAic,
         provider::ping_aic_token_endpoint(&options.tenant),
+        options
+            .realm
+            .map(|realm| provider::ping_aic_issuer(&options.tenant, &realm))
+            .transpose(),
     )
 }
 
@@ -541,19 +578,23 @@ pub fn generic(
             &options.token_endpoint,
             options.allow_insecure_http.unwrap_or(false),
         ),
+        Ok(None),
     )
 }
 
 /// Alauda ACP: the platform URL, checked and without a trailing slash, for
-/// the session login (`{ provider: "acp", platformUrl }`).
+/// the session login, and its Dex issuer (`{ provider: "acp", platformUrl,
+/// issuer: "{platformUrl}/dex" }`).
 #[wasm_bindgen(unchecked_return_type = "AcpPreset")]
 pub fn acp(
     #[wasm_bindgen(unchecked_param_type = "AcpOptions")] options: JsValue,
 ) -> Result<JsValue, JsValue> {
     let options: AcpOptions = preset_options(&options, "acp")?;
     let url = provider::acp_platform_url(&options.platform_url).map_err(|e| to_js_error(&e))?;
+    let issuer = provider::acp_issuer(&url).map_err(|e| to_js_error(&e))?;
     Ok(to_js_json(&AcpPreset {
         provider: Provider::Acp,
         platform_url: url,
+        issuer,
     }))
 }

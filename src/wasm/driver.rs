@@ -95,27 +95,15 @@ impl Transport {
         loop {
             match flow.poll(now())? {
                 Action::Send(request) => {
-                    let started = js_sys::Date::now();
-                    let result = self.send(&request, signal).await;
-                    if let Some(on_exchange) = &self.on_exchange {
-                        let outcome = match &result {
-                            Ok(response) => Outcome::Response(response),
-                            Err(error) => Outcome::Failed(error),
-                        };
-                        let exchange = Exchange::new(
-                            flow.exchange_label(&request),
-                            &request,
-                            outcome,
-                            elapsed_ms(started),
-                            &flow.redactor(),
-                        );
-                        report_exchange(on_exchange, &exchange);
-                    }
-                    let response = match result {
+                    let response = match self.send_traced(&flow, &request, signal).await {
                         Ok(response) => response,
                         Err(error) => return Err(flow.transport_failed(error)),
                     };
                     flow.handle_response(response, now())?;
+                }
+                Action::Discover(request) => {
+                    let metadata = self.discover(&request, signal).await?;
+                    flow.handle_metadata(metadata)?;
                 }
                 Action::Sign(request) => {
                     let signature = self.signer.sign(&request).await?;
@@ -126,6 +114,33 @@ impl Transport {
                 Action::Done(output) => return Ok(output),
             }
         }
+    }
+
+    /// Sends `request` of `flow` and reports the exchange to `onExchange`,
+    /// named and masked as the flow says.
+    pub(crate) async fn send_traced<F: Flow>(
+        &self,
+        flow: &F,
+        request: &HttpRequest,
+        signal: Option<&AbortSignal>,
+    ) -> Result<HttpResponse, Error> {
+        let started = js_sys::Date::now();
+        let result = self.send(request, signal).await;
+        if let Some(on_exchange) = &self.on_exchange {
+            let outcome = match &result {
+                Ok(response) => Outcome::Response(response),
+                Err(error) => Outcome::Failed(error),
+            };
+            let exchange = Exchange::new(
+                flow.exchange_label(request),
+                request,
+                outcome,
+                elapsed_ms(started),
+                &flow.redactor(),
+            );
+            report_exchange(on_exchange, &exchange);
+        }
+        result
     }
 
     /// Hands the prompt to `onPrompt` and waits for what it returns, if that

@@ -3,6 +3,7 @@
 //! global `fetch` and turns errors into JavaScript `Error` objects.
 
 mod api;
+mod discovery;
 mod driver;
 mod errors;
 mod options;

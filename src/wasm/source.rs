@@ -42,6 +42,9 @@ pub struct JsTokenSource {
 
 struct SourceState {
     source: RefCell<TokenSource>,
+    /// The flow's grant, also inside `source`: revoke() and introspect()
+    /// discover its metadata first, across an await.
+    grant: Rc<dyn crate::source::Grant>,
     transport: Rc<Transport>,
     /// The cached tokens as handed to JavaScript (frozen), made once, and
     /// a promise resolved to them: every cached getToken returns that one
@@ -151,18 +154,27 @@ impl JsTokenSource {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "RevokeTokens")] tokens: JsValue,
     ) -> Promise {
-        let run = || {
-            let tokens = super::api::revoke_tokens(&tokens)?;
-            let mut source = self.state.source.borrow_mut();
-            let flow = source.revoke(tokens, &mut OsRng);
-            self.state.publish(&source);
-            flow
+        let tokens = match super::api::revoke_tokens(&tokens) {
+            Ok(tokens) => tokens,
+            Err(error) => return Promise::reject(&to_js_error(&error)),
         };
-        match run() {
-            Ok(Some(flow)) => super::api::revoke_promise(self.state.transport.clone(), Ok(flow)),
-            Ok(None) => Promise::resolve(&JsValue::UNDEFINED),
-            Err(error) => Promise::reject(&to_js_error(&error)),
-        }
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let transport = state.transport.clone();
+            super::api::discovered(&*state.grant, &transport)
+                .await
+                .map_err(|e| to_js_error(&e))?;
+            let flow = {
+                let mut source = state.source.borrow_mut();
+                let flow = source.revoke(tokens, &mut OsRng);
+                state.publish(&source);
+                flow
+            };
+            match flow.transpose() {
+                Some(flow) => super::api::revoke(&transport, flow).await,
+                None => Ok(JsValue::UNDEFINED),
+            }
+        })
     }
 
     /// Asks the introspection endpoint about a token (RFC 7662), as the
@@ -173,9 +185,8 @@ impl JsTokenSource {
         #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "IntrospectOptions")] options: JsValue,
     ) -> Promise {
-        let source = self.state.source.borrow();
         super::api::introspect_promise(
-            source.grant(),
+            self.state.grant.clone(),
             self.state.transport.clone(),
             &token,
             &options,
@@ -264,10 +275,12 @@ impl SourceState {
             }
         };
         let api = ApiPolicy::new(options.api_settings(), handle.grant.kind())?;
+        let grant = handle.grant.clone();
         let source = TokenSource::new(Box::new(handle.grant), policy);
         Ok(SourceState {
             store_key: source.store_key(),
             source: RefCell::new(source),
+            grant,
             transport: handle.transport,
             cached_js: RefCell::new(None),
             fresh: Object::new(),

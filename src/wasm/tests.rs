@@ -271,7 +271,11 @@ async fn a_rejected_fetch_is_a_network_error_with_its_cause() {
 fn bad_options_throw_from_the_constructor_without_echoing_values() {
     let fetch = recording_fetch(200, TOKEN_JSON, JsValue::UNDEFINED);
     let cases = [
-        (r#"{"clientId":"app","clientSecret":"s"}"#, "tokenEndpoint", "invalid configuration: tokenEndpoint: is required"),
+        (
+            r#"{"clientId":"app","clientSecret":"s"}"#,
+            "tokenEndpoint",
+            "invalid configuration: tokenEndpoint: give tokenEndpoint, or issuer to read it from the server's metadata",
+        ),
         (
             r#"{"tokenEndpoint":"https://idp.example/t","clientId":"app","clientSecret":123456789}"#,
             "clientSecret",

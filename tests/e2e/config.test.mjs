@@ -136,19 +136,27 @@ describe('ClientCredentials / PasswordGrant constructor checks', () => {
 describe('provider presets', () => {
   test('entra() exact values', () => {
     assert.deepEqual(gk.entra({ tenant: 'contoso.onmicrosoft.com' }), {
-      provider: 'entra', tokenEndpoint: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token',
+      provider: 'entra',
+      tokenEndpoint: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token',
+      issuer: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0',
     });
     assert.deepEqual(gk.entra({ tenant: '72f988bf-86f1-41af-91ab-2d7cd011db47' }), {
-      provider: 'entra', tokenEndpoint: 'https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token',
+      provider: 'entra',
+      tokenEndpoint: 'https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token',
+      issuer: 'https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0',
     });
   });
 
   test('keycloak() exact values', () => {
     assert.deepEqual(gk.keycloak({ baseUrl: 'https://sso.example.com', realm: 'demo' }), {
-      provider: 'keycloak', tokenEndpoint: 'https://sso.example.com/realms/demo/protocol/openid-connect/token',
+      provider: 'keycloak',
+      tokenEndpoint: 'https://sso.example.com/realms/demo/protocol/openid-connect/token',
+      issuer: 'https://sso.example.com/realms/demo',
     });
     assert.deepEqual(gk.keycloak({ baseUrl: 'https://sso.example.com/auth', realm: 'master' }), {
-      provider: 'keycloak', tokenEndpoint: 'https://sso.example.com/auth/realms/master/protocol/openid-connect/token',
+      provider: 'keycloak',
+      tokenEndpoint: 'https://sso.example.com/auth/realms/master/protocol/openid-connect/token',
+      issuer: 'https://sso.example.com/auth/realms/master',
     });
   });
 

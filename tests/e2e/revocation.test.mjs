@@ -154,6 +154,24 @@ describe('revoke and introspect against the local IdP', () => {
     ]);
   });
 
+  test('with only issuer: the endpoints come from the server metadata, discovered first', async () => {
+    const { client_id: clientId, client_secret: clientSecret } = CLIENTS.ccBasic;
+    const recorder = recordingFetch();
+    const cc = new gk.ClientCredentials({ issuer: idp.issuer, clientId, clientSecret, scope: 'api:read', fetch: recorder.fetch });
+    // Before any token request: revoke() discovers the metadata first.
+    const fresh = new gk.ClientCredentials({ issuer: idp.issuer, clientId, clientSecret, scope: 'api:read', fetch: recorder.fetch });
+    await fresh.revoke({ access_token: 'not-a-token' });
+    // (The metadata may come from the process's cache of it: then only the
+    // revocation request goes out.)
+    assert.equal(recorder.sent.at(-1).url, idp.revocationEndpoint);
+    assert.equal(recorder.sent.at(-1).body, 'token=not-a-token&token_type_hint=access_token');
+    for (const r of recorder.sent.slice(0, -1)) assert.equal(r.url, `${idp.issuer}/.well-known/openid-configuration`);
+    const { access_token: token } = await cc.getToken();
+    assert.equal((await cc.introspect(token)).active, true);
+    await new gk.TokenSource(cc).revoke({ access_token: token });
+    assert.equal((await introspect(idp, token)).active, false);
+  });
+
   test('an introspection answer without a boolean active is refused', async () => {
     const pg = passwordGrant({ fetch: async () => Response.json({ active: 'yes' }) });
     const e = await rejection(pg.introspect('t'));

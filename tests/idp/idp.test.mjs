@@ -263,7 +263,10 @@ describe('introspection, revocation, discovery, recording', () => {
   });
 
   test('discovery announces the endpoints and grants', async () => {
+    const asked = idp.discoveryRequests().length;
     const res = await fetch(`${idp.issuer}/.well-known/openid-configuration`);
+    assert.equal(idp.discoveryRequests().length, asked + 1, 'the discovery GET is recorded');
+    assert.equal(idp.discoveryRequests().at(-1).path, '/.well-known/openid-configuration');
     const d = await res.json();
     assert.equal(d.issuer, idp.issuer);
     assert.equal(d.token_endpoint, idp.tokenEndpoint);

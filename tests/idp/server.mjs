@@ -3,6 +3,7 @@
 //
 //   import { startIdp, CLIENTS, USERS } from './server.mjs';
 //   const idp = await startIdp();           // { issuer, tokenEndpoint, ..., requests, close() }
+//                                           // requests: token and device POSTs, discovery GETs
 //
 //   node tests/idp/server.mjs [--port N] [--ready-file PATH]   (standalone;
 //     env GRANTKIT_IDP_DEVICE_INTERVAL / GRANTKIT_IDP_DEVICE_TTL: the device
@@ -318,6 +319,10 @@ const ROUTES = Object.freeze({
   end_session: '/session/end',
 });
 
+// The discovery documents' paths: OpenID Connect Discovery's (which
+// oidc-provider serves) and RFC 8414's (which it does not: a 404).
+const WELL_KNOWN = /^\/\.well-known\/(openid-configuration|oauth-authorization-server)(\/|$)/;
+
 const BODY_LIMIT = 56 * 1024; // the same limit oidc-provider applies
 
 // How long an expired device code stays readable, so that polling it answers
@@ -555,6 +560,12 @@ export async function startIdp({
   const READ_FIRST = new Set([...RECORDED, ROUTES.introspection, ROUTES.revocation]);
 
   provider.use(async function preRoute(ctx, next) {
+    // Discovery documents asked for (GET, no body): recorded so that tests
+    // can count them (idp.discoveryRequests()).
+    if (ctx.method === 'GET' && WELL_KNOWN.test(ctx.path)) {
+      requests.push({ method: ctx.method, path: ctx.path, headers: { ...ctx.req.headers }, body: '', at: Date.now() });
+      return next();
+    }
     const route = ctx.method === 'POST' ? ctx.path : undefined;
     const loginSubmit = route !== undefined && INTERACTION_SUBMIT.test(route);
     if (!READ_FIRST.has(route) && !loginSubmit) {
@@ -687,6 +698,10 @@ export async function startIdp({
     /** The recorded POSTs to the token endpoint (injected failures included). */
     tokenRequests() {
       return requests.filter((r) => r.method === 'POST' && r.path === ROUTES.token);
+    },
+    /** The recorded GETs of the discovery documents (/.well-known/...). */
+    discoveryRequests() {
+      return requests.filter((r) => r.method === 'GET' && WELL_KNOWN.test(r.path));
     },
     /** The recorded POSTs to the device authorization endpoint. */
     deviceAuthorizationRequests() {

@@ -124,6 +124,26 @@ export const CHECKS = {
     return `approved through the IdP's pages after the first poll (${timeline})`;
   },
 
+  async discovery(ctx) {
+    const { observed, params } = ctx;
+    assert.equal(ctx.discoveryRequests.length, 1, `discovery requests: ${ctx.discoveryRequests.length}, one for all flows`);
+    const [doc] = ctx.discoveryRequests;
+    assert.equal(doc.path, '/.well-known/openid-configuration');
+    assert.equal(doc.headers.accept, 'application/json');
+    assert.equal(doc.headers.authorization, undefined, 'no credentials to the metadata');
+    assert.equal(ctx.tokenRequests.length, params.discoveryCallers, 'one token request per flow');
+    for (const req of ctx.tokenRequests) {
+      assert.equal(req.headers.authorization, basicHeader(params.ccBasic.clientId, params.ccBasic.clientSecret));
+      assert.equal(req.body, form([['grant_type', 'client_credentials'], ['scope', 'api:read']]));
+    }
+    assert.equal(observed.callers, params.discoveryCallers);
+    assert.equal(observed.distinctTokens, params.discoveryCallers);
+    assert.deepEqual(observed.labels, ['discovery (openid-configuration)', 'token request (client_credentials)']);
+    assertBearerSet(observed.tokens);
+    await accessTokenClaims(ctx, observed.tokens.access_token);
+    return `${params.discoveryCallers} flows with only issuer: 1 discovery request, ${params.discoveryCallers} token requests`;
+  },
+
   async token_source_single_flight(ctx) {
     const { observed, params } = ctx;
     const req = oneTokenRequest(ctx);

@@ -78,6 +78,8 @@ function installPackage() {
 function parameters(idp, rs) {
   return {
     tokenEndpoint: idp.tokenEndpoint,
+    issuer: idp.issuer,
+    discoveryCallers: 10,
     deviceAuthorizationEndpoint: idp.deviceAuthorizationEndpoint,
     ccBasic: { clientId: CLIENTS.ccBasic.client_id, clientSecret: CLIENTS.ccBasic.client_secret },
     ccPost: { clientId: CLIENTS.ccPost.client_id, clientSecret: CLIENTS.ccPost.client_secret },
@@ -182,6 +184,7 @@ function startControl({ idp, rs, install, results }) {
         error: body.error,
         tokenRequests: recorded.filter((r) => r.method === 'POST' && r.path === '/token'),
         deviceRequests: recorded.filter((r) => r.method === 'POST' && r.path === '/device/auth'),
+        discoveryRequests: recorded.filter((r) => r.method === 'GET' && r.path.startsWith('/.well-known/')),
         rsCalls: rs.calls.slice(mark.rs),
         approval: mark.approval,
         promptAt: mark.promptAt,

@@ -22,6 +22,7 @@ export const STEPS = Object.freeze([
   'token_source_single_flight',
   'authorized_fetch',
   'server_error',
+  'discovery',
 ]);
 
 // A step that takes longer fails (the device flow polls every second).
@@ -103,6 +104,23 @@ const steps = {
       },
     });
     return { prompts, tokens: plain(await flow.getToken()) };
+  },
+
+  async discovery(gk, p) {
+    // A fetch of its own is a discovery-cache key of its own: this step
+    // counts its requests whatever ran before in this runtime.
+    const fetchOwn = (input, init) => fetch(input, init);
+    const labels = [];
+    const flows = Array.from({ length: p.discoveryCallers }, (_, i) => new gk.ClientCredentials({
+      issuer: p.issuer,
+      clientId: p.ccBasic.clientId,
+      clientSecret: p.ccBasic.clientSecret,
+      scope: 'api:read',
+      fetch: fetchOwn,
+      ...(i === 0 ? { onExchange: (e) => labels.push(e.label) } : {}),
+    }));
+    const all = await Promise.all(flows.map((flow) => flow.getToken()));
+    return { callers: all.length, distinctTokens: new Set(all.map((t) => t.access_token)).size, labels, tokens: plain(all[0]) };
   },
 
   async token_source_single_flight(gk, p) {

@@ -3,7 +3,7 @@
 // that grows too loose fails here as surely as one that is too strict.
 import {
   ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin, TokenExchange, TokenSource,
-  GrantkitError, keycloak, entra, generic, acp, encryptAcpPassword,
+  GrantkitError, keycloak, entra, generic, acp, pingAic, encryptAcpPassword,
 } from "grantkit";
 import type { ClientCredentialsOptions, TokenSet, GrantkitErrorCode, DevicePrompt, IntrospectionResponse } from "grantkit";
 
@@ -34,6 +34,21 @@ const source = new TokenSource(cc);
 void source.authorizedFetch("https://api.example/x");
 new TokenSource(cc, { marginSeconds: 30, allowedOrigins: ["https://api.example"], headers: { "x-k": "v" } });
 encryptAcpPassword({ publicKey: "PEM", ts: 1700000000, password: "p" });
+// Discovery: issuer instead of tokenEndpoint (JwtBearer: serverIssuer, its
+// issuer being the assertion's iss); the presets carry their issuers.
+new ClientCredentials({ issuer: "https://idp.example/realms/r", clientId: "a", clientSecret: "s" });
+new PasswordGrant({ issuer: "https://idp.example", clientId: "a", username: "u", password: "p" });
+new DeviceAuthorization({ issuer: "https://idp.example", clientId: "a", onPrompt: () => {} });
+new TokenExchange({ issuer: "https://idp.example", clientId: "a", clientSecret: "s", subjectToken: "t" });
+new JwtBearer({ serverIssuer: "https://idp.example", key: "PEM", issuer: "svc" });
+new JwtBearer({ ...pingAic({ tenant: "t.example", realm: "alpha" }), key: "PEM", issuer: "svc" });
+const presetIssuer: string | undefined = keycloak({ baseUrl: "https://sso.example", realm: "r" }).issuer;
+const dexIssuer: string = acp({ platformUrl: "https://acp.example" }).issuer;
+void presetIssuer; void dexIssuer;
+// Neither tokenEndpoint nor issuer passes the types: the declarations cannot
+// say "one of the two" without losing the generated option types, so it is
+// the constructor's INVALID_CONFIG (field "tokenEndpoint"), before any request.
+new ClientCredentials({ clientId: "a", clientSecret: "s" });
 const options: ClientCredentialsOptions = base;
 void options; void tokens;
 // Revocation and introspection: on every flow and on TokenSource.
@@ -60,8 +75,14 @@ new TokenExchange({ ...base, audience: "orders" });
 new ClientCredentials({ ...base, timeoutMs: "5000" });
 // @ts-expect-error clientAuth is one of four names
 new ClientCredentials({ ...base, clientAuth: "mtls" });
-// @ts-expect-error tokenEndpoint is required
-new ClientCredentials({ clientId: "a", clientSecret: "s" });
+// @ts-expect-error issuer is a string
+new ClientCredentials({ issuer: new URL("https://idp.example"), clientId: "a", clientSecret: "s" });
+// @ts-expect-error serverIssuer is JwtBearer's (where issuer means iss); the others take issuer
+new ClientCredentials({ ...base, serverIssuer: "https://idp.example" });
+// @ts-expect-error pingAic's realm is a string
+pingAic({ tenant: "t.example", realm: 1 });
+// @ts-expect-error AcpLogin's issuer is a string
+new AcpLogin({ platformUrl: "https://acp.example", username: "u", password: "p", issuer: 1 });
 // @ts-expect-error provider is one of five names
 new ClientCredentials({ ...base, provider: "okta" });
 // @ts-expect-error onPrompt is required
