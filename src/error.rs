@@ -132,6 +132,40 @@ error_codes! {
     DiscoveryMissingEndpoint = "DISCOVERY_MISSING_ENDPOINT",
     /// Discovery: both well-known URLs answered 404.
     DiscoveryNotFound = "DISCOVERY_NOT_FOUND",
+    /// Authorization code: the callback's state is not the pending login's (a forged or crossed redirect).
+    AuthorizationStateMismatch = "AUTHORIZATION_STATE_MISMATCH",
+    /// Authorization code: the callback's iss is not the configured issuer, or is missing where the server announced it (RFC 9207).
+    AuthorizationIssuerMismatch = "AUTHORIZATION_ISSUER_MISMATCH",
+    /// Authorization code: the callback URL has no code, repeats a parameter, or is not a URL.
+    AuthorizationInvalidResponse = "AUTHORIZATION_INVALID_RESPONSE",
+    /// Authorization code: the pending login is missing, unreadable, or from another client.
+    AuthorizationPendingInvalid = "AUTHORIZATION_PENDING_INVALID",
+    /// A TokenSource over an authorization-code login has no usable refresh token: the user must sign in again.
+    LoginRequired = "LOGIN_REQUIRED",
+    /// openid was asked for but the token response has no id_token (OIDC Core §3.1.3.3).
+    IdTokenMissing = "ID_TOKEN_MISSING",
+    /// The ID token is not a signed JWT grantkit reads (encrypted, malformed, a claim of the wrong type).
+    IdTokenInvalid = "ID_TOKEN_INVALID",
+    /// The ID token is signed with an algorithm other than RS256 or ES256 (none and HS256 included).
+    IdTokenUnsupportedAlg = "ID_TOKEN_UNSUPPORTED_ALG",
+    /// The ID token's iss is not the configured issuer.
+    IdTokenIssuerMismatch = "ID_TOKEN_ISSUER_MISMATCH",
+    /// The ID token's aud does not contain the client id.
+    IdTokenAudienceMismatch = "ID_TOKEN_AUDIENCE_MISMATCH",
+    /// The ID token's azp is not the client id, or is missing with several audiences.
+    IdTokenAzpMismatch = "ID_TOKEN_AZP_MISMATCH",
+    /// The ID token's exp has passed.
+    IdTokenExpired = "ID_TOKEN_EXPIRED",
+    /// The ID token's iat is further in the future than the allowed clock skew.
+    IdTokenIssuedInFuture = "ID_TOKEN_ISSUED_IN_FUTURE",
+    /// The ID token's nonce is not the pending login's.
+    IdTokenNonceMismatch = "ID_TOKEN_NONCE_MISMATCH",
+    /// The issuer's JWKS has no usable key for the ID token's kid and alg.
+    IdTokenNoKey = "ID_TOKEN_NO_KEY",
+    /// The ID token's signature does not verify with the issuer's key.
+    IdTokenBadSignature = "ID_TOKEN_BAD_SIGNATURE",
+    /// The jwks_uri answered with something that is not a JWK Set (RFC 7517 §5).
+    JwksInvalid = "JWKS_INVALID",
 }
 
 /// Everything that can go wrong while getting a token.
@@ -298,6 +332,25 @@ pub enum Error {
         /// Details for people: the URL asked, the member at fault; bounded.
         detail: String,
     },
+    /// The authorization response (the redirect to the callback URL) or the
+    /// pending login could not be used (RFC 6749 §4.1.2, RFC 9207).
+    Authorization {
+        /// What is wrong.
+        problem: AuthorizationProblem,
+        /// The server's error response in the redirect (`access_denied`,
+        /// ...), when it sent one.
+        server: Option<Box<ServerError>>,
+        /// Details for people: bounded, secret-free.
+        detail: String,
+    },
+    /// The ID token failed a check of OpenID Connect Core §3.1.3.7.
+    IdToken {
+        /// Which check.
+        problem: IdTokenProblem,
+        /// Details for people: claim names and expected values, never the
+        /// token.
+        detail: String,
+    },
     /// A flow was driven out of order (polled while it waits for a response,
     /// or after it finished). A bug in the driver, not in the server.
     FlowMisuse {
@@ -339,6 +392,8 @@ impl Error {
             Error::FlowMisuse { .. } => ErrorCode::FlowMisuse,
             Error::InvalidIntrospectionResponse { .. } => ErrorCode::InvalidIntrospectionResponse,
             Error::DpopUnavailable { .. } => ErrorCode::DpopUnavailable,
+            Error::Authorization { problem, .. } => problem.error_code(),
+            Error::IdToken { problem, .. } => problem.error_code(),
         }
     }
 
@@ -463,6 +518,23 @@ impl fmt::Display for Unescaped<'_> {
                 write!(f, "invalid introspection response (HTTP {status}): {reason}")
             }
             Error::DpopUnavailable { reason } => write!(f, "DPoP is unavailable: {reason}"),
+            Error::Authorization {
+                problem,
+                server,
+                detail,
+            } => {
+                write!(f, "{}", problem.describe())?;
+                if let Some(server) = server {
+                    write!(f, " ({})", ServerErrorInRedirect(server))?;
+                }
+                if !detail.is_empty() {
+                    write!(f, ": {detail}")?;
+                }
+                Ok(())
+            }
+            Error::IdToken { problem, detail } => {
+                write!(f, "ID token refused: {}: {detail}", problem.describe())
+            }
         }
     }
 }
@@ -685,6 +757,138 @@ impl DiscoveryProblem {
     }
 }
 
+/// Why the authorization response or the pending login could not be used.
+/// Each has its own error code, except [`AuthorizationProblem::Denied`],
+/// which is an OAuth error (`OAUTH_ERROR`) like a token endpoint's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthorizationProblem {
+    /// The redirect's `state` is not the pending login's.
+    StateMismatch,
+    /// The redirect's `iss` is not the issuer, or is missing where the
+    /// server announced it (RFC 9207 §2.4).
+    IssuerMismatch,
+    /// No `code`, a parameter repeated, or not a URL.
+    InvalidResponse,
+    /// The pending login is missing, unreadable, or from another client.
+    PendingInvalid,
+    /// The server sent an error in the redirect (RFC 6749 §4.1.2.1).
+    Denied,
+    /// There is no refresh token left: only a new sign-in gives tokens.
+    LoginRequired,
+}
+
+impl AuthorizationProblem {
+    /// The stable code of this problem, as an [`ErrorCode`].
+    pub fn error_code(self) -> ErrorCode {
+        match self {
+            AuthorizationProblem::StateMismatch => ErrorCode::AuthorizationStateMismatch,
+            AuthorizationProblem::IssuerMismatch => ErrorCode::AuthorizationIssuerMismatch,
+            AuthorizationProblem::InvalidResponse => ErrorCode::AuthorizationInvalidResponse,
+            AuthorizationProblem::PendingInvalid => ErrorCode::AuthorizationPendingInvalid,
+            AuthorizationProblem::Denied => ErrorCode::OAuthError,
+            AuthorizationProblem::LoginRequired => ErrorCode::LoginRequired,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            AuthorizationProblem::StateMismatch => {
+                "the state in the redirect is not the pending login's"
+            }
+            AuthorizationProblem::IssuerMismatch => {
+                "the iss in the redirect is not the expected issuer (RFC 9207)"
+            }
+            AuthorizationProblem::InvalidResponse => "invalid authorization response",
+            AuthorizationProblem::PendingInvalid => "the pending login cannot be used",
+            AuthorizationProblem::Denied => "the authorization server refused the authorization",
+            AuthorizationProblem::LoginRequired => "a new sign-in is required",
+        }
+    }
+}
+
+/// Which check of OpenID Connect Core §3.1.3.7 an ID token failed. Each
+/// has its own error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IdTokenProblem {
+    /// No `id_token` in the token response although `openid` was asked for.
+    Missing,
+    /// Not a signed JWT grantkit reads, or a claim of the wrong type.
+    Invalid,
+    /// `alg` is neither RS256 nor ES256.
+    UnsupportedAlg,
+    /// `iss` is not the issuer.
+    IssuerMismatch,
+    /// `aud` does not contain the client id.
+    AudienceMismatch,
+    /// `azp` is not the client id, or missing with several audiences.
+    AzpMismatch,
+    /// `exp` has passed.
+    Expired,
+    /// `iat` is in the future beyond the allowed skew.
+    IssuedInFuture,
+    /// `nonce` is not the pending login's.
+    NonceMismatch,
+    /// The JWKS has no usable key for the token's `kid` and `alg`.
+    NoKey,
+    /// The signature does not verify.
+    BadSignature,
+    /// The JWKS document is not a JWK Set.
+    InvalidJwks,
+}
+
+impl IdTokenProblem {
+    /// The stable code of this problem, as an [`ErrorCode`].
+    pub fn error_code(self) -> ErrorCode {
+        match self {
+            IdTokenProblem::Missing => ErrorCode::IdTokenMissing,
+            IdTokenProblem::Invalid => ErrorCode::IdTokenInvalid,
+            IdTokenProblem::UnsupportedAlg => ErrorCode::IdTokenUnsupportedAlg,
+            IdTokenProblem::IssuerMismatch => ErrorCode::IdTokenIssuerMismatch,
+            IdTokenProblem::AudienceMismatch => ErrorCode::IdTokenAudienceMismatch,
+            IdTokenProblem::AzpMismatch => ErrorCode::IdTokenAzpMismatch,
+            IdTokenProblem::Expired => ErrorCode::IdTokenExpired,
+            IdTokenProblem::IssuedInFuture => ErrorCode::IdTokenIssuedInFuture,
+            IdTokenProblem::NonceMismatch => ErrorCode::IdTokenNonceMismatch,
+            IdTokenProblem::NoKey => ErrorCode::IdTokenNoKey,
+            IdTokenProblem::BadSignature => ErrorCode::IdTokenBadSignature,
+            IdTokenProblem::InvalidJwks => ErrorCode::JwksInvalid,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            IdTokenProblem::Missing => "the token response has no id_token",
+            IdTokenProblem::Invalid => "not a signed JWT",
+            IdTokenProblem::UnsupportedAlg => "unsupported signing algorithm",
+            IdTokenProblem::IssuerMismatch => "iss is not the issuer",
+            IdTokenProblem::AudienceMismatch => "aud does not contain the client id",
+            IdTokenProblem::AzpMismatch => "azp is not the client id",
+            IdTokenProblem::Expired => "it has expired",
+            IdTokenProblem::IssuedInFuture => "iat is in the future",
+            IdTokenProblem::NonceMismatch => "nonce is not the login's",
+            IdTokenProblem::NoKey => "no usable key in the issuer's JWKS",
+            IdTokenProblem::BadSignature => "the signature does not verify",
+            IdTokenProblem::InvalidJwks => "the issuer's JWKS is not a JWK Set",
+        }
+    }
+}
+
+/// A server error from a redirect: `error` and `error_description`, without
+/// an HTTP status (there was no response of the server's own).
+struct ServerErrorInRedirect<'a>(&'a ServerError);
+
+impl fmt::Display for ServerErrorInRedirect<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", text::escape(&self.0.error, 100))?;
+        if let Some(description) = &self.0.error_description {
+            write!(f, ": {}", text::escape(description, text::MAX_FIELD_CHARS))?;
+        }
+        Ok(())
+    }
+}
+
 /// An OAuth error response (RFC 6749 §5.2), kept structured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerError {
@@ -787,6 +991,10 @@ impl Error {
         let server = match inner {
             Error::OAuth(server)
             | Error::Device {
+                server: Some(server),
+                ..
+            }
+            | Error::Authorization {
                 server: Some(server),
                 ..
             } => Some(server.as_ref()),

@@ -58,6 +58,7 @@ pub mod endpoint;
 pub mod error;
 pub mod flow;
 pub mod http;
+pub mod id_token;
 pub mod jwt;
 pub mod keys;
 pub mod lease;
@@ -75,7 +76,8 @@ pub mod trace;
 mod wasm;
 
 pub use error::{
-    AcpProblem, DeviceProblem, DiscoveryProblem, Error, ErrorCode, KeyProblem, ServerError,
+    AcpProblem, AuthorizationProblem, DeviceProblem, DiscoveryProblem, Error, ErrorCode,
+    IdTokenProblem, KeyProblem, ServerError,
 };
 pub use http::{HttpRequest, HttpResponse, Method};
 pub use secret::Secret;

@@ -41,6 +41,8 @@ pub enum GrantKind {
     Acp,
     /// Token exchange (RFC 8693, or Entra's on-behalf-of request).
     TokenExchange,
+    /// A completed authorization code login (RFC 6749 §4.1), refreshed.
+    AuthorizationCode,
 }
 
 impl GrantKind {
@@ -53,6 +55,7 @@ impl GrantKind {
             GrantKind::Device => "device",
             GrantKind::Acp => "acp",
             GrantKind::TokenExchange => "token-exchange",
+            GrantKind::AuthorizationCode => "login",
         }
     }
 }

@@ -316,6 +316,10 @@ impl<G, F: Flow> Flow for WithMetadata<G, F> {
         self.running()?.handle_signature(signature)
     }
 
+    fn handle_verification(&mut self, valid: bool) -> Result<(), Error> {
+        self.running()?.handle_verification(valid)
+    }
+
     fn transport_failed(&mut self, error: Error) -> Error {
         match self.running() {
             Ok(flow) => flow.transport_failed(error),

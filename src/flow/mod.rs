@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub mod acp;
+pub mod authorization_code;
 pub mod client;
 pub mod client_credentials;
 pub mod device;
@@ -27,6 +28,9 @@ pub mod token_exchange;
 mod token_request;
 
 pub use acp::{AcpFlow, AcpLogin, AcpLoginSettings};
+pub use authorization_code::{
+    AuthorizationCode, AuthorizationCodeSettings, CodeExchange, CompletedLogin, PendingLogin,
+};
 pub use client::ClientConfig;
 pub use client_credentials::{ClientCredentials, ClientCredentialsSettings};
 pub use device::{DeviceAuthorization, DeviceAuthorizationSettings, DeviceFlow};
@@ -58,6 +62,10 @@ pub enum Action<T> {
     /// it to [`Flow::handle_metadata`]. A flow configured with an issuer
     /// instead of endpoints asks for it first.
     Discover(DiscoveryRequest),
+    /// Verify this signature and pass the outcome to
+    /// [`Flow::handle_verification`]. Verifying is the driver's, as signing
+    /// is: it uses the runtime's WebCrypto where there is one.
+    Verify(VerifyRequest),
     /// The flow is finished with this result.
     Done(T),
 }
@@ -71,6 +79,7 @@ impl<T> Action<T> {
             Action::Prompt(prompt) => Action::Prompt(prompt),
             Action::Sign(request) => Action::Sign(request),
             Action::Discover(request) => Action::Discover(request),
+            Action::Verify(request) => Action::Verify(request),
             Action::Done(output) => Action::Done(f(output)),
         }
     }
@@ -85,6 +94,7 @@ impl<T> Action<T> {
             Action::Prompt(prompt) => Ok(Action::Prompt(prompt)),
             Action::Sign(request) => Ok(Action::Sign(request)),
             Action::Discover(request) => Ok(Action::Discover(request)),
+            Action::Verify(request) => Ok(Action::Verify(request)),
             Action::Done(output) => Err(output),
         }
     }
@@ -117,6 +127,23 @@ pub struct SignRequest {
     pub message: Vec<u8>,
 }
 
+/// A signature for the driver to verify: a JWS (an ID token) with the
+/// public key its issuer published.
+#[derive(Clone, Debug)]
+pub struct VerifyRequest {
+    /// The public key, as a JWK with only the members that define it
+    /// (`kty`, `n`, `e` for RSA; `kty`, `crv`, `x`, `y` for EC): what
+    /// WebCrypto's `importKey("jwk", ...)` takes.
+    pub jwk: serde_json::Map<String, serde_json::Value>,
+    /// The algorithm.
+    pub alg: crate::id_token::VerifyAlgorithm,
+    /// The JWS signing input (RFC 7515 §5.2).
+    pub message: Vec<u8>,
+    /// The signature, as the JWS carries it (ES256: `R || S`, which is
+    /// WebCrypto's form too).
+    pub signature: Vec<u8>,
+}
+
 /// A state machine driven from outside.
 ///
 /// After an error the flow is finished: polling it again gives
@@ -142,6 +169,14 @@ pub trait Flow {
     fn handle_metadata(&mut self, _metadata: Arc<ServerMetadata>) -> Result<(), Error> {
         Err(Error::FlowMisuse {
             reason: "this flow never asks for metadata",
+        })
+    }
+
+    /// Takes the outcome of the verification asked for by the last
+    /// [`Action::Verify`]: whether the signature is valid.
+    fn handle_verification(&mut self, _valid: bool) -> Result<(), Error> {
+        Err(Error::FlowMisuse {
+            reason: "this flow never asks for a verification",
         })
     }
 
@@ -187,6 +222,10 @@ macro_rules! forward_flow {
 
             fn handle_metadata(&mut self, metadata: Arc<ServerMetadata>) -> Result<(), Error> {
                 (**self).handle_metadata(metadata)
+            }
+
+            fn handle_verification(&mut self, valid: bool) -> Result<(), Error> {
+                (**self).handle_verification(valid)
             }
 
             fn transport_failed(&mut self, error: Error) -> Error {

@@ -63,6 +63,15 @@ pub enum ConfigField {
     ActorTokenType,
     RequestedTokenType,
     Resource,
+    AuthorizationEndpoint,
+    JwksUri,
+    RedirectUri,
+    AuthorizationParams,
+    AuthorizationResponseIssParameterSupported,
+    /// The callback URL given to `complete(callbackUrl)`.
+    CallbackUrl,
+    /// The pending login given to `complete(callbackUrl, pending)`.
+    Pending,
     // Transport.
     Fetch,
     TimeoutMs,
