@@ -165,7 +165,10 @@ pub fn check_claims(
         Some(Value::String(aud)) => vec![aud.as_str()],
         Some(Value::Array(values)) => values
             .iter()
-            .map(|v| v.as_str().ok_or_else(|| invalid("its aud holds a non-string")))
+            .map(|v| {
+                v.as_str()
+                    .ok_or_else(|| invalid("its aud holds a non-string"))
+            })
             .collect::<Result<_, _>>()?,
         Some(_) => return Err(invalid("its aud is neither a string nor an array")),
         None => Vec::new(),
@@ -301,31 +304,30 @@ pub fn verify_request(
                 .is_none_or(|kid| text(key, "kid").as_ref() == Some(kid))
     };
     let candidates: Vec<&Map<String, Value>> = keys.iter().filter(fits).collect();
-    let key = match (candidates.as_slice(), &token.kid) {
-        ([], Some(kid)) => {
-            return Err(refuse(
-                IdTokenProblem::NoKey,
-                format!(
-                    "the JWKS has no {} signing key with kid {:?}",
-                    token.alg.name(),
-                    kid.chars().take(100).collect::<String>()
-                ),
-            ))
-        }
-        ([], None) => {
-            return Err(refuse(
-                IdTokenProblem::NoKey,
-                format!("the JWKS has no {} signing key", token.alg.name()),
-            ))
-        }
-        ([key], _) | ([key, ..], Some(_)) => *key,
-        (_, None) => {
-            return Err(refuse(
+    let key =
+        match (candidates.as_slice(), &token.kid) {
+            ([], Some(kid)) => {
+                return Err(refuse(
+                    IdTokenProblem::NoKey,
+                    format!(
+                        "the JWKS has no {} signing key with kid {:?}",
+                        token.alg.name(),
+                        kid.chars().take(100).collect::<String>()
+                    ),
+                ))
+            }
+            ([], None) => {
+                return Err(refuse(
+                    IdTokenProblem::NoKey,
+                    format!("the JWKS has no {} signing key", token.alg.name()),
+                ))
+            }
+            ([key], _) | ([key, ..], Some(_)) => *key,
+            (_, None) => return Err(refuse(
                 IdTokenProblem::NoKey,
                 "the token names no kid and the JWKS has several keys that fit (OIDC Core §10.1)",
-            ))
-        }
-    };
+            )),
+        };
     let bytes = |name: &str| {
         text(key, name)
             .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())

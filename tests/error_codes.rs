@@ -17,7 +17,7 @@ fn codes_are_unique_and_upper_snake_case() {
             "{text}"
         );
     }
-    assert_eq!(seen.len(), 42);
+    assert_eq!(seen.len(), 59);
 }
 
 #[test]

@@ -436,9 +436,9 @@ fn callback_params(callback_url: &str) -> Result<Vec<(String, String)>, Error> {
     let query = match UrlParts::split(callback_url) {
         Some(parts) => parts.rest,
         // A private-use scheme without "//" (com.example.app:/callback?..).
-        None => callback_url.find(['?', '#']).map_or("", |i| {
-            callback_url.get(i..).unwrap_or_default()
-        }),
+        None => callback_url
+            .find(['?', '#'])
+            .map_or("", |i| callback_url.get(i..).unwrap_or_default()),
     };
     let query = query
         .strip_prefix('?')
@@ -525,7 +525,10 @@ impl PendingLogin {
                 "it is not a pending login this version of grantkit made",
             )
         };
-        let encoded = text.trim().strip_prefix(PENDING_VERSION).ok_or_else(invalid)?;
+        let encoded = text
+            .trim()
+            .strip_prefix(PENDING_VERSION)
+            .ok_or_else(invalid)?;
         let json = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| invalid())?;
         let pending: PendingLogin = serde_json::from_slice(&json).map_err(|_| invalid())?;
         if pending.state.is_empty() || pending.code_verifier.expose().len() < 43 {

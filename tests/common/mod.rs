@@ -34,6 +34,11 @@ where
                     return (sent, Err(e));
                 }
             }
+            Ok(Action::Verify(request)) => {
+                if let Err(e) = flow.handle_verification(verify(&request)) {
+                    return (sent, Err(e));
+                }
+            }
             Ok(Action::Done(output)) => {
                 assert!(
                     responses.next().is_none(),
@@ -58,6 +63,45 @@ pub fn sign<F: Flow>(flow: &mut F, request: &grantkit::flow::SignRequest) -> Res
         &mut rsa::rand_core::OsRng,
     );
     flow.handle_signature(signature)
+}
+
+/// Verifies what the flow asks for with implementations independent of
+/// grantkit: the `rsa` crate for RS256, `p256` for ES256.
+pub fn verify(request: &grantkit::flow::VerifyRequest) -> bool {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let member = |name: &str| {
+        URL_SAFE_NO_PAD
+            .decode(request.jwk[name].as_str().expect("a string member"))
+            .expect("base64url")
+    };
+    match request.alg {
+        grantkit::id_token::VerifyAlgorithm::Rs256 => {
+            use rsa::signature::Verifier;
+            let key = rsa::RsaPublicKey::new(
+                rsa::BigUint::from_bytes_be(&member("n")),
+                rsa::BigUint::from_bytes_be(&member("e")),
+            )
+            .expect("an RSA public key");
+            let key = rsa::pkcs1v15::VerifyingKey::<rsa::sha2::Sha256>::new(key);
+            let Ok(signature) = rsa::pkcs1v15::Signature::try_from(request.signature.as_slice())
+            else {
+                return false;
+            };
+            key.verify(&request.message, &signature).is_ok()
+        }
+        grantkit::id_token::VerifyAlgorithm::Es256 => {
+            use p256::ecdsa::signature::Verifier;
+            let mut point = vec![4u8];
+            point.extend(member("x"));
+            point.extend(member("y"));
+            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).expect("a P-256 key");
+            let Ok(signature) = p256::ecdsa::Signature::from_slice(&request.signature) else {
+                return false;
+            };
+            key.verify(&request.message, &signature).is_ok()
+        }
+    }
 }
 
 pub fn json(status: u16, body: &str) -> HttpResponse {
