@@ -348,7 +348,8 @@ fn a_tampered_or_foreign_id_token_fails_its_signature() {
 
 #[test]
 fn every_id_token_claim_check_has_its_code() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, ErrorCode)> = vec![
+    type Change = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Change, ErrorCode)> = vec![
         (
             "iss",
             Box::new(|c| c["iss"] = "https://evil.example.com".into()),
