@@ -32,6 +32,30 @@ pub fn sign(
     }
 }
 
+/// Verifies an RS256 signature (RFC 7518 §3.3) with the RSA public key of
+/// a JWK's `n` and `e`: the driver's fallback where the runtime has no
+/// WebCrypto. `None` when the JWK is not a usable RSA key.
+pub fn verify_rs256(
+    jwk: &serde_json::Map<String, serde_json::Value>,
+    message: &[u8],
+    signature: &[u8],
+) -> Option<bool> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use rsa::signature::Verifier;
+    let member = |name: &str| URL_SAFE_NO_PAD.decode(jwk.get(name)?.as_str()?).ok();
+    let key = rsa::RsaPublicKey::new(
+        rsa::BigUint::from_bytes_be(&member("n")?),
+        rsa::BigUint::from_bytes_be(&member("e")?),
+    )
+    .ok()?;
+    let key = rsa::pkcs1v15::VerifyingKey::<Sha256>::new(key);
+    let Ok(signature) = rsa::pkcs1v15::Signature::try_from(signature) else {
+        return Some(false);
+    };
+    Some(key.verify(message, &signature).is_ok())
+}
+
 /// Lets a `&mut dyn CryptoRngCore` be used where a sized RNG is wanted.
 struct RngRef<'a>(&'a mut dyn CryptoRngCore);
 

@@ -461,6 +461,21 @@ fn callback_params(callback_url: &str) -> Result<Vec<(String, String)>, Error> {
     Ok(params)
 }
 
+/// The `state` of a redirect, if it has exactly one: what names its
+/// pending login where several are kept (the browser's sessionStorage).
+pub fn callback_state(callback_url: &str) -> Option<String> {
+    let params = callback_params(callback_url).ok()?;
+    params
+        .into_iter()
+        .find(|(name, _)| name == "state")
+        .map(|(_, state)| state)
+}
+
+/// The sessionStorage key of a pending login, by its state.
+pub fn storage_key(state: &str) -> String {
+    format!("grantkit:login:{state}")
+}
+
 /// What a login must keep between [`AuthorizationCode::begin`] and
 /// [`AuthorizationCode::complete`]. Secret: with the code, its verifier
 /// gets the tokens. `Debug` prints none of it; [`PendingLogin::encode`]

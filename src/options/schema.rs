@@ -12,7 +12,7 @@ use crate::client_auth::{ClientCredential, CredentialOptions};
 use crate::error::Error;
 use crate::flow::acp::AcpIdp;
 use crate::flow::{
-    AcpLoginSettings, ClientConfig, ClientCredentialsSettings, DeviceAuthorizationSettings,
+    AcpLoginSettings, AuthorizationCodeSettings, ClientConfig, ClientCredentialsSettings, DeviceAuthorizationSettings,
     JwtBearerSettings, PasswordGrantSettings, TokenExchangeSettings,
 };
 use crate::keys::{Algorithm, PrivateKey};
@@ -235,6 +235,58 @@ options! {
         #[tsify(optional)]
         pub requested_token_type: Option<String>,
     } + [client, issuer, credential, transport]
+}
+
+options! {
+    /// Options of `new AuthorizationCode(options)`: the authorization code grant with PKCE (RFC 6749 §4.1, RFC 7636 S256), the user signing in in a browser. With "openid" in scope, the ID token is verified (OpenID Connect Core §3.1.3.7): issuer and jwksUri are then required.
+    pub struct AuthorizationCodeOptions {
+        /// The client id.
+        pub client_id: String,
+        /// The authorization endpoint, where the browser is sent (RFC 6749 §3.1).
+        pub authorization_endpoint: String,
+        /// Where the server sends the browser back, exactly as registered: a page of yours (https, or http on loopback), or for a native app http://127.0.0.1:PORT/... (RFC 8252 §7.3) or a private-use scheme.
+        pub redirect_uri: String,
+        /// The issuer, exactly as the server names itself: the iss of the redirect (RFC 9207) and of the ID token must equal it. Required with the "openid" scope.
+        #[tsify(optional)]
+        pub issuer: Option<String>,
+        /// The issuer's JWK Set, whose keys verify the ID token (RS256 or ES256). Required with the "openid" scope.
+        #[tsify(optional)]
+        pub jwks_uri: Option<String>,
+        /// More parameters of the authorization URL (prompt, login_hint, acr_values, ...), in insertion order; grantkit's own (state, nonce, code_challenge, redirect_uri, ...) cannot be replaced. extraParams go to the token request.
+        #[tsify(optional)]
+        pub authorization_params: Option<FormParams>,
+        /// Whether the server's metadata says authorization_response_iss_parameter_supported (RFC 9207 §3): then a redirect without iss is refused. A redirect with iss is always checked against issuer.
+        #[tsify(optional)]
+        pub authorization_response_iss_parameter_supported: Option<bool>,
+    } + [client, credential, transport]
+}
+
+impl AuthorizationCodeOptions {
+    /// The issuer the redirect and ID token must name. It is not (yet)
+    /// used for discovery: the endpoints are given.
+    fn discovery_issuer(&mut self) -> (Option<String>, super::ConfigField) {
+        (self.issuer.take(), super::ConfigField::Issuer)
+    }
+
+    /// The login's settings; errors name the option.
+    pub fn into_settings(mut self) -> Result<AuthorizationCodeSettings, Error> {
+        let credential = self.credential(false)?;
+        let client_id = std::mem::take(&mut self.client_id);
+        Ok(AuthorizationCodeSettings {
+            client: self.client_config(client_id, credential),
+            authorization_endpoint: std::mem::take(&mut self.authorization_endpoint),
+            jwks_uri: self.jwks_uri.take(),
+            redirect_uri: std::mem::take(&mut self.redirect_uri),
+            authorization_params: self
+                .authorization_params
+                .take()
+                .map(|p| p.0)
+                .unwrap_or_default(),
+            iss_parameter_supported: self
+                .authorization_response_iss_parameter_supported
+                .unwrap_or(false),
+        })
+    }
 }
 
 options! {

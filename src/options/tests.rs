@@ -357,6 +357,7 @@ fn every_option_has_its_config_field() {
         names::<PasswordGrantOptions>(),
         names::<JwtBearerOptions>(),
         names::<TokenExchangeOptions>(),
+        names::<AuthorizationCodeOptions>(),
         names::<DeviceAuthorizationOptions>(),
         names::<AcpLoginOptions>(),
         names::<GetTokenOptions>(),

@@ -6,15 +6,16 @@ use super::errors::{to_js_error, to_js_json};
 use super::options::{get_token_signal, read_js_optional, HostValues, JsOptions};
 use super::signer::Signer;
 use crate::error::Error;
+use crate::flow::authorization_code;
 use crate::flow::{
-    AcpLogin, ClientCredentials, DeviceAuthorization, Discoverable, JwtBearer, PasswordGrant,
+    AcpLogin, AuthorizationCode, ClientCredentials, CompletedLogin, PendingLogin, DeviceAuthorization, Discoverable, JwtBearer, PasswordGrant,
     Revocation, TokenExchange, TokensToRevoke,
 };
 use crate::options::outputs::{
     AcpPreset, IntrospectionOutput, TokenEndpointPreset, TokenSetOutput,
 };
 use crate::options::schema::{
-    AcpLoginOptions, AcpOptions, ClientCredentialsOptions, DeviceAuthorizationOptions,
+    AcpLoginOptions, AcpOptions, AuthorizationCodeOptions, ClientCredentialsOptions, DeviceAuthorizationOptions,
     EncryptAcpPasswordOptions, FlowOptions, GenericOptions, IntrospectOptions, JwtBearerOptions,
     KeycloakOptions, PasswordGrantOptions, PingAicOptions, RevokeTokens, TenantOptions,
     TokenExchangeOptions, TransportOptions,
@@ -65,6 +66,8 @@ where
 pub struct GrantHandle {
     pub(crate) grant: Rc<dyn crate::source::Grant>,
     pub(crate) transport: Rc<Transport>,
+    /// Tokens the source starts with (a completed login's).
+    pub(crate) initial: Option<TokenSet>,
 }
 
 /// The flow classes: each is a grant and its transport, made by a builder
@@ -163,6 +166,7 @@ macro_rules! flow_classes {
                 GrantHandle {
                     grant: self.grant.clone(),
                     transport: self.transport.clone(),
+                    initial: None,
                 }
             }
         }
@@ -266,6 +270,209 @@ flow_classes! {
             #[doc = " whose `.step` says which of the five calls failed."]
         ],
     }
+}
+
+/// Signs a user in with the authorization code grant and PKCE (RFC 6749
+/// §4.1, RFC 7636 S256): the browser goes to the authorization server and
+/// comes back to redirectUri with a code, which is exchanged for tokens.
+/// With the "openid" scope the ID token is verified (OpenID Connect Core
+/// §3.1.3.7), its signature with WebCrypto and the issuer's JWKS.
+///
+/// In a page: `location.assign(await ac.authorizationUrl())`, then on the
+/// redirect page `await ac.complete()`. On a server (or anywhere without
+/// sessionStorage): `const { url, pending } = await ac.begin()`, keep
+/// `pending` (secret) until the browser comes back, then
+/// `await ac.complete(callbackUrl, pending)`. `new TokenSource(ac)` after
+/// completion keeps the tokens fresh by refresh.
+#[wasm_bindgen(js_name = AuthorizationCode)]
+pub struct JsAuthorizationCode {
+    grant: std::sync::Arc<AuthorizationCode>,
+    transport: Rc<Transport>,
+    completed: Rc<std::cell::RefCell<Option<(CompletedLogin, TokenSet)>>>,
+}
+
+#[wasm_bindgen(js_class = AuthorizationCode)]
+impl JsAuthorizationCode {
+    /// Checks the options; a bad option throws a GrantkitError with code
+    /// INVALID_CONFIG before anything is sent.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "AuthorizationCodeOptions")] options: JsValue,
+    ) -> Result<JsAuthorizationCode, JsValue> {
+        let build = || -> Result<_, Error> {
+            let js = JsOptions::new(&options)?;
+            let options: AuthorizationCodeOptions = js.read("AuthorizationCode")?;
+            let transport = transport(options.transport(), &js.host);
+            let grant = AuthorizationCode::new(options.into_settings()?)?;
+            Ok((grant, transport))
+        };
+        let (grant, transport) = build().map_err(|e| to_js_error(&e))?;
+        Ok(JsAuthorizationCode {
+            grant: std::sync::Arc::new(grant),
+            transport: Rc::new(transport),
+            completed: Rc::default(),
+        })
+    }
+
+    /// Begins a login in a page: resolves to the authorization URL to send
+    /// the browser to, and keeps the pending login (state, PKCE verifier,
+    /// nonce) in sessionStorage under its state, until complete() takes it.
+    #[wasm_bindgen(js_name = authorizationUrl, unchecked_return_type = "Promise<string>")]
+    pub fn authorization_url(&self) -> Promise {
+        let (url, pending) = self.grant.begin(&mut OsRng);
+        let key = authorization_code::storage_key(pending.state());
+        let stored = session_storage().and_then(|storage| {
+            super::call_method(
+                &storage,
+                "setItem",
+                &[key.into(), pending.encode().expose().into()],
+            )
+            .map_err(|e| {
+                Error::config(
+                    ConfigField::Pending,
+                    format!(
+                        "sessionStorage refused the pending login: {}",
+                        super::thrown_message(&e).chars().take(200).collect::<String>()
+                    ),
+                )
+            })
+        });
+        match stored {
+            Ok(_) => Promise::resolve(&JsValue::from(url)),
+            Err(error) => Promise::reject(&to_js_error(&error)),
+        }
+    }
+
+    /// Begins a login and resolves to `{ url, pending }`: send the browser
+    /// to `url`; keep `pending` (an opaque string) until it comes back, and
+    /// pass it to complete(). `pending` is secret: with the code it gets
+    /// the tokens. Keep it server-side (a session), never in a URL.
+    #[wasm_bindgen(unchecked_return_type = "Promise<AuthorizationBegin>")]
+    pub fn begin(&self) -> Promise {
+        let (url, pending) = self.grant.begin(&mut OsRng);
+        let pending = pending.encode();
+        let output = AuthorizationBegin {
+            url: &url,
+            pending: pending.expose(),
+        };
+        Promise::resolve(&to_js_json(&output))
+    }
+
+    /// Completes a login from the URL the browser came back to (default:
+    /// `location.href`) and resolves to the tokens. Without `pending`, the
+    /// pending login is taken from sessionStorage by the redirect's state
+    /// (and removed: it is used once). Rejects with a GrantkitError:
+    /// AUTHORIZATION_STATE_MISMATCH, AUTHORIZATION_ISSUER_MISMATCH,
+    /// OAUTH_ERROR (the user declined: `.error` is "access_denied"),
+    /// ID_TOKEN_* and the codes of every token request.
+    #[wasm_bindgen(unchecked_return_type = "Promise<TokenSet>")]
+    pub fn complete(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "string")] callback_url: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "string")] pending: JsValue,
+    ) -> Promise {
+        let (grant, transport, completed) = (
+            self.grant.clone(),
+            self.transport.clone(),
+            self.completed.clone(),
+        );
+        let exchange = (|| -> Result<_, Error> {
+            let callback_url = match callback_url.as_string() {
+                Some(url) => url,
+                None if callback_url.is_undefined() => super::get(
+                    &super::get(&js_sys::global(), "location"),
+                    "href",
+                )
+                .as_string()
+                .ok_or_else(|| {
+                    Error::config(
+                        ConfigField::CallbackUrl,
+                        "give the URL the browser came back to (there is no location here)",
+                    )
+                })?,
+                None => {
+                    return Err(Error::config(
+                        ConfigField::CallbackUrl,
+                        "must be a string",
+                    ))
+                }
+            };
+            let pending = match pending.as_string() {
+                Some(pending) => PendingLogin::decode(&pending)?,
+                None if pending.is_undefined() => take_pending(&callback_url)?,
+                None => return Err(Error::config(ConfigField::Pending, "must be a string")),
+            };
+            grant.complete(&callback_url, &pending, &mut OsRng)
+        })();
+        future_to_promise(async move {
+            let exchange = exchange.map_err(|e| to_js_error(&e))?;
+            let tokens = transport
+                .run(exchange, None)
+                .await
+                .map_err(|e| to_js_error(&e))?;
+            let login = CompletedLogin::new(grant, &tokens, &mut OsRng);
+            let js = token_set_to_js(&tokens);
+            *completed.borrow_mut() = Some((login, tokens));
+            Ok(js)
+        })
+    }
+
+    /// Internal: the completed login and its tokens, for
+    /// `new TokenSource(this)`.
+    #[wasm_bindgen(js_name = __grantkitHandle, skip_typescript)]
+    pub fn grantkit_handle(&self) -> Result<GrantHandle, JsValue> {
+        match &*self.completed.borrow() {
+            Some((login, tokens)) => Ok(GrantHandle {
+                grant: Rc::new(login.clone()),
+                transport: self.transport.clone(),
+                initial: Some(tokens.clone()),
+            }),
+            None => Err(to_js_error(&Error::config(
+                ConfigField::Flow,
+                "an AuthorizationCode can back a TokenSource once complete() has resolved",
+            ))),
+        }
+    }
+}
+
+/// What `begin()` resolves to.
+#[derive(serde::Serialize, tsify::Tsify)]
+pub struct AuthorizationBegin<'a> {
+    /// The authorization URL to send the browser to.
+    pub url: &'a str,
+    /// The pending login, an opaque string to pass to complete(): secret, keep it server-side.
+    pub pending: &'a str,
+}
+
+/// `sessionStorage`, where there is one.
+fn session_storage() -> Result<JsValue, Error> {
+    let storage = super::get(&js_sys::global(), "sessionStorage");
+    if storage.is_object() {
+        Ok(storage)
+    } else {
+        Err(Error::config(
+            ConfigField::Pending,
+            "authorizationUrl() keeps the pending login in sessionStorage, which this runtime lacks; use begin() and pass its pending to complete()",
+        ))
+    }
+}
+
+/// The pending login of the redirect's state, taken out of sessionStorage
+/// (removed, whatever comes next: it is used once).
+fn take_pending(callback_url: &str) -> Result<PendingLogin, Error> {
+    let storage = session_storage()?;
+    let missing = || Error::Authorization {
+        problem: crate::error::AuthorizationProblem::PendingInvalid,
+        server: None,
+        detail: "sessionStorage holds no pending login for the redirect's state (begun in another tab or browser, used already, or a forged redirect)".into(),
+    };
+    let state = authorization_code::callback_state(callback_url).ok_or_else(missing)?;
+    let key = JsValue::from(authorization_code::storage_key(&state));
+    let stored = super::call_method(&storage, "getItem", std::slice::from_ref(&key))
+        .ok()
+        .and_then(|v| v.as_string());
+    let _ = super::call_method(&storage, "removeItem", &[key]);
+    PendingLogin::decode(&stored.ok_or_else(missing)?)
 }
 
 /// The grant's revoking and introspecting client.

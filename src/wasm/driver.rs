@@ -109,6 +109,10 @@ impl Transport {
                     let signature = self.signer.sign(&request).await?;
                     flow.handle_signature(signature)?;
                 }
+                Action::Verify(request) => {
+                    let valid = super::signer::verify(&request).await?;
+                    flow.handle_verification(valid)?;
+                }
                 Action::Wait(duration) => sleep(duration.as_millis() as f64, signal).await?,
                 Action::Prompt(prompt) => self.prompt(&prompt, signal).await?,
                 Action::Done(output) => return Ok(output),

@@ -5,8 +5,9 @@
 //! at native speed with the platform's constant-time code. RS256 is
 //! deterministic, so both signers give the same bytes; tests check that.
 
-use crate::error::Error;
-use crate::flow::SignRequest;
+use crate::error::{Error, IdTokenProblem};
+use crate::flow::{SignRequest, VerifyRequest};
+use crate::id_token::VerifyAlgorithm;
 use crate::keys::{Algorithm, PrivateKey};
 use crate::options::schema::SignerChoice;
 use crate::options::ConfigField;
@@ -97,6 +98,81 @@ impl Signer {
     }
 }
 
+/// Verifies an ID token's signature: with WebCrypto where the runtime has
+/// it, else (RS256 only) with the rsa crate. A key the runtime refuses is
+/// ID_TOKEN_NO_KEY; a signature that does not verify is `Ok(false)`.
+pub(crate) async fn verify(request: &VerifyRequest) -> Result<bool, Error> {
+    let unusable = |why: String| Error::IdToken {
+        problem: IdTokenProblem::NoKey,
+        detail: why,
+    };
+    let Some(subtle) = subtle() else {
+        return match request.alg {
+            VerifyAlgorithm::Rs256 => {
+                crate::crypto::verify_rs256(&request.jwk, &request.message, &request.signature)
+                    .ok_or_else(|| unusable("the issuer's RSA key does not import".into()))
+            }
+            VerifyAlgorithm::Es256 => Err(Error::IdToken {
+                problem: IdTokenProblem::UnsupportedAlg,
+                detail: "ES256 needs WebCrypto (crypto.subtle), which this runtime lacks".into(),
+            }),
+        };
+    };
+    let (import, verify) = verify_params(request.alg);
+    let jwk = crate::wasm::errors::to_js_json(&request.jwk);
+    let imported = call(
+        &subtle,
+        "importKey",
+        &[
+            "jwk".into(),
+            jwk,
+            import,
+            false.into(),
+            Array::of1(&"verify".into()).into(),
+        ],
+    )
+    .map_err(|e| unusable(format!("WebCrypto: {e}")))?;
+    let key = JsFuture::from(imported)
+        .await
+        .map_err(|e| unusable(format!("the runtime refused the key: {}", js_error_message(&e))))?;
+    let signature = Uint8Array::from(request.signature.as_slice());
+    let data = Uint8Array::from(request.message.as_slice());
+    let verified = call(
+        &subtle,
+        "verify",
+        &[verify, key, signature.into(), data.into()],
+    )
+    .map_err(|e| unusable(format!("WebCrypto: {e}")))?;
+    let verified = JsFuture::from(verified)
+        .await
+        .map_err(|e| unusable(format!("the runtime could not verify: {}", js_error_message(&e))))?;
+    Ok(verified.as_bool() == Some(true))
+}
+
+/// The WebCrypto parameters of a verification algorithm: for importKey,
+/// then for verify.
+fn verify_params(alg: VerifyAlgorithm) -> (JsValue, JsValue) {
+    let object = |pairs: &[(&str, &str)]| {
+        let object = Object::new();
+        for (k, v) in pairs {
+            let _ = Reflect::set(&object, &(*k).into(), &(*v).into());
+        }
+        JsValue::from(object)
+    };
+    match alg {
+        VerifyAlgorithm::Rs256 => (
+            object(&[("name", "RSASSA-PKCS1-v1_5"), ("hash", "SHA-256")]),
+            object(&[("name", "RSASSA-PKCS1-v1_5")]),
+        ),
+        // RFC 7518 §3.4: the JWS signature is R || S, the form WebCrypto's
+        // ECDSA verify takes.
+        VerifyAlgorithm::Es256 => (
+            object(&[("name", "ECDSA"), ("namedCurve", "P-256")]),
+            object(&[("name", "ECDSA"), ("hash", "SHA-256")]),
+        ),
+    }
+}
+
 /// `crypto.subtle`, if the runtime has it.
 fn subtle() -> Option<JsValue> {
     let crypto = Reflect::get(&js_sys::global(), &"crypto".into()).ok()?;
@@ -137,11 +213,16 @@ fn call(target: &JsValue, method: &str, args: &[JsValue]) -> Result<Promise, Err
 }
 
 fn webcrypto_error(error: JsValue) -> Error {
-    let message = Reflect::get(&error, &"message".into())
+    Error::Signing {
+        message: js_error_message(&error),
+    }
+}
+
+/// The message of what WebCrypto threw, bounded.
+fn js_error_message(error: &JsValue) -> String {
+    let message = Reflect::get(error, &"message".into())
         .ok()
         .and_then(|m| m.as_string())
         .unwrap_or_else(|| "WebCrypto failed".into());
-    Error::Signing {
-        message: message.chars().take(200).collect(),
-    }
+    message.chars().take(200).collect()
 }

@@ -228,7 +228,7 @@ impl SourceState {
         let not_a_flow = || {
             Error::config(
                 ConfigField::Flow,
-                "must be a grantkit flow: ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin or TokenExchange",
+                "must be a grantkit flow: ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin, TokenExchange, or an AuthorizationCode whose login completed",
             )
         };
         let make_handle = get(flow, "__grantkitHandle");
@@ -276,8 +276,9 @@ impl SourceState {
         };
         let api = ApiPolicy::new(options.api_settings(), handle.grant.kind())?;
         let grant = handle.grant.clone();
+        let initial = handle.initial;
         let source = TokenSource::new(Box::new(handle.grant), policy);
-        Ok(SourceState {
+        let state = SourceState {
             store_key: source.store_key(),
             source: RefCell::new(source),
             grant,
@@ -294,7 +295,16 @@ impl SourceState {
                 fetch: options.fetch.map(|f| host.function(f)),
                 on_exchange: options.on_exchange.map(|f| host.function(f)),
             },
-        })
+        };
+        // A completed login hands over its tokens: the source starts with
+        // them and refreshes them (it cannot sign the user in by itself).
+        if let Some(tokens) = initial {
+            state.remember(&tokens);
+            let mut source = state.source.borrow_mut();
+            source.adopt(tokens);
+            state.publish(&source);
+        }
+        Ok(state)
     }
 
     /// The fresh cached tokens, or the shared request's promise.
