@@ -4,7 +4,7 @@
 // from argv (which other users of the machine can read in the process list).
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin, TokenExchange, decodeJwt, keycloak, entra, pingAic } from "../index.node.js";
+import { ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin, TokenExchange, AuthorizationCode, decodeJwt, keycloak, entra, pingAic } from "../index.node.js";
 // The core's escaping of server text (index.node.js has instantiated the module).
 import { __terminalSafe as terminalSafe } from "../grantkit.js";
 
@@ -17,6 +17,9 @@ const USAGE = `Usage:
   grantkit token-exchange ENDPOINT --client-id ID [CLIENT-SECRET] SUBJECT-TOKEN [--subject-token-type TYPE]
                       [ACTOR-TOKEN --actor-token-type TYPE] [--audience NAME]... [--resource URI]...
                       [--requested-token-type TYPE] [options]
+  grantkit login --authorization-endpoint URL --token-endpoint URL --client-id ID [CLIENT-SECRET]
+                 [--issuer URL --jwks-uri URL] [--auth-param NAME=VALUE]... [--port N] [--open]
+                 [--iss-supported] [--login-timeout SECONDS] [options]
   grantkit acp --platform-url URL --username USER PASSWORD [--idp local|ldap|oidc] [--json] [--trace]
   grantkit revoke ENDPOINT --client-id ID CLIENT-SECRET [--revocation-endpoint URL] TOKEN
                   [--token-type-hint refresh_token|access_token] [options]
@@ -61,6 +64,15 @@ token-exchange trades the subject token for another (RFC 8693); a TYPE is a
 token type URI or one of access_token (the default), refresh_token, id_token,
 saml1, saml2, jwt. With --entra-tenant it sends Microsoft Entra ID's
 on-behalf-of request instead (the token and --scope only).
+
+login signs a user in with the authorization code grant and PKCE (RFC 6749 §4.1,
+RFC 7636): it listens on 127.0.0.1 (a free port, or --port), prints the URL to
+open on standard error (--open also starts a browser), and waits for the
+browser to come back to http://127.0.0.1:PORT/callback (RFC 8252 §7.3; register
+that redirect URI, any port, with the server). With --scope openid it checks the
+ID token (needs --issuer and --jwks-uri). --iss-supported: the server announced
+authorization_response_iss_parameter_supported (RFC 9207). It gives up after
+--login-timeout seconds (default 300); Ctrl-C stops it.
 
 device (RFC 8628) prints where to go and the code to enter on standard error, then
 waits until the user approves it elsewhere (Ctrl-C stops it). The device
@@ -150,6 +162,20 @@ const COMMANDS = {
     },
     run: tokenExchange,
   },
+  login: {
+    options: {
+      ...COMMON,
+      ...CLIENT_KEY,
+      "authorization-endpoint": { type: "string" },
+      "jwks-uri": { type: "string" },
+      "auth-param": { type: "string", multiple: true },
+      port: { type: "string" },
+      open: { type: "boolean" },
+      "iss-supported": { type: "boolean" },
+      "login-timeout": { type: "string" },
+    },
+    run: login,
+  },
   acp: {
     options: {
       "platform-url": { type: "string" },
@@ -213,6 +239,10 @@ const FLAG_OF_OPTION = {
   actorTokenType: "--actor-token-type",
   resource: "--resource",
   requestedTokenType: "--requested-token-type",
+  authorizationEndpoint: "--authorization-endpoint",
+  jwksUri: "--jwks-uri",
+  authorizationParams: "--auth-param",
+  redirectUri: "--port",
 };
 
 // Options that would put a secret on the command line, refused by name so
@@ -384,6 +414,110 @@ async function tokenExchange(v) {
   }
   print(await new TokenExchange(options).getToken(), v.json);
   return 0;
+}
+
+/** The small page the browser shows once it came back to the loopback listener. */
+function callbackPage(title, text) {
+  const escape = (t) => t.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${escape(title)}</title></head>`
+    + `<body><h1>${escape(title)}</h1><p>${escape(text)}</p></body></html>`;
+}
+
+async function login(v) {
+  const { createServer } = await import("node:http");
+  let port = 0;
+  if (v.port !== undefined) {
+    if (!/^[0-9]+$/.test(v.port) || Number(v.port) > 65535) throw new UsageError("--port takes a port number (0 for a free one)");
+    port = Number(v.port);
+  }
+  let limitSeconds = 300;
+  if (v["login-timeout"] !== undefined) {
+    if (!/^[1-9][0-9]*$/.test(v["login-timeout"])) throw new UsageError("--login-timeout takes a whole number of seconds");
+    limitSeconds = Number(v["login-timeout"]);
+  }
+  if (v["token-endpoint"] === undefined) throw new UsageError("--token-endpoint is required");
+  const authParams = {};
+  for (const pair of v["auth-param"] ?? []) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new UsageError("--auth-param takes NAME=VALUE");
+    authParams[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  // The options are checked before anything listens (INVALID_CONFIG names
+  // the flag); the redirect URI's port is filled in once it is known.
+  const options = {
+    authorizationEndpoint: required(v, "authorization-endpoint"),
+    tokenEndpoint: v["token-endpoint"],
+    clientId: required(v, "client-id"),
+    ...(await clientCredential(v)),
+    ...flowOptions(v),
+  };
+  if (v.issuer !== undefined) options.issuer = v.issuer;
+  if (v["jwks-uri"] !== undefined) options.jwksUri = v["jwks-uri"];
+  if (v["iss-supported"]) options.authorizationResponseIssParameterSupported = true;
+  if (Object.keys(authParams).length) options.authorizationParams = authParams;
+  new AuthorizationCode({ ...options, redirectUri: "http://127.0.0.1/callback" });
+
+  // RFC 8252 §8.3: listen on the loopback address only, not on every interface.
+  let deliver;
+  const callback = new Promise((resolve) => { deliver = resolve; });
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, "http://127.0.0.1");
+    if (req.method !== "GET" || url.pathname !== "/callback") {
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+      return;
+    }
+    deliver({ url: `http://127.0.0.1:${server.address().port}${req.url}`, res });
+  });
+  await new Promise((resolve, reject) => {
+    server.once("error", (e) => reject(new UsageError(`cannot listen on 127.0.0.1:${port}: ${e.code ?? e.message}`)));
+    server.listen(port, "127.0.0.1", resolve);
+  });
+  const redirectUri = `http://127.0.0.1:${server.address().port}/callback`;
+  const stop = new AbortController();
+  const onSigint = () => stop.abort(new UsageError("stopped (Ctrl-C)"));
+  process.once("SIGINT", onSigint);
+  const timer = setTimeout(() => stop.abort(new UsageError(`no sign-in came back within ${limitSeconds} s`)), limitSeconds * 1000);
+  try {
+    const ac = new AuthorizationCode({ ...options, redirectUri });
+    const { url, pending } = await ac.begin();
+    process.stderr.write(`To sign in, open this URL in a browser:\n\n  ${terminalSafe(url, false)}\n\nWaiting for the browser to come back to ${redirectUri} (Ctrl-C stops)...\n`);
+    if (v.open) openBrowser(url);
+    const aborted = new Promise((_, reject) => stop.signal.addEventListener("abort", () => reject(stop.signal.reason), { once: true }));
+    const { url: callbackUrl, res } = await Promise.race([callback, aborted]);
+    let tokens;
+    try {
+      tokens = await ac.complete(callbackUrl, pending);
+    } catch (error) {
+      const why = error?.name === "GrantkitError" ? error.code : "an error";
+      res.writeHead(400, { "content-type": "text/html; charset=utf-8" })
+        .end(callbackPage("Sign-in failed", `grantkit could not complete the sign-in (${why}); see the terminal. You can close this window.`));
+      throw error;
+    }
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8" })
+      .end(callbackPage("Signed in", "grantkit has the tokens. You can close this window."));
+    print(tokens, v.json);
+    return 0;
+  } finally {
+    clearTimeout(timer);
+    process.off("SIGINT", onSigint);
+    server.close();
+    server.closeAllConnections();
+  }
+}
+
+/** --open: the platform's way of opening a URL; failures are only reported. */
+async function openBrowser(url) {
+  const { spawn } = await import("node:child_process");
+  const [command, args] = process.platform === "darwin" ? ["open", [url]]
+    : process.platform === "win32" ? ["cmd", ["/c", "start", "", url]]
+    : ["xdg-open", [url]];
+  try {
+    const child = spawn(command, args, { stdio: "ignore", detached: true });
+    child.on("error", () => process.stderr.write("grantkit: could not start a browser; open the URL yourself\n"));
+    child.unref();
+  } catch {
+    process.stderr.write("grantkit: could not start a browser; open the URL yourself\n");
+  }
 }
 
 /** The client secret, or the private key for --client-auth private_key_jwt. */

@@ -346,3 +346,7 @@ async function main() {
 if (isMain(import.meta.url)) {
   await main();
 }
+
+// The page readers, for tests/idp/browser_login.mjs (the authorization code
+// flow goes through the same login and consent pages).
+export { CookieJar, pageText, pageTitle, parseForms };

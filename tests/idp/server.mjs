@@ -287,6 +287,27 @@ export const CLIENTS = Object.freeze({
     token_endpoint_auth_method: 'client_secret_basic',
     grant_types: Object.freeze(['client_credentials']),
   }),
+  // The authorization code grant (RFC 6749 §4.1, PKCE): native clients, so
+  // that a loopback redirect URI matches on any port (RFC 8252 §7.3; what
+  // oidc-provider does for application_type native). A public one (client_id
+  // in the body) and a confidential one (Basic).
+  loginPublic: Object.freeze({
+    client_id: 'login-public',
+    application_type: 'native',
+    token_endpoint_auth_method: 'none',
+    grant_types: Object.freeze(['authorization_code', 'refresh_token']),
+    response_types: Object.freeze(['code']),
+    redirect_uris: Object.freeze(['http://127.0.0.1/callback']),
+  }),
+  loginConfidential: Object.freeze({
+    client_id: 'login-confidential',
+    client_secret: 'login-secret-789',
+    application_type: 'native',
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: Object.freeze(['authorization_code', 'refresh_token']),
+    response_types: Object.freeze(['code']),
+    redirect_uris: Object.freeze(['http://127.0.0.1/callback']),
+  }),
 });
 
 /** Resource owners for the password grant. */
@@ -451,8 +472,8 @@ export async function startIdp({
     adapter: deviceCodeGraceAdapter(createMemoryAdapter(0)), // in-memory, private to this instance
     clients: Object.values(CLIENTS).map((c) => ({
       ...structuredClone(c),
-      redirect_uris: [],
-      response_types: [],
+      redirect_uris: c.redirect_uris ? [...c.redirect_uris] : [],
+      response_types: c.response_types ? [...c.response_types] : [],
     })),
     jwks: { keys: [privateJwk] },
     findAccount: async (_ctx, id) => account(id),
@@ -689,6 +710,7 @@ export async function startIdp({
     deviceAuthorizationEndpoint: `${issuer}${ROUTES.device_authorization}`,
     codeVerificationUri: `${issuer}${ROUTES.code_verification}`,
     jwksUri: `${issuer}${ROUTES.jwks}`,
+    authorizationEndpoint: `${issuer}${ROUTES.authorization}`,
     port: actualPort,
     deviceCodeTtlSeconds,
     deviceIntervalSeconds,
