@@ -65,7 +65,7 @@ test-matrix: build
 .PHONY: www test-www
 test-www: build
 	bash tests/www/setup.sh
-	node --test tests/www/page.test.mjs
+	node --test tests/www/page.test.mjs tests/www/authorization_code.test.mjs
 
 # The diagnostic page on http://127.0.0.1:8737/ (grantkit www), until Ctrl-C.
 www: build
