@@ -18,6 +18,7 @@ use grantkit::source::Grant;
 use grantkit::{Error, ErrorCode, Method, Secret, TokenSet};
 use serde_json::{json, Value};
 use std::sync::Arc;
+use wasm_bindgen_test::wasm_bindgen_test;
 
 const AUTHORIZE: &str = "https://sso.example.com/realms/ops/protocol/openid-connect/auth";
 const TOKEN: &str = "https://sso.example.com/realms/ops/protocol/openid-connect/token";
@@ -130,7 +131,7 @@ fn openid_login(
     )
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn pkce_matches_rfc_7636_appendix_b() {
     // RFC 7636 Appendix B: the 32 octets, their base64url as the verifier,
     // and BASE64URL(SHA256(verifier)) as the challenge.
@@ -146,7 +147,7 @@ fn pkce_matches_rfc_7636_appendix_b() {
     );
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn the_authorization_url_is_exact_with_state_pkce_and_nonce() {
     let mut settings = settings("openid profile");
     settings.authorization_params = vec![
@@ -170,7 +171,7 @@ fn the_authorization_url_is_exact_with_state_pkce_and_nonce() {
     assert_eq!(pending.redirect_uri, REDIRECT);
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn without_openid_there_is_no_nonce_and_an_endpoint_query_is_kept() {
     let mut settings = settings("orders:read");
     settings.authorization_endpoint = format!("{AUTHORIZE}?tenant=eu");
@@ -189,7 +190,7 @@ fn without_openid_there_is_no_nonce_and_an_endpoint_query_is_kept() {
     assert_eq!(pending.nonce, None);
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn every_login_has_fresh_secrets() {
     let login = AuthorizationCode::new(settings("openid")).unwrap();
     let (first_url, first) = login.begin(&mut rsa::rand_core::OsRng);
@@ -206,7 +207,7 @@ fn every_login_has_fresh_secrets() {
         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn a_public_client_exchanges_the_code_with_the_verifier_and_client_id() {
     let mut settings = settings("orders:read");
     settings.client.extra_params = vec![("resource".into(), "https://api.example.com".into())];
@@ -239,7 +240,7 @@ fn a_public_client_exchanges_the_code_with_the_verifier_and_client_id() {
     assert_eq!(tokens.refresh_token.as_ref().unwrap().expose(), "rt-1");
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn a_confidential_client_authenticates_as_every_grant() {
     let mut settings = settings("orders:read");
     settings.client.credential = ClientCredential::Secret {
@@ -275,7 +276,7 @@ fn a_confidential_client_authenticates_as_every_grant() {
     result.unwrap();
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn openid_verifies_the_id_token_with_the_issuers_key() {
     let token = id_token(&claims());
     let (sent, result) = openid_login(&token, &jwks());
@@ -291,7 +292,7 @@ fn openid_verifies_the_id_token_with_the_issuers_key() {
     assert_eq!(tokens.id_token.as_ref().unwrap().expose(), token);
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn an_es256_id_token_is_verified_too() {
     use p256::ecdsa::signature::Signer;
     let jwk: Value = serde_json::from_str(EC_JWK).unwrap();
@@ -318,7 +319,7 @@ fn an_es256_id_token_is_verified_too() {
     assert_eq!(code(result.unwrap_err()), ErrorCode::IdTokenBadSignature);
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn a_tampered_or_foreign_id_token_fails_its_signature() {
     // Signed by another key that claims the issuer's kid.
     let forged = rs256(
@@ -346,7 +347,7 @@ fn a_tampered_or_foreign_id_token_fails_its_signature() {
     assert_eq!(code(result.unwrap_err()), ErrorCode::IdTokenBadSignature);
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn every_id_token_claim_check_has_its_code() {
     type Change = Box<dyn Fn(&mut Value)>;
     let cases: Vec<(&str, Change, ErrorCode)> = vec![
@@ -427,7 +428,7 @@ fn every_id_token_claim_check_has_its_code() {
     }
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn the_skew_allows_a_minute_and_several_audiences_pass_with_our_azp() {
     let mut claims = claims();
     claims["exp"] = (NOW.as_secs() - 59).into();
@@ -438,7 +439,7 @@ fn the_skew_allows_a_minute_and_several_audiences_pass_with_our_azp() {
     result.unwrap();
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn algorithms_keys_and_shapes_are_refused_with_their_codes() {
     let unsigned = format!(
         "{}.{}.",
@@ -490,7 +491,7 @@ fn algorithms_keys_and_shapes_are_refused_with_their_codes() {
     assert_eq!(code(result.unwrap_err()), ErrorCode::IdTokenNoKey);
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn openid_without_an_id_token_is_refused() {
     let login = AuthorizationCode::new(settings("openid")).unwrap();
     let (_, pending) = begin(&login);
@@ -505,7 +506,7 @@ fn openid_without_an_id_token_is_refused() {
     assert_eq!(code(result.unwrap_err()), ErrorCode::IdTokenMissing);
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn the_redirect_is_checked_state_first_then_iss_then_error_then_code() {
     let mut settings = settings("openid");
     settings.iss_parameter_supported = true;
@@ -582,7 +583,7 @@ fn the_redirect_is_checked_state_first_then_iss_then_error_then_code() {
         .contains("access_denied: The user said no"));
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn the_pending_login_round_trips_as_an_opaque_secret_string() {
     let login = AuthorizationCode::new(settings("openid")).unwrap();
     let (_, pending) = begin(&login);
@@ -620,7 +621,7 @@ fn the_pending_login_round_trips_as_an_opaque_secret_string() {
     assert_eq!(code(error), ErrorCode::AuthorizationPendingInvalid);
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn secrets_stay_out_of_debug_errors_and_traces() {
     let login = AuthorizationCode::new(settings("openid")).unwrap();
     let (_, pending) = begin(&login);
@@ -661,7 +662,7 @@ fn secrets_stay_out_of_debug_errors_and_traces() {
     );
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn the_jwks_request_has_its_trace_label() {
     let login = AuthorizationCode::new(settings("openid")).unwrap();
     let (_, pending) = begin(&login);
@@ -690,7 +691,7 @@ fn the_jwks_request_has_its_trace_label() {
     assert_eq!(exchange.poll(NOW).unwrap_err().code(), "FLOW_MISUSE");
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn configuration_errors_name_their_option() {
     let field = |settings: AuthorizationCodeSettings| match AuthorizationCode::new(settings) {
         Err(Error::InvalidConfig { field, .. }) => field,
@@ -740,7 +741,7 @@ fn configuration_errors_name_their_option() {
     }
 }
 
-#[test]
+#[wasm_bindgen_test(unsupported = test)]
 fn a_completed_login_refreshes_and_otherwise_requires_a_new_login() {
     let login = Arc::new(AuthorizationCode::new(settings("openid profile")).unwrap());
     let (_, result) = openid_login(&id_token(&claims()), &jwks());

@@ -12,8 +12,8 @@ use crate::client_auth::{ClientCredential, CredentialOptions};
 use crate::error::Error;
 use crate::flow::acp::AcpIdp;
 use crate::flow::{
-    AcpLoginSettings, AuthorizationCodeSettings, ClientConfig, ClientCredentialsSettings, DeviceAuthorizationSettings,
-    JwtBearerSettings, PasswordGrantSettings, TokenExchangeSettings,
+    AcpLoginSettings, AuthorizationCodeSettings, ClientConfig, ClientCredentialsSettings,
+    DeviceAuthorizationSettings, JwtBearerSettings, PasswordGrantSettings, TokenExchangeSettings,
 };
 use crate::keys::{Algorithm, PrivateKey};
 use crate::provider::Provider;

@@ -8,17 +8,18 @@ use super::signer::Signer;
 use crate::error::Error;
 use crate::flow::authorization_code;
 use crate::flow::{
-    AcpLogin, AuthorizationCode, ClientCredentials, CompletedLogin, PendingLogin, DeviceAuthorization, Discoverable, JwtBearer, PasswordGrant,
-    Revocation, TokenExchange, TokensToRevoke,
+    AcpLogin, AuthorizationCode, ClientCredentials, CompletedLogin, DeviceAuthorization,
+    Discoverable, JwtBearer, PasswordGrant, PendingLogin, Revocation, TokenExchange,
+    TokensToRevoke,
 };
 use crate::options::outputs::{
     AcpPreset, IntrospectionOutput, TokenEndpointPreset, TokenSetOutput,
 };
 use crate::options::schema::{
-    AcpLoginOptions, AcpOptions, AuthorizationCodeOptions, ClientCredentialsOptions, DeviceAuthorizationOptions,
-    EncryptAcpPasswordOptions, FlowOptions, GenericOptions, IntrospectOptions, JwtBearerOptions,
-    KeycloakOptions, PasswordGrantOptions, PingAicOptions, RevokeTokens, TenantOptions,
-    TokenExchangeOptions, TransportOptions,
+    AcpLoginOptions, AcpOptions, AuthorizationCodeOptions, ClientCredentialsOptions,
+    DeviceAuthorizationOptions, EncryptAcpPasswordOptions, FlowOptions, GenericOptions,
+    IntrospectOptions, JwtBearerOptions, KeycloakOptions, PasswordGrantOptions, PingAicOptions,
+    RevokeTokens, TenantOptions, TokenExchangeOptions, TransportOptions,
 };
 use crate::options::ConfigField;
 use crate::provider::{self, Provider};
@@ -332,7 +333,10 @@ impl JsAuthorizationCode {
                     ConfigField::Pending,
                     format!(
                         "sessionStorage refused the pending login: {}",
-                        super::thrown_message(&e).chars().take(200).collect::<String>()
+                        super::thrown_message(&e)
+                            .chars()
+                            .take(200)
+                            .collect::<String>()
                     ),
                 )
             })
@@ -379,23 +383,17 @@ impl JsAuthorizationCode {
         let exchange = (|| -> Result<_, Error> {
             let callback_url = match callback_url.as_string() {
                 Some(url) => url,
-                None if callback_url.is_undefined() => super::get(
-                    &super::get(&js_sys::global(), "location"),
-                    "href",
-                )
-                .as_string()
-                .ok_or_else(|| {
-                    Error::config(
-                        ConfigField::CallbackUrl,
-                        "give the URL the browser came back to (there is no location here)",
-                    )
-                })?,
-                None => {
-                    return Err(Error::config(
-                        ConfigField::CallbackUrl,
-                        "must be a string",
-                    ))
+                None if callback_url.is_undefined() => {
+                    super::get(&super::get(&js_sys::global(), "location"), "href")
+                        .as_string()
+                        .ok_or_else(|| {
+                            Error::config(
+                                ConfigField::CallbackUrl,
+                                "give the URL the browser came back to (there is no location here)",
+                            )
+                        })?
                 }
+                None => return Err(Error::config(ConfigField::CallbackUrl, "must be a string")),
             };
             let pending = match pending.as_string() {
                 Some(pending) => PendingLogin::decode(&pending)?,
@@ -461,10 +459,12 @@ fn session_storage() -> Result<JsValue, Error> {
 /// (removed, whatever comes next: it is used once).
 fn take_pending(callback_url: &str) -> Result<PendingLogin, Error> {
     let storage = session_storage()?;
-    let missing = || Error::Authorization {
+    let missing = || {
+        Error::Authorization {
         problem: crate::error::AuthorizationProblem::PendingInvalid,
         server: None,
         detail: "sessionStorage holds no pending login for the redirect's state (begun in another tab or browser, used already, or a forged redirect)".into(),
+    }
     };
     let state = authorization_code::callback_state(callback_url).ok_or_else(missing)?;
     let key = JsValue::from(authorization_code::storage_key(&state));

@@ -132,9 +132,12 @@ pub(crate) async fn verify(request: &VerifyRequest) -> Result<bool, Error> {
         ],
     )
     .map_err(|e| unusable(format!("WebCrypto: {e}")))?;
-    let key = JsFuture::from(imported)
-        .await
-        .map_err(|e| unusable(format!("the runtime refused the key: {}", js_error_message(&e))))?;
+    let key = JsFuture::from(imported).await.map_err(|e| {
+        unusable(format!(
+            "the runtime refused the key: {}",
+            js_error_message(&e)
+        ))
+    })?;
     let signature = Uint8Array::from(request.signature.as_slice());
     let data = Uint8Array::from(request.message.as_slice());
     let verified = call(
@@ -143,9 +146,12 @@ pub(crate) async fn verify(request: &VerifyRequest) -> Result<bool, Error> {
         &[verify, key, signature.into(), data.into()],
     )
     .map_err(|e| unusable(format!("WebCrypto: {e}")))?;
-    let verified = JsFuture::from(verified)
-        .await
-        .map_err(|e| unusable(format!("the runtime could not verify: {}", js_error_message(&e))))?;
+    let verified = JsFuture::from(verified).await.map_err(|e| {
+        unusable(format!(
+            "the runtime could not verify: {}",
+            js_error_message(&e)
+        ))
+    })?;
     Ok(verified.as_bool() == Some(true))
 }
 

@@ -109,7 +109,7 @@ impl JsTokenSource {
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(
-            unchecked_param_type = "ClientCredentials | PasswordGrant | JwtBearer | DeviceAuthorization | AcpLogin | TokenExchange"
+            unchecked_param_type = "ClientCredentials | PasswordGrant | JwtBearer | DeviceAuthorization | AcpLogin | TokenExchange | AuthorizationCode"
         )]
         flow: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "TokenSourceOptions")] options: JsValue,

@@ -2,10 +2,10 @@
 // line must be an error, or tsc fails ("unused directive"), so a declaration
 // that grows too loose fails here as surely as one that is too strict.
 import {
-  ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin, TokenExchange, TokenSource,
+  ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin, TokenExchange, AuthorizationCode, TokenSource,
   GrantkitError, keycloak, entra, generic, acp, pingAic, encryptAcpPassword,
 } from "grantkit";
-import type { ClientCredentialsOptions, TokenSet, GrantkitErrorCode, DevicePrompt, IntrospectionResponse } from "grantkit";
+import type { ClientCredentialsOptions, TokenSet, GrantkitErrorCode, DevicePrompt, IntrospectionResponse, AuthorizationBegin } from "grantkit";
 
 const base = { tokenEndpoint: "https://idp.example/token", clientId: "app", clientSecret: "s" };
 
@@ -65,8 +65,30 @@ void active; void scope; void answer.vendor_member;
 void source.introspect("at");
 void new DeviceAuthorization({ ...base, onPrompt: () => {} }).revoke({ access_token: "at" });
 void new AcpLogin({ platformUrl: "https://acp.example", username: "u", password: "p" }).introspect("at");
+// Authorization code with PKCE: a page (sessionStorage), a server (pending).
+const ac = new AuthorizationCode({
+  authorizationEndpoint: "https://idp.example/auth", tokenEndpoint: "https://idp.example/token", clientId: "app",
+  redirectUri: "https://app.example/callback", scope: "openid profile", issuer: "https://idp.example", jwksUri: "https://idp.example/jwks",
+  authorizationParams: { prompt: "login", login_hint: "alice" }, authorizationResponseIssParameterSupported: true,
+});
+const authorizationUrl: Promise<string> = ac.authorizationUrl();
+void authorizationUrl;
+const started: AuthorizationBegin = await ac.begin();
+const completed: Promise<TokenSet> = ac.complete(started.url, started.pending);
+void completed;
+void ac.complete();
+new TokenSource(ac);
+new AuthorizationCode({ ...base, authorizationEndpoint: "https://idp.example/auth", redirectUri: "http://127.0.0.1:8400/callback", clientAuth: "post" });
 
 // Refused.
+// @ts-expect-error redirectUri is required
+new AuthorizationCode({ authorizationEndpoint: "https://idp.example/auth", tokenEndpoint: "https://idp.example/token", clientId: "app" });
+// @ts-expect-error authorizationParams are strings
+new AuthorizationCode({ ...base, authorizationEndpoint: "https://idp.example/auth", redirectUri: "https://app.example/cb", authorizationParams: { max_age: 60 } });
+// @ts-expect-error complete takes the pending login as a string
+void ac.complete("https://app.example/callback?code=c&state=s", { state: "s" });
+// @ts-expect-error an AuthorizationCode has no getToken: the user signs in through the browser
+void ac.getToken();
 // @ts-expect-error an unknown option
 new ClientCredentials({ ...base, clientSecrett: "s" });
 // @ts-expect-error subjectToken is required

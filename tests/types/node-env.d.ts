@@ -8,3 +8,6 @@ declare namespace NodeJS {
     ACP_PASSWORD: string;
   }
 }
+// The page's location, which the browser examples (AuthorizationCode in an
+// admin console) read; the DOM setting has the real one.
+declare const location: { readonly pathname: string; readonly href: string; assign(url: string): void };

@@ -27,3 +27,7 @@ declare const flow: import("grantkit").ClientCredentials;
 declare const redis: import("grantkit/stores").NodeRedisLike;
 /** The access token an API received with a request (the token-exchange examples). */
 declare const incomingAccessToken: string;
+/** A server-side session, private to one user (the authorization code examples keep the pending login there). */
+declare const session: { pending?: string };
+/** The URL the browser came back to, as a server received it (the authorization code examples). */
+declare const callbackUrl: string;
