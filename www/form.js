@@ -47,7 +47,14 @@ const FIELDS = {
     secret: true,
     hint: ({ flow }) => (flow === "clientCredentials" ? undefined : "Optional: leave empty for a public client."),
   },
-  clientAuth: { label: "Client authentication", choices: [["basic", "HTTP Basic header (client_secret_basic)"], ["post", "In the form body (client_secret_post)"]] },
+  clientAuth: {
+    label: "Client authentication",
+    choices: [
+      ["basic", "HTTP Basic header (client_secret_basic)"],
+      ["post", "In the form body (client_secret_post)"],
+      ["client_secret_jwt", "A JWT signed with the secret (client_secret_jwt)"],
+    ],
+  },
   scope: { label: "Scope", hint: () => "Space-separated scope values." },
   username: { label: "Username", autocomplete: "username" },
   password: { label: "Password", type: "password", secret: true },

@@ -29,7 +29,6 @@ use js_sys::Promise;
 use rand_core::OsRng;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 /// The driver's transport for a flow's transport options.
 fn transport(options: TransportOptions, host: &HostValues) -> Transport {
@@ -139,7 +138,7 @@ macro_rules! flow_classes {
                     Err(error) => return Promise::reject(&to_js_error(&error)),
                 };
                 let (grant, transport) = (self.grant.clone(), self.transport.clone());
-                future_to_promise(async move {
+                super::promise(async move {
                     discovered(&*grant, &transport).await.map_err(|e| to_js_error(&e))?;
                     let flow = token_client(&*grant)
                         .and_then(|client| client.revoke(&tokens, &mut OsRng));
@@ -553,7 +552,7 @@ pub(crate) fn introspect_promise(
         Ok(read) => read,
         Err(error) => return Promise::reject(&to_js_error(&error)),
     };
-    future_to_promise(async move {
+    super::promise(async move {
         let run = async {
             discovered(&*grant, &transport).await?;
             let flow = token_client(&*grant)?.introspect(&token, hint, &mut OsRng)?;
@@ -569,7 +568,7 @@ fn token_promise<F>(transport: Rc<Transport>, flow: F, options: JsValue) -> Prom
 where
     F: crate::flow::Flow<Output = TokenSet> + 'static,
 {
-    future_to_promise(async move {
+    super::promise(async move {
         let signal = get_token_signal(&options).map_err(|e| to_js_error(&e))?;
         let tokens = transport
             .run(flow, signal.as_ref())
@@ -597,7 +596,7 @@ impl JsJwtBearer {
                 grant.sign_assertion(&mut *rng)
             }),
         );
-        future_to_promise(async move {
+        super::promise(async move {
             let assertion = transport
                 .run(flow, None)
                 .await

@@ -71,6 +71,25 @@ pub(crate) fn call_method(
     js_sys::Reflect::apply(method, target, &args)
 }
 
+/// A Promise of a future's outcome. Every async method of the API goes
+/// through this one instance of `future_to_promise`: instantiated for each
+/// future type, its queueing and polling code was copied a dozen times in
+/// the module (37 KB of it), while a boxed future costs one allocation.
+pub(crate) fn promise(
+    future: impl std::future::Future<Output = Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>>
+        + 'static,
+) -> js_sys::Promise {
+    promise_of_boxed(Box::pin(future))
+}
+
+fn promise_of_boxed(
+    future: std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>>>,
+    >,
+) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(future)
+}
+
 /// A property of a JavaScript value; `undefined` where there is none or
 /// reading it throws (a hostile getter).
 pub(crate) fn get(target: &wasm_bindgen::JsValue, name: &str) -> wasm_bindgen::JsValue {

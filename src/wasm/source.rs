@@ -27,7 +27,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::convert::TryFromJsValue;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
+use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{AbortController, AbortSignal};
 
 /// Keeps a flow's token fresh: `getToken()` returns the cached token until
@@ -159,7 +159,7 @@ impl JsTokenSource {
             Err(error) => return Promise::reject(&to_js_error(&error)),
         };
         let state = self.state.clone();
-        future_to_promise(async move {
+        super::promise(async move {
             let transport = state.transport.clone();
             super::api::discovered(&*state.grant, &transport)
                 .await
@@ -219,7 +219,7 @@ impl JsTokenSource {
         #[wasm_bindgen(unchecked_optional_param_type = "RequestInit")] init: JsValue,
     ) -> Promise {
         let state = self.state.clone();
-        future_to_promise(async move { state.authorized_fetch(input, init).await })
+        super::promise(async move { state.authorized_fetch(input, init).await })
     }
 }
 
@@ -338,7 +338,7 @@ impl SourceState {
             return promise;
         };
         let state = this.clone();
-        future_to_promise(async move {
+        super::promise(async move {
             match until_abort(promise, Some(&signal)).await {
                 Ok(outcome) => outcome,
                 Err(error) => {
@@ -362,7 +362,7 @@ impl SourceState {
         this.requests.set(id);
         let state = this.clone();
         let signal = controller.signal();
-        let promise = future_to_promise(async move {
+        let promise = super::promise(async move {
             let result = state.acquire(&signal).await;
             state.forget_request(id);
             result.map_err(|e| to_js_error(&e))

@@ -73,6 +73,28 @@ echo "== password grant (alice): token_type $(field token_type), expires_in $(fi
 show "password grant, access token" "$(field access_token)"
 show "password grant, ID token" "$(field id_token)"
 
+# Token exchange (RFC 8693): alice's access token from the password grant,
+# traded by the confidential client "exchanger" for one with another audience.
+export DEMO_EXCHANGER_SECRET=exchanger-secret DEMO_SUBJECT_TOKEN="$(field access_token)"
+token=$(grantkit token-exchange --token-endpoint "$token_endpoint" --client-id exchanger \
+  --client-secret-env DEMO_EXCHANGER_SECRET --subject-token-env DEMO_SUBJECT_TOKEN --audience urn:grantkit:orders)
+show "token exchange (alice's token for audience urn:grantkit:orders), access token" "$token"
+# Revocation (RFC 7009) of alice's refresh token, then introspection (RFC 7662)
+# of it: the server reports it inactive.
+export DEMO_REFRESH_TOKEN="$(field refresh_token)"
+grantkit revoke --token-endpoint "$token_endpoint" --client-id pw-client --client-secret-env DEMO_PW_CLIENT_SECRET \
+  --revocation-endpoint "$(ready_field idp revocationEndpoint)" --token-env DEMO_REFRESH_TOKEN
+echo
+echo "== revoked alice's refresh token; introspection now says:"
+grantkit introspect --token-endpoint "$token_endpoint" --client-id pw-client --client-secret-env DEMO_PW_CLIENT_SECRET \
+  --introspection-endpoint "$(ready_field idp introspectionEndpoint)" --token-env DEMO_REFRESH_TOKEN
+# Discovery: only the issuer is given; the token endpoint comes from its
+# /.well-known/openid-configuration. Client authentication client_secret_jwt
+# (an HS256 assertion keyed with the secret, RFC 7523 §2.2).
+export DEMO_CSJWT_SECRET=csjwt-secret-0123456789-abcdefghij
+token=$(grantkit client-credentials --issuer "$(ready_field idp issuer)" --client-id csjwt-client \
+  --client-auth client_secret_jwt --client-secret-env DEMO_CSJWT_SECRET --scope api:read)
+show "client credentials (issuer discovery, client_secret_jwt), access token" "$token"
 # JWT bearer grant (RFC 7523), as PingOne AIC service accounts use it: an
 # RS256 assertion signed with the account's key (a JWK file), exchanged by
 # the public client "service-account".
@@ -126,4 +148,4 @@ token=$(grantkit acp --platform-url "$platform_url" --username admin --password-
 show "ACP session login (admin), access token" "$token"
 
 echo
-echo "demo finished: 7 flows, 9 tokens decoded"
+echo "demo finished: 9 flows, revocation and introspection, 11 tokens decoded"

@@ -330,6 +330,24 @@ describe('the diagnostic page', () => {
     await shot(page, 'narrow-360');
   }));
 
+  test('client credentials with client_secret_jwt: the assertion in the trace, its signature masked', () => inPage([idp.issuer], async (page) => {
+    const { client_id: clientId, client_secret: clientSecret } = CLIENTS.csjwtClient;
+    await choose(page, 'Any OAuth server', 'Client credentials');
+    await type(page, { 'Token endpoint': idp.tokenEndpoint, 'Client ID': clientId, 'Client secret': clientSecret, Scope: 'api:read' });
+    await page.getByLabel('Client authentication', { exact: true }).selectOption('client_secret_jwt');
+    idp.resetRequests();
+    await getTokenButton(page).click();
+    await tokenShown(page);
+    const verified = await jose.jwtVerify(await copiedToken(page), await jose.importJWK(idp.publicJwk, 'RS256'));
+    assert.equal(verified.payload.client_id, clientId);
+    const [exchange] = await trace(page);
+    assert.match(exchange.request, /&client_assertion=JWT \{"alg":"HS256","typ":"JWT"\} \{"aud":"http:\/\/127\.0\.0\.1:\d+\/token","exp":\d+,"iat":\d+,"iss":"csjwt-client","jti":"[\w-]{22}","sub":"csjwt-client"\} signature ••••$/);
+    assert.ok(!JSON.stringify(exchange).includes(clientSecret), 'no secret in the trace');
+    const [sent] = idp.tokenRequests();
+    const assertion = new URLSearchParams(sent.body).get('client_assertion');
+    await jose.jwtVerify(assertion, new TextEncoder().encode(clientSecret), { algorithms: ['HS256'] });
+  }));
+
   test('device flow: the code and link, live polling, approval; Cancel stops polling', () => inPage([idp.issuer], async (page) => {
     await choose(page, 'Any OAuth server', 'Device authorization');
     await type(page, {
