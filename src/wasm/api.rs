@@ -401,7 +401,7 @@ impl JsAuthorizationCode {
             };
             grant.complete(&callback_url, &pending, &mut OsRng)
         })();
-        future_to_promise(async move {
+        super::promise(async move {
             let exchange = exchange.map_err(|e| to_js_error(&e))?;
             let tokens = transport
                 .run(exchange, None)
