@@ -51,9 +51,9 @@ test('GrantkitError has a constant per code, equal to its name, before any error
     console.log(JSON.stringify(codes.map((k) => [k, gk.GrantkitError[k]])));
   `]).toString();
   const pairs = JSON.parse(out);
-  assert.equal(pairs.length, 42);
+  assert.equal(pairs.length, 59);
   for (const [name, value] of pairs) assert.equal(name, value);
-  for (const code of ['INVALID_CONFIG', 'OAUTH_ERROR', 'ORIGIN_NOT_ALLOWED', 'ACP_SESSION_LOST', 'DEVICE_CODE_EXPIRED', 'STORE_FAILED', 'DISCOVERY_ISSUER_MISMATCH']) {
+  for (const code of ['INVALID_CONFIG', 'OAUTH_ERROR', 'ORIGIN_NOT_ALLOWED', 'ACP_SESSION_LOST', 'DEVICE_CODE_EXPIRED', 'STORE_FAILED', 'DISCOVERY_ISSUER_MISMATCH', 'AUTHORIZATION_STATE_MISMATCH', 'ID_TOKEN_BAD_SIGNATURE']) {
     assert.ok(pairs.some(([name]) => name === code), code);
   }
 });
