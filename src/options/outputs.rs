@@ -86,3 +86,40 @@ pub struct AcpPreset {
     /// The issuer of the platform's Dex: "{platformUrl}/dex".
     pub issuer: String,
 }
+
+/// What `discover()` resolves to: the issuer and the endpoints its metadata
+/// names, each under the name of the option that takes it.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct DiscoveredEndpoints<'a> {
+    /// The issuer, as asked for.
+    pub issuer: &'a str,
+    /// `token_endpoint`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<&'a str>,
+    /// `device_authorization_endpoint`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<&'a str>,
+    /// `revocation_endpoint`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<&'a str>,
+    /// `introspection_endpoint`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub introspection_endpoint: Option<&'a str>,
+    /// `authorization_endpoint`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<&'a str>,
+}
+
+impl<'a> From<&'a crate::discovery::ServerMetadata> for DiscoveredEndpoints<'a> {
+    fn from(metadata: &'a crate::discovery::ServerMetadata) -> Self {
+        DiscoveredEndpoints {
+            issuer: &metadata.issuer,
+            token_endpoint: metadata.token_endpoint.as_deref(),
+            device_authorization_endpoint: metadata.device_authorization_endpoint.as_deref(),
+            revocation_endpoint: metadata.revocation_endpoint.as_deref(),
+            introspection_endpoint: metadata.introspection_endpoint.as_deref(),
+            authorization_endpoint: metadata.authorization_endpoint.as_deref(),
+        }
+    }
+}

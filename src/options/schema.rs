@@ -454,6 +454,14 @@ pub struct TokenStore {
     pub release: Option<HostFunction>,
 }
 
+options! {
+    /// Options of `discover(options)`.
+    pub struct DiscoverOptions {
+        /// The issuer, e.g. "https://sso.example.com/realms/ops": its metadata is read from /.well-known/openid-configuration, else RFC 8414's /.well-known/oauth-authorization-server.
+        pub issuer: String,
+    } + [transport]
+}
+
 /// Options of `encryptAcpPassword(options)`.
 #[derive(Deserialize, Tsify)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

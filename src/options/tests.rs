@@ -363,6 +363,7 @@ fn every_option_has_its_config_field() {
         names::<GetTokenOptions>(),
         names::<TokenSourceOptions>(),
         names::<EncryptAcpPasswordOptions>(),
+        names::<DiscoverOptions>(),
         names::<KeycloakOptions>(),
         names::<TenantOptions>(),
         names::<PingAicOptions>(),

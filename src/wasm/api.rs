@@ -13,13 +13,13 @@ use crate::flow::{
     TokensToRevoke,
 };
 use crate::options::outputs::{
-    AcpPreset, IntrospectionOutput, TokenEndpointPreset, TokenSetOutput,
+    AcpPreset, DiscoveredEndpoints, IntrospectionOutput, TokenEndpointPreset, TokenSetOutput,
 };
 use crate::options::schema::{
     AcpLoginOptions, AcpOptions, AuthorizationCodeOptions, ClientCredentialsOptions,
-    DeviceAuthorizationOptions, EncryptAcpPasswordOptions, FlowOptions, GenericOptions,
-    IntrospectOptions, JwtBearerOptions, KeycloakOptions, PasswordGrantOptions, PingAicOptions,
-    RevokeTokens, TenantOptions, TokenExchangeOptions, TransportOptions,
+    DeviceAuthorizationOptions, DiscoverOptions, EncryptAcpPasswordOptions, FlowOptions,
+    GenericOptions, IntrospectOptions, JwtBearerOptions, KeycloakOptions, PasswordGrantOptions,
+    PingAicOptions, RevokeTokens, TenantOptions, TokenExchangeOptions, TransportOptions,
 };
 use crate::options::ConfigField;
 use crate::provider::{self, Provider};
@@ -668,6 +668,39 @@ pub fn encrypt_acp_password(
         )
     };
     run().map_err(|e| to_js_error(&e))
+}
+
+/// Reads an issuer's metadata (OpenID Connect Discovery 1.0, then RFC 8414
+/// on a 404), checks it as every flow configured with `issuer` does, and
+/// resolves to the endpoints it names. The answer is the one the flows of
+/// this module share (one request per issuer and fetch). Rejects with a
+/// GrantkitError: INVALID_CONFIG, DISCOVERY_*, or a transport error.
+#[wasm_bindgen(js_name = discover, unchecked_return_type = "Promise<DiscoveredEndpoints>")]
+pub fn discover(
+    #[wasm_bindgen(unchecked_param_type = "DiscoverOptions")] options: JsValue,
+) -> Promise {
+    let read = || -> Result<_, Error> {
+        let js = JsOptions::new(&options)?;
+        let options: DiscoverOptions = js.read("discover")?;
+        let transport = transport(options.transport(), &js.host);
+        let request = crate::discovery::DiscoveryRequest::new(
+            ConfigField::Issuer,
+            &options.issuer,
+            options.allow_insecure_http.unwrap_or(false),
+        )?;
+        Ok((transport, request))
+    };
+    let (transport, request) = match read() {
+        Ok(read) => read,
+        Err(error) => return Promise::reject(&to_js_error(&error)),
+    };
+    super::promise(async move {
+        let metadata = transport
+            .discover(&request, None)
+            .await
+            .map_err(|e| to_js_error(&e))?;
+        Ok(to_js_json(&DiscoveredEndpoints::from(&*metadata)))
+    })
 }
 
 /// Internal, for the CLI: text from a server made safe for a terminal

@@ -266,3 +266,34 @@ describe('presets and the CLI', () => {
     assert.equal((await introspect(idp, r.stdout.trim())).active, true);
   });
 });
+
+describe('discover(): the endpoints of an issuer', () => {
+  test('the IdP\'s endpoints under their option names, shared with the flows (one request); a lying document and bad options refused', async () => {
+    const own = ownFetch();
+    const asked = idp.discoveryRequests().length;
+    const endpoints = await gk.discover({ issuer: idp.issuer, fetch: own });
+    assert.deepEqual(endpoints, {
+      issuer: idp.issuer,
+      tokenEndpoint: idp.tokenEndpoint,
+      deviceAuthorizationEndpoint: idp.deviceAuthorizationEndpoint,
+      revocationEndpoint: idp.revocationEndpoint,
+      introspectionEndpoint: idp.introspectionEndpoint,
+      authorizationEndpoint: idp.authorizationEndpoint,
+    });
+    // A flow with the same issuer and fetch reuses the answer.
+    const cc = new gk.ClientCredentials({ issuer: idp.issuer, clientId: basic.client_id, clientSecret: basic.client_secret, scope: 'api:read', fetch: own });
+    await cc.getToken();
+    assert.equal(idp.discoveryRequests().length - asked, 1, 'one discovery request for discover() and the flow');
+    // Each under the option that takes it.
+    const { tokenEndpoint, revocationEndpoint, introspectionEndpoint } = endpoints;
+    const tokens = await new gk.ClientCredentials({
+      tokenEndpoint, revocationEndpoint, introspectionEndpoint, clientId: basic.client_id, clientSecret: basic.client_secret, scope: 'api:read',
+    }).getToken();
+    assert.equal(tokens.token_type, 'Bearer');
+
+    srv.script((req, res) => json(res, 200, { issuer: 'https://evil.example', token_endpoint: `${srv.origin}/token` }));
+    assertGrantkitError(await rejection(gk.discover({ issuer: `${srv.origin}/d`, fetch: ownFetch() })), 'DISCOVERY_ISSUER_MISMATCH', { status: 200 });
+    assertGrantkitError(await rejection(gk.discover({ issuer: 'not a url' })), 'INVALID_CONFIG', { field: 'issuer' });
+    assertGrantkitError(await rejection(gk.discover({ issuer: idp.issuer, tokenEndpoint: 'x' })), 'INVALID_CONFIG', { field: 'options' });
+  });
+});

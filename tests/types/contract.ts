@@ -3,9 +3,9 @@
 // that grows too loose fails here as surely as one that is too strict.
 import {
   ClientCredentials, PasswordGrant, JwtBearer, DeviceAuthorization, AcpLogin, TokenExchange, AuthorizationCode, TokenSource,
-  GrantkitError, keycloak, entra, generic, acp, pingAic, encryptAcpPassword,
+  GrantkitError, discover, keycloak, entra, generic, acp, pingAic, encryptAcpPassword,
 } from "grantkit";
-import type { ClientCredentialsOptions, TokenSet, GrantkitErrorCode, DevicePrompt, IntrospectionResponse, AuthorizationBegin } from "grantkit";
+import type { DiscoveredEndpoints, ClientCredentialsOptions, TokenSet, GrantkitErrorCode, DevicePrompt, IntrospectionResponse, AuthorizationBegin } from "grantkit";
 
 const base = { tokenEndpoint: "https://idp.example/token", clientId: "app", clientSecret: "s" };
 
@@ -30,6 +30,7 @@ const exchanged: Promise<TokenSet> = new TokenExchange({
 }).getToken();
 new TokenSource(new TokenExchange({ ...entra({ tenant: "t" }), clientId: "a", clientSecret: "s", subjectToken: "at", scope: "https://graph.microsoft.com/user.read" }));
 void exchanged;
+void discover({ issuer: "https://sso.example/realms/r", timeoutMs: 5000 }).then((e: DiscoveredEndpoints) => new ClientCredentials({ tokenEndpoint: e.tokenEndpoint, clientId: "a", clientSecret: "s" }));
 const source = new TokenSource(cc);
 void source.authorizedFetch("https://api.example/x");
 new TokenSource(cc, { marginSeconds: 30, allowedOrigins: ["https://api.example"], headers: { "x-k": "v" } });
