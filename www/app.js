@@ -66,6 +66,7 @@ async function main() {
     getToken();
   });
   byId("cancel").addEventListener("click", () => running?.controller.abort());
+  byId("discover").addEventListener("click", discoverEndpoints);
   byId("api-form").addEventListener("submit", (event) => {
     event.preventDefault();
     callApi();
@@ -78,6 +79,8 @@ async function main() {
 function redraw() {
   tokenErrors.clear();
   renderForm(onField);
+  // Discovery fills the endpoints of "Any OAuth server" (the presets derive theirs).
+  byId("discovery").hidden = state.provider !== "generic";
   changed();
 }
 
@@ -184,6 +187,41 @@ async function derive(name) {
   if (edited.has("deviceAuthorizationEndpoint") || state.flow !== "device") return;
   setValue("deviceAuthorizationEndpoint", called ?? "");
   if (hint) hint.textContent = called ? "Derived by grantkit from the token endpoint; you may edit it." : "";
+  changed();
+}
+
+/**
+ * Reads the issuer's metadata with grantkit's discover() (its checks, its
+ * errors) and fills the token and device authorization endpoints; lists
+ * every endpoint the metadata names.
+ */
+async function discoverEndpoints() {
+  const issuer = byId("discover-issuer").value.trim();
+  const error = byId("discover-error");
+  fill(error);
+  fill(byId("discovered"));
+  let endpoints;
+  try {
+    endpoints = await grantkit.discover({ issuer, onExchange });
+  } catch (failure) {
+    fill(error, `${failure?.code ?? "ERROR"}: ${failure?.message ?? failure}`);
+    return;
+  }
+  const names = {
+    tokenEndpoint: "Token endpoint",
+    deviceAuthorizationEndpoint: "Device authorization endpoint",
+    authorizationEndpoint: "Authorization endpoint",
+    revocationEndpoint: "Revocation endpoint",
+    introspectionEndpoint: "Introspection endpoint",
+  };
+  fill(byId("discovered"), Object.entries(names)
+    .filter(([name]) => endpoints[name])
+    .flatMap(([name, label]) => [h("dt", {}, label), h("dd", {}, endpoints[name])]));
+  for (const name of ["tokenEndpoint", "deviceAuthorizationEndpoint"]) {
+    if (!endpoints[name]) continue;
+    setValue(name, endpoints[name]);
+    edited.add(name);
+  }
   changed();
 }
 

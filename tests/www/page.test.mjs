@@ -348,6 +348,37 @@ describe('the diagnostic page', () => {
     await jose.jwtVerify(assertion, new TextEncoder().encode(clientSecret), { algorithms: ['HS256'] });
   }));
 
+  test('issuer discovery: the endpoints listed and filled in, the discovery in the trace, then a token; a bad issuer shows grantkit\'s error', () => inPage([idp.issuer], async (page) => {
+    await choose(page, 'Keycloak', 'Client credentials');
+    assert.equal(await page.locator('#discovery').isHidden(), true, 'presets derive their endpoints');
+    await choose(page, 'Any OAuth server', 'Device authorization');
+    await page.getByLabel('Issuer', { exact: true }).fill(idp.issuer);
+    await page.getByRole('button', { name: 'Discover endpoints', exact: true }).click();
+    await page.locator('#discovered dd').first().waitFor();
+    const listed = await page.locator('#discovered').evaluate((dl) => [...dl.children].map((e) => e.textContent));
+    assert.deepEqual(listed, [
+      'Token endpoint', idp.tokenEndpoint, 'Device authorization endpoint', idp.deviceAuthorizationEndpoint,
+      'Authorization endpoint', idp.authorizationEndpoint, 'Revocation endpoint', idp.revocationEndpoint,
+      'Introspection endpoint', idp.introspectionEndpoint,
+    ]);
+    assert.equal(await page.getByLabel('Token endpoint', { exact: true }).inputValue(), idp.tokenEndpoint);
+    assert.equal(await page.getByLabel('Device authorization endpoint', { exact: true }).inputValue(), idp.deviceAuthorizationEndpoint);
+    const [exchange] = await trace(page);
+    assert.equal(exchange.title, '1. discovery (openid-configuration)');
+    await assertAccessible(page, 'the form with discovered endpoints');
+
+    await choose(page, 'Any OAuth server', 'Client credentials');
+    await type(page, { 'Client ID': CC.client_id, 'Client secret': CC.client_secret, Scope: 'api:read' });
+    await getTokenButton(page).click();
+    await tokenShown(page);
+
+    // grantkit's own error, with its code (an issuer is an https URL, or http on loopback).
+    await page.getByLabel('Issuer', { exact: true }).fill('ftp://sso.example.com/realms/ops');
+    await page.getByRole('button', { name: 'Discover endpoints', exact: true }).click();
+    await page.locator('#discover-error').filter({ hasText: /^INVALID_CONFIG: / }).waitFor();
+    assert.equal(await page.locator('#discovered').evaluate((dl) => dl.children.length), 0);
+  }));
+
   test('device flow: the code and link, live polling, approval; Cancel stops polling', () => inPage([idp.issuer], async (page) => {
     await choose(page, 'Any OAuth server', 'Device authorization');
     await type(page, {
@@ -526,11 +557,11 @@ describe('the diagnostic page', () => {
     await type(page, { 'Token endpoint': idp.tokenEndpoint, 'Client ID': CC.client_id, 'Client secret': CC.client_secret, Scope: '' });
     await page.getByLabel('Provider', { exact: true }).focus();
     const order = [];
-    for (let i = 0; i < 9; i += 1) {
+    for (let i = 0; i < 11; i += 1) {
       order.push(await page.evaluate(() => document.activeElement.id));
       await page.keyboard.press('Tab');
     }
-    assert.deepEqual(order, ['provider', 'flow', 'f-tokenEndpoint', 'f-clientId', 'f-clientSecret', 'f-clientAuth', 'f-scope', 'relay', 'run']);
+    assert.deepEqual(order, ['provider', 'flow', 'discover-issuer', 'discover', 'f-tokenEndpoint', 'f-clientId', 'f-clientSecret', 'f-clientAuth', 'f-scope', 'relay', 'run']);
     idp.resetRequests();
     await page.keyboard.press('Shift+Tab');
     await page.keyboard.press('Shift+Tab');
