@@ -182,12 +182,7 @@ pub fn demanded_nonce(response: &HttpResponse) -> Option<String> {
         _ => false,
     };
     let nonce = response.header("dpop-nonce")?.trim();
-    // NQCHAR = %x21 / %x23-5B / %x5D-7E
-    let valid = !nonce.is_empty()
-        && nonce
-            .bytes()
-            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
-    (demanded && valid).then(|| nonce.to_owned())
+    (demanded && crate::token::is_nqchars(nonce)).then(|| nonce.to_owned())
 }
 
 /// Whether a `WWW-Authenticate` value holds a DPoP challenge with

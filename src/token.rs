@@ -238,6 +238,15 @@ pub(crate) fn is_vschar(token: &str) -> bool {
     !token.is_empty() && token.bytes().all(|b| (0x20..=0x7E).contains(&b))
 }
 
+/// `1*NQCHAR`, NQCHAR = %x21 / %x23-5B / %x5D-7E (RFC 6749 Appendix A): a
+/// scope token (§3.3) and a DPoP nonce (RFC 9449 §8.1).
+pub(crate) fn is_nqchars(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+}
+
 /// The member names of a body, bounded, for error messages.
 fn member_names(body: &Map<String, Value>, redactor: &Redactor) -> String {
     let mut names: Vec<String> = body

@@ -29,11 +29,8 @@ impl Scope {
             .iter()
             .flat_map(|v| v.as_ref().split_ascii_whitespace())
         {
-            // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-            let valid = token
-                .bytes()
-                .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
-            if !valid {
+            // RFC 6749 §3.3: scope-token = 1*NQCHAR
+            if !crate::token::is_nqchars(token) {
                 return Err(Error::config(
                     ConfigField::Scope,
                     "scope values are printable ASCII without quotes or backslashes (RFC 6749 §3.3)",
