@@ -836,16 +836,9 @@ async function passwordGrant(provider, ctx) {
 
   const authTime = Math.floor(Date.now() / 1000);
 
-  const at = new provider.AccessToken({
-    accountId: acc.accountId,
-    client,
-    grantId,
-    gty: 'password',
+  const { at, accessToken } = await issueAccessToken(provider, ctx, {
+    accountId: acc.accountId, client, grantId, gty: 'password', resourceServer, scope: apiScopes,
   });
-  at.resourceServer = resourceServer;
-  at.scope = apiScopes.join(' ') || undefined;
-  ctx.oidc.entity('AccessToken', at);
-  const accessToken = await at.save();
 
   let refreshToken;
   if (oidcScopes.includes('offline_access') && client.grantTypeAllowed('refresh_token')) {
@@ -872,14 +865,32 @@ async function passwordGrant(provider, ctx) {
 
   // As oidc-provider does for its own grants, `scope` is the access token's
   // scope (the resource server's scopes that were granted).
-  ctx.body = Object.fromEntries(Object.entries({
+  ctx.body = withoutUndefined({
     access_token: accessToken,
     expires_in: at.expiration,
     id_token: idToken,
     refresh_token: refreshToken,
     scope: at.scope,
     token_type: at.tokenType,
-  }).filter(([, v]) => v !== undefined));
+  });
+}
+
+/**
+ * A JWT access token of the grants registered here, made and stored as
+ * oidc-provider makes its own: for `resourceServer`, with the `scope`
+ * values (none: no scope member).
+ */
+async function issueAccessToken(provider, ctx, { accountId, client, grantId, gty, resourceServer, scope }) {
+  const at = new provider.AccessToken({ accountId, client, grantId, gty });
+  at.resourceServer = resourceServer;
+  at.scope = scope.join(' ') || undefined;
+  ctx.oidc.entity('AccessToken', at);
+  return { at, accessToken: await at.save() };
+}
+
+/** An answer's members without the undefined ones. */
+function withoutUndefined(members) {
+  return Object.fromEntries(Object.entries(members).filter(([, v]) => v !== undefined));
 }
 
 // oidc-provider's InvalidGrant always answers "grant request is invalid" (the
@@ -1003,23 +1014,16 @@ async function jwtBearerGrant(provider, state, ctx) {
   const grantId = await grant.save();
   ctx.oidc.entity('Grant', grant);
 
-  const at = new provider.AccessToken({
-    accountId: acc.accountId,
-    client,
-    grantId,
-    gty: JWT_BEARER_GRANT,
+  const { at, accessToken } = await issueAccessToken(provider, ctx, {
+    accountId: acc.accountId, client, grantId, gty: JWT_BEARER_GRANT, resourceServer, scope: requested,
   });
-  at.resourceServer = resourceServer;
-  at.scope = requested.join(' ') || undefined;
-  ctx.oidc.entity('AccessToken', at);
-  const accessToken = await at.save();
 
-  ctx.body = Object.fromEntries(Object.entries({
+  ctx.body = withoutUndefined({
     access_token: accessToken,
     expires_in: at.expiration,
     scope: at.scope,
     token_type: at.tokenType,
-  }).filter(([, v]) => v !== undefined));
+  });
 }
 
 // RFC 8693 token exchange, as an authorization server that trusts only its
@@ -1091,18 +1095,16 @@ async function tokenExchangeGrant(provider, { issuer, publicKey }, ctx) {
   const grantId = await grant.save();
   ctx.oidc.entity('Grant', grant);
   if (act) ctx.state.grantkitAct = act;
-  const at = new provider.AccessToken({ accountId, client, grantId, gty: TOKEN_EXCHANGE_GRANT });
-  at.resourceServer = resourceServer;
-  at.scope = requested.join(' ') || undefined;
-  ctx.oidc.entity('AccessToken', at);
-  const accessToken = await at.save();
-  ctx.body = Object.fromEntries(Object.entries({
+  const { at, accessToken } = await issueAccessToken(provider, ctx, {
+    accountId, client, grantId, gty: TOKEN_EXCHANGE_GRANT, resourceServer, scope: requested,
+  });
+  ctx.body = withoutUndefined({
     access_token: accessToken,
     issued_token_type: ACCESS_TOKEN_TYPE,
     token_type: at.tokenType,
     expires_in: at.expiration,
     scope: at.scope,
-  }).filter(([, v]) => v !== undefined));
+  });
 }
 
 if (isMain(import.meta.url)) {
