@@ -39,6 +39,7 @@ fn transport(options: TransportOptions, host: &HostValues) -> Transport {
         include_credentials: false,
         on_prompt: None,
         on_exchange: options.on_exchange.map(|f| host.function(f)),
+        dpop: None,
     }
 }
 
@@ -52,11 +53,13 @@ fn flow_from_js<O, G>(
 ) -> Result<(Rc<G>, Transport), Error>
 where
     O: for<'a> serde::Deserialize<'a> + FlowOptions,
+    G: crate::source::Grant,
 {
     let js = JsOptions::new(value)?;
     let options: O = js.read(what)?;
     let mut transport = transport(options.transport(), &js.host);
     let grant = grant(options, &js.host, &mut transport)?;
+    transport.dpop = crate::source::Grant::dpop(&grant).then(Default::default);
     Ok((Rc::new(grant), transport))
 }
 
@@ -302,8 +305,9 @@ impl JsAuthorizationCode {
         let build = || -> Result<_, Error> {
             let js = JsOptions::new(&options)?;
             let options: AuthorizationCodeOptions = js.read("AuthorizationCode")?;
-            let transport = transport(options.transport(), &js.host);
+            let mut transport = transport(options.transport(), &js.host);
             let grant = AuthorizationCode::new(options.into_settings()?)?;
+            transport.dpop = grant.dpop().then(Default::default);
             Ok((grant, transport))
         };
         let (grant, transport) = build().map_err(|e| to_js_error(&e))?;

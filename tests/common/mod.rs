@@ -10,8 +10,21 @@ pub const NOW: UnixTime = UnixTime::from_secs(1_700_000_000);
 /// Runs `flow` to its end, answering each request with the next scripted
 /// response; returns the requests sent and the result.
 pub fn drive<F: Flow>(
+    flow: F,
+    responses: Vec<HttpResponse>,
+) -> (Vec<HttpRequest>, Result<F::Output, Error>)
+where
+    F::Output: std::fmt::Debug,
+{
+    drive_with(flow, responses, None)
+}
+
+/// [`drive`], with `prover` making the DPoP proofs the flow asks for (and
+/// taking note of each response's nonce, as the driver does).
+pub fn drive_with<F: Flow>(
     mut flow: F,
     responses: Vec<HttpResponse>,
+    mut prover: Option<&mut Prover>,
 ) -> (Vec<HttpRequest>, Result<F::Output, Error>)
 where
     F::Output: std::fmt::Debug,
@@ -21,11 +34,22 @@ where
     loop {
         match flow.poll(NOW) {
             Ok(Action::Send(request)) => {
-                sent.push(request);
                 let response = responses
                     .next()
                     .expect("the flow sent more requests than the script answers");
+                if let Some(prover) = prover.as_deref_mut() {
+                    prover.session.observe(&request.url, &response);
+                }
+                sent.push(request);
                 if let Err(e) = flow.handle_response(response, NOW) {
+                    return (sent, Err(e));
+                }
+            }
+            Ok(Action::Prove(request)) => {
+                let prover = prover
+                    .as_deref_mut()
+                    .expect("the flow asked for a DPoP proof without dpop");
+                if let Err(e) = flow.handle_proof(prover.prove(&request)) {
                     return (sent, Err(e));
                 }
             }
@@ -46,6 +70,8 @@ where
                 );
                 return (sent, Ok(output));
             }
+            // The clock stands still: a wait is over at once, a prompt seen.
+            Ok(Action::Wait(_)) | Ok(Action::Prompt(_)) => {}
             Ok(other) => panic!("unexpected action {other:?}"),
             Err(e) => return (sent, Err(e)),
         }
@@ -101,6 +127,80 @@ pub fn verify(request: &grantkit::flow::VerifyRequest) -> bool {
             };
             key.verify(&request.message, &signature).is_ok()
         }
+    }
+}
+
+/// The driver's DPoP part, with a P-256 key of the `p256` crate (an ES256
+/// implementation independent of grantkit) where the wasm driver has a
+/// WebCrypto key.
+pub struct Prover {
+    pub signing: p256::ecdsa::SigningKey,
+    pub session: grantkit::dpop::DpopSession,
+}
+
+impl Prover {
+    /// A prover with the key whose scalar is `seed` repeated.
+    pub fn new(seed: u8) -> Self {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        let signing = p256::ecdsa::SigningKey::from_slice(&[seed; 32]).expect("a P-256 scalar");
+        let point = signing.verifying_key().to_encoded_point(false);
+        let jwk = serde_json::json!({
+            "kty": "EC", "crv": "P-256",
+            "x": URL_SAFE_NO_PAD.encode(point.x().unwrap()),
+            "y": URL_SAFE_NO_PAD.encode(point.y().unwrap()),
+        });
+        let key = grantkit::dpop::DpopPublicKey::from_jwk(jwk.as_object().unwrap()).unwrap();
+        Prover {
+            signing,
+            session: grantkit::dpop::DpopSession::new(key),
+        }
+    }
+
+    /// The compact proof for `request`.
+    pub fn prove(&mut self, request: &grantkit::dpop::ProofRequest) -> String {
+        use p256::ecdsa::signature::Signer;
+        let input = self
+            .session
+            .signing_input(request, NOW, &mut rsa::rand_core::OsRng);
+        let signature: p256::ecdsa::Signature = self.signing.sign(input.as_bytes());
+        grantkit::jwt::compact(&input, &signature.to_bytes())
+    }
+
+    /// Verifies `proof` with the public key in its own header (as a server
+    /// does), checks that key is this prover's, and returns its claims.
+    pub fn verify(&self, proof: &str) -> serde_json::Value {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        use p256::ecdsa::signature::Verifier;
+        let decode = |part: &str| -> serde_json::Value {
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+        };
+        let (input, signature) = proof.rsplit_once('.').expect("a JWS");
+        let (header, claims) = input.split_once('.').expect("a JWS");
+        let header = decode(header);
+        assert_eq!(header["typ"], "dpop+jwt");
+        assert_eq!(header["alg"], "ES256");
+        let member = |name: &str| {
+            URL_SAFE_NO_PAD
+                .decode(header["jwk"][name].as_str().unwrap())
+                .unwrap()
+        };
+        let mut sec1 = vec![4u8];
+        sec1.extend(member("x"));
+        sec1.extend(member("y"));
+        let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).unwrap();
+        assert_eq!(
+            &key,
+            self.signing.verifying_key(),
+            "the proof names another key"
+        );
+        let signature =
+            p256::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(signature).unwrap())
+                .unwrap();
+        key.verify(input.as_bytes(), &signature)
+            .expect("the proof verifies");
+        decode(claims)
     }
 }
 

@@ -437,9 +437,15 @@ async function readRawBody(req) {
  * deviceCodeTtlSeconds is the device code's lifetime (and the expires_in sent);
  * deviceIntervalSeconds the `interval` sent in the device authorization response.
  * cors: false drops every Access-Control-* header (see the header comment).
+ * DPoP (RFC 9449, oidc-provider's features.dPoP, on by default): a token
+ * request with a DPoP proof gets tokens bound to its key (token_type DPoP,
+ * cnf.jkt in the JWT and in introspection); dpopNonce: true demands a
+ * server nonce in every proof (400 use_dpop_nonce with DPoP-Nonce first);
+ * dpop: false turns the feature off (the proof is ignored, Bearer tokens).
  */
 export async function startIdp({
   port = 0, clockSkewSeconds = 0, deviceCodeTtlSeconds = 600, deviceIntervalSeconds = 5, cors = true,
+  dpop = true, dpopNonce = false,
 } = {}) {
   if (!Number.isFinite(clockSkewSeconds)) throw new TypeError('clockSkewSeconds must be a finite number');
   if (!Number.isSafeInteger(deviceCodeTtlSeconds) || deviceCodeTtlSeconds < 1) {
@@ -517,6 +523,11 @@ export async function startIdp({
         },
       },
       deviceFlow: { enabled: true },
+      dPoP: {
+        enabled: dpop,
+        nonceSecret: crypto.randomBytes(32),
+        requireNonce: () => dpopNonce,
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: async (_ctx, _client, oneOf) => {
