@@ -308,6 +308,27 @@ export const CLIENTS = Object.freeze({
     response_types: Object.freeze(['code']),
     redirect_uris: Object.freeze(['http://127.0.0.1/callback']),
   }),
+  // The diagnostic page (www/) signing in with itself as the redirect target:
+  // `grantkit www --port 0` serves it at http://127.0.0.1:PORT/ on a free
+  // port, so these are native clients too (any loopback port), with the
+  // page's path "/". Public, and confidential (Basic).
+  wwwLogin: Object.freeze({
+    client_id: 'www-login',
+    application_type: 'native',
+    token_endpoint_auth_method: 'none',
+    grant_types: Object.freeze(['authorization_code', 'refresh_token']),
+    response_types: Object.freeze(['code']),
+    redirect_uris: Object.freeze(['http://127.0.0.1/']),
+  }),
+  wwwLoginConfidential: Object.freeze({
+    client_id: 'www-login-confidential',
+    client_secret: 'www-login-secret-314',
+    application_type: 'native',
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: Object.freeze(['authorization_code', 'refresh_token']),
+    response_types: Object.freeze(['code']),
+    redirect_uris: Object.freeze(['http://127.0.0.1/']),
+  }),
 });
 
 /** Resource owners for the password grant. */
