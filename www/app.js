@@ -34,6 +34,7 @@ let apiTouched = false;
 const edited = new Set();
 
 const relayBox = byId("relay");
+const dpopBox = byId("dpop");
 const tokenErrors = errorDisplay(byId("token-form"), byId("form-error"), (error) => {
   if (error?.code === "INVALID_CONFIG") return inputOf(error.field);
   return /^KEY_/.test(error?.code ?? "") ? inputOf("key") : undefined;
@@ -51,6 +52,7 @@ async function main() {
   const saved = restore();
   relayBox.disabled = !relayAvailable;
   relayBox.checked = relayAvailable && saved.relay === true;
+  dpopBox.checked = saved.dpop === true;
   byId("relay-hint").textContent = relayAvailable
     ? "When on, grantkit www (on 127.0.0.1) makes the token requests instead of the browser, for servers that send no CORS headers. It forwards only to the endpoints of this run, over https (plain http to loopback only), follows no redirects and logs no bodies."
     : "Open this page with npx grantkit www to use the relay.";
@@ -68,6 +70,7 @@ async function main() {
     derive("tokenEndpoint");
   });
   relayBox.addEventListener("change", changed);
+  dpopBox.addEventListener("change", changed);
   byId("token-form").addEventListener("submit", (event) => {
     event.preventDefault();
     getToken();
@@ -106,6 +109,7 @@ function redraw() {
   renderForm(onField);
   // Discovery fills the endpoints of "Any OAuth server" (the presets derive theirs).
   byId("discovery").hidden = state.provider !== "generic";
+  byId("dpop-field").hidden = !dpopOffered();
   runLabel();
   changed();
 }
@@ -129,8 +133,18 @@ function onField(name) {
 
 /** After any change: remember the non-secret settings, check the form. */
 function changed() {
-  remember({ relay: relayBox.checked });
+  remember(switches());
   validate();
+}
+
+/** The page's own settings, remembered with the form's fields. */
+function switches() {
+  return { relay: relayBox.checked, dpop: dpopBox.checked };
+}
+
+/** Whether the current flow takes the dpop option. */
+function dpopOffered() {
+  return FLOWS[state.flow].dpop === true;
 }
 
 // ---------------------------------------------------------------------------
@@ -158,6 +172,7 @@ function flowOptions(extra = {}) {
   else options.provider = provider;
   if (state.flow === "device") options.onPrompt = () => {};
   if (relayBox.checked) options.fetch = relayFetch;
+  if (dpopBox.checked && dpopOffered()) options.dpop = true;
   return { ...options, ...extra };
 }
 
@@ -353,7 +368,7 @@ async function signIn() {
   try {
     const url = await login.authorizationUrl();
     sessionStorage.setItem(SIGN_IN_KEY, JSON.stringify({ withSecret: Boolean(state.values.clientSecret) }));
-    remember({ relay: relayBox.checked });
+    remember(switches());
     byId("run-status").textContent = "Going to the authorization server…";
     location.assign(url);
   } catch (error) {
@@ -460,6 +475,9 @@ function showToken(tokens) {
   const idToken = tokens.id_token ? decodeJwt(tokens.id_token) : undefined;
   const length = tokens.access_token.length.toLocaleString("en");
   fill(byId("token-summary"), `${decoded ? "a JWT" : "an opaque token"} of ${length} characters (not shown) `, ...copyButton("Copy token", () => tokens.access_token));
+  byId("token-type").textContent = tokens.token_type === "DPoP"
+    ? "DPoP: bound to this page's key pair (usable only with a proof signed by that key)"
+    : tokens.token_type;
   byId("token-scope").textContent = tokens.scope ?? "(the server did not say)";
   byId("token-refresh").textContent = tokens.refresh_token ? "issued (not shown)" : "none";
   byId("token-id").textContent = tokens.id_token ? "issued (not shown)" : "none";
@@ -548,6 +566,7 @@ function showProblem(error, run, title = "The token request failed") {
   if (error?.code === "NETWORK_ERROR" && !run.viaRelay && crossOrigin(run.failedUrl ?? state.values.tokenEndpoint)) {
     explanation.push(...corsExplanation());
   }
+  if (error?.error === "use_dpop_nonce" && !run.viaRelay) explanation.push(...nonceExplanation());
   fill(byId("problem-explanation"), explanation);
   byId("problem").hidden = false;
   byId("problem-title").focus();
@@ -566,17 +585,35 @@ function corsExplanation() {
     h("p", { id: "cors-explanation" }, "The browser got no answer it may show this page. Most often the endpoint sent no CORS headers (Access-Control-Allow-Origin for this page's origin), so the browser blocked the request; it may also be unreachable. Identity providers commonly do this for clients that are not meant for browsers: Keycloak sends no CORS headers for a client with only service accounts enabled (and no Web origins), and Microsoft Entra ID refuses cross-origin token requests for app registrations that are not single-page applications (AADSTS9002326)."),
   ];
   if (relayAvailable) {
-    const retry = h("button", { type: "button", id: "retry-relay" }, "Retry through the relay");
-    retry.addEventListener("click", () => {
-      relayBox.checked = true;
-      changed();
-      getToken();
-    });
-    parts.push(h("p", {}, "The local relay of grantkit www makes the request from this machine, where CORS does not apply. The curl command in the trace below does the same from a terminal."), retry);
+    parts.push(h("p", {}, "The local relay of grantkit www makes the request from this machine, where CORS does not apply. The curl command in the trace below does the same from a terminal."), relayRetryButton());
   } else {
     parts.push(h("p", {}, "Open this page with npx grantkit www: its local relay makes the request from this machine, where CORS does not apply. The curl command in the trace below does the same from a terminal."));
   }
   return parts;
+}
+
+/**
+ * A nonce demand the page could not answer: grantkit retries with the
+ * server's DPoP-Nonce header, which a browser shows a page only when the
+ * server lists it in Access-Control-Expose-Headers (RFC 9449 §8).
+ */
+function nonceExplanation() {
+  return [
+    h("p", { id: "nonce-explanation" }, "The server demanded a DPoP nonce, but the browser did not let this page read it: for browser clients the server must list DPoP-Nonce in Access-Control-Expose-Headers (RFC 9449 §8). "
+      + (relayAvailable ? "The local relay reads every header." : "The local relay of npx grantkit www reads every header.")),
+    relayAvailable ? relayRetryButton() : undefined,
+  ];
+}
+
+/** A button that turns the relay on and runs again. */
+function relayRetryButton() {
+  const retry = h("button", { type: "button", id: "retry-relay" }, "Retry through the relay");
+  retry.addEventListener("click", () => {
+    relayBox.checked = true;
+    changed();
+    getToken();
+  });
+  return retry;
 }
 
 // ---------------------------------------------------------------------------
@@ -585,7 +622,7 @@ function corsExplanation() {
 function apiChanged(name) {
   apiTouched = true;
   if (name === "apiMethod") showBodyField();
-  remember({ relay: relayBox.checked });
+  remember(switches());
   validateApi();
 }
 

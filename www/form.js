@@ -13,19 +13,24 @@ export const PROVIDERS = {
   generic: { name: "Any OAuth server", preset: [], flows: ["clientCredentials", "password", "jwtBearer", "device", "authorizationCode"] },
 };
 
-/** The flows: the class that runs each and its fields, in form order. */
+/**
+ * The flows: the class that runs each and its fields, in form order. `dpop`:
+ * the class takes the dpop option (AcpLogin does not: the ACP console's
+ * callback, not grantkit, makes its token request).
+ */
 export const FLOWS = {
-  clientCredentials: { name: "Client credentials", className: "ClientCredentials", fields: ["tokenEndpoint", "clientId", "clientSecret", "clientAuth", "scope"] },
-  password: { name: "Password (resource owner)", className: "PasswordGrant", fields: ["tokenEndpoint", "clientId", "clientSecret", "username", "password", "scope"] },
-  jwtBearer: { name: "JWT bearer with a key file", className: "JwtBearer", fields: ["tokenEndpoint", "key", "issuer", "subject", "audience", "clientId", "scope"] },
-  device: { name: "Device authorization", className: "DeviceAuthorization", fields: ["tokenEndpoint", "deviceAuthorizationEndpoint", "clientId", "clientSecret", "scope"] },
+  clientCredentials: { name: "Client credentials", className: "ClientCredentials", dpop: true, fields: ["tokenEndpoint", "clientId", "clientSecret", "clientAuth", "scope"] },
+  password: { name: "Password (resource owner)", className: "PasswordGrant", dpop: true, fields: ["tokenEndpoint", "clientId", "clientSecret", "username", "password", "scope"] },
+  jwtBearer: { name: "JWT bearer with a key file", className: "JwtBearer", dpop: true, fields: ["tokenEndpoint", "key", "issuer", "subject", "audience", "clientId", "scope"] },
+  device: { name: "Device authorization", className: "DeviceAuthorization", dpop: true, fields: ["tokenEndpoint", "deviceAuthorizationEndpoint", "clientId", "clientSecret", "scope"] },
   acp: { name: "ACP login", className: "AcpLogin", fields: ["username", "password", "idp"] },
   authorizationCode: {
     name: "Authorization code (PKCE)",
     className: "AuthorizationCode",
+    dpop: true,
     help: "Sign in sends the browser to the authorization server, which sends it back to this page with a code; the page exchanges it. "
       + "Meanwhile grantkit keeps the pending login (state, PKCE verifier, nonce) in this tab's sessionStorage, and removes it when used; "
-      + "the page then removes the code from the address bar, so a reload does not send it again. The fields above survive the trip; a client secret does not.",
+      + "the page then removes the code from the address bar, so a reload does not send it again. The fields below and the DPoP and relay switches survive the trip; a client secret does not.",
     fields: ["authorizationEndpoint", "tokenEndpoint", "clientId", "clientSecret", "redirectUri", "scope", "loginIssuer", "jwksUri"],
   },
 };

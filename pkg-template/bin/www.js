@@ -36,13 +36,15 @@ const TYPES = {
 // (with the snippets/ directory, added by loadFiles).
 const PACKAGE_FILES = ["index.url.js", "token_source.js", "grantkit.js", "wasm_load_error.js", "grantkit_bg.wasm"];
 // Headers a relayed request never carries: the browser's own, hop-by-hop
-// ones, and the ones fetch sets itself.
+// ones, and the ones fetch sets itself. The rest go as grantkit set them,
+// Authorization and a DPoP proof (RFC 9449) included.
 const DROPPED_REQUEST_HEADERS = new Set([
   "host", "origin", "referer", "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
   "content-length", "accept-encoding", "proxy-authorization", "proxy-connection",
 ]);
 // Response headers that describe the upstream connection, not the body the page gets
-// (fetch has decoded the body already).
+// (fetch has decoded the body already). The rest come back, DPoP-Nonce and
+// WWW-Authenticate included, whatever the server's CORS headers expose.
 const DROPPED_RESPONSE_HEADERS = new Set(["set-cookie", "content-encoding", "content-length", "transfer-encoding", "connection", "keep-alive"]);
 
 class Refused extends Error {

@@ -45,6 +45,8 @@ const CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src
 
 let idp;
 let idpNoCors;
+let idpNonce; // DPoP with a server nonce demanded in every proof
+let idpNoDpop; // DPoP turned off: Bearer tokens whatever the request says
 let rs;
 let acp;
 let www;
@@ -86,9 +88,11 @@ before(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   fs.writeFileSync(path.join(SCRATCH, 'package.json'), '{ "name": "grantkit-www-scratch", "version": "0.0.0", "private": true }\n');
   execFileSync('npm', ['install', '--prefix', SCRATCH, '--no-save', '--no-audit', '--no-fund', '--no-package-lock', TARBALL], { stdio: ['ignore', 'ignore', 'inherit'] });
-  [idp, idpNoCors, acp, www, browser] = await Promise.all([
+  [idp, idpNoCors, idpNonce, idpNoDpop, acp, www, browser] = await Promise.all([
     startIdp({ deviceIntervalSeconds: 1 }),
     startIdp({ cors: false }),
+    startIdp({ dpopNonce: true }),
+    startIdp({ dpop: false }),
     startAcp(),
     startWww(path.join(SCRATCH, 'node_modules', 'grantkit')),
     chromium.launch({ executablePath: CHROMIUM, args: ['--headless=new', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run'] }),
@@ -97,7 +101,7 @@ before(async () => {
 });
 
 after(async () => {
-  await Promise.all([browser?.close(), www?.stop(), idp?.close(), idpNoCors?.close(), rs?.close(), acp?.close()]);
+  await Promise.all([browser?.close(), www?.stop(), idp?.close(), idpNoCors?.close(), idpNonce?.close(), idpNoDpop?.close(), rs?.close(), acp?.close()]);
 });
 
 /**
@@ -152,6 +156,7 @@ async function type(page, fields) {
 }
 
 const getTokenButton = (page) => page.getByRole('button', { name: 'Get token', exact: true });
+const dpopSwitch = (page) => page.getByLabel('DPoP (RFC 9449)', { exact: true });
 
 async function tokenShown(page) {
   await page.locator('#token').waitFor({ state: 'visible', timeout: 20_000 });
@@ -565,18 +570,20 @@ describe('the diagnostic page', () => {
     // Keyboard: the sign-in form in order, from the flow to Sign in.
     await page.getByLabel('Flow', { exact: true }).focus();
     const signInOrder = [];
-    for (let i = 0; i < 15; i += 1) {
+    for (let i = 0; i < 16; i += 1) {
       signInOrder.push(await page.evaluate(() => document.activeElement.id));
       await page.keyboard.press('Tab');
     }
     assert.deepEqual(signInOrder, [
       'flow', 'discover-issuer', 'discover', 'f-authorizationEndpoint', 'f-tokenEndpoint', 'f-clientId', 'f-clientSecret', 'f-redirectUri', 'f-scope',
-      'f-loginIssuer', 'f-jwksUri', 'f-revocationEndpoint', 'f-introspectionEndpoint', 'relay', 'run',
+      'f-loginIssuer', 'f-jwksUri', 'f-revocationEndpoint', 'f-introspectionEndpoint', 'dpop', 'relay', 'run',
     ]);
     await choose(page, 'PingOne Advanced Identity Cloud');
     assert.deepEqual(await fields(), ['Tenant', 'Token endpoint', 'Private key file', 'Service account ID', 'Subject', 'Audience', 'Client ID', 'Scope']);
     await choose(page, 'Alauda ACP');
     assert.deepEqual(await fields(), ['Platform URL', 'Username', 'Password', 'Connector']);
+    // AcpLogin takes no dpop option: no switch (hidden, so out of the Tab order too).
+    assert.equal(await dpopSwitch(page).isHidden(), true);
     await assertAccessible(page, 'the ACP form');
     // Keyboard only: Tab goes through the form in order, Enter runs it.
     await choose(page, 'Any OAuth server', 'Client credentials');
@@ -585,13 +592,16 @@ describe('the diagnostic page', () => {
     });
     await page.getByLabel('Provider', { exact: true }).focus();
     const order = [];
-    for (let i = 0; i < 13; i += 1) {
+    for (let i = 0; i < 14; i += 1) {
       order.push(await page.evaluate(() => document.activeElement.id));
       await page.keyboard.press('Tab');
     }
-    assert.deepEqual(order, ['provider', 'flow', 'discover-issuer', 'discover', 'f-tokenEndpoint', 'f-clientId', 'f-clientSecret', 'f-clientAuth', 'f-scope', 'f-revocationEndpoint', 'f-introspectionEndpoint', 'relay', 'run']);
+    assert.deepEqual(order, [
+      'provider', 'flow', 'discover-issuer', 'discover', 'f-tokenEndpoint', 'f-clientId', 'f-clientSecret', 'f-clientAuth', 'f-scope', 'f-revocationEndpoint', 'f-introspectionEndpoint', 'dpop', 'relay', 'run',
+    ]);
+    assert.equal(await dpopSwitch(page).isVisible(), true);
     idp.resetRequests();
-    for (let i = 0; i < 3; i += 1) await page.keyboard.press('Shift+Tab');
+    for (let i = 0; i < 4; i += 1) await page.keyboard.press('Shift+Tab');
     assert.equal(await page.evaluate(() => document.activeElement.id), 'f-introspectionEndpoint');
     await page.keyboard.press('Enter'); // in a text field: submits the form
     await tokenShown(page);
@@ -688,6 +698,160 @@ describe('revoking and introspecting the token of a run', () => {
     assert.equal(await page.locator('#introspection').evaluate((dl) => dl.children.length), 0);
     const [, introspection] = await trace(page);
     assert.match(introspection.summary, / → HTTP 400 invalid_request in \d+ ms$/);
+  }));
+});
+
+describe('DPoP (RFC 9449): tokens bound to a key pair made in the page', () => {
+  /** The DPoP line of an exchange's request, as the trace shows it. */
+  const proofLine = (exchange) => /^DPoP: (.*)$/m.exec(exchange.request)?.[1];
+
+  /** A recorded request's proof, verified on the key in its own header (as a server does): header, claims, the key's thumbprint. */
+  async function proofOf(request) {
+    const { payload, protectedHeader } = await jose.jwtVerify(request.headers.dpop, jose.EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'] });
+    secrets.add(request.headers.dpop); // short-lived, but a credential: never shown raw
+    return { header: protectedHeader, claims: payload, jkt: await jose.calculateJwkThumbprint(protectedHeader.jwk, 'sha256') };
+  }
+
+  /** The trace's text of a proof: the core's decoding, members sorted, the signature masked. */
+  function decoded({ header, claims: proofClaims }) {
+    const sorted = (object) => Object.fromEntries(Object.keys(object).sort().map((name) => [name, object[name]]));
+    return `JWT ${JSON.stringify(sorted({ ...header, jwk: sorted(header.jwk) }))} ${JSON.stringify(sorted(proofClaims))} signature ••••`;
+  }
+
+  async function clientCredentials(page, server, fields = {}) {
+    await choose(page, 'Any OAuth server', 'Client credentials');
+    await type(page, { 'Token endpoint': server.tokenEndpoint, 'Client ID': CC.client_id, 'Client secret': CC.client_secret, Scope: 'api:read', ...fields });
+  }
+
+  test('client credentials: token_type DPoP; the proof decoded in the trace, never raw; Introspect shows cnf.jkt; an API call with Authorization: DPoP', () => inPage([idp.issuer, rs.origin], async (page) => {
+    await clientCredentials(page, idp, { 'Introspection endpoint': idp.introspectionEndpoint });
+    assert.equal(await dpopSwitch(page).isChecked(), false, 'off by default');
+    await dpopSwitch(page).check();
+    assert.equal(await page.locator('#form-error').textContent(), '');
+    idp.resetRequests();
+    await getTokenButton(page).click();
+    await tokenShown(page);
+    const token = await copiedToken(page);
+    const [sent, ...others] = idp.tokenRequests();
+    assert.deepEqual(others, []);
+    const proof = await proofOf(sent);
+    assert.deepEqual(Object.keys(proof.claims), ['jti', 'htm', 'htu', 'iat']);
+    assert.equal(proof.claims.htu, idp.tokenEndpoint);
+    assert.equal(await page.locator('#token-type').textContent(), 'DPoP: bound to this page\'s key pair (usable only with a proof signed by that key)');
+    assert.deepEqual((await claims(page, '#jwt-claims')).cnf, { jkt: proof.jkt });
+
+    // The trace: the proof decoded as the core decodes assertions, its signature masked; curl takes it from a variable.
+    const [exchange] = await trace(page);
+    assert.equal(proofLine(exchange), decoded(proof));
+    assert.equal(JSON.parse(proofLine(exchange).split(' ')[1]).typ, 'dpop+jwt');
+    assert.ok(!JSON.stringify(exchange).includes(sent.headers.dpop.split('.')[2]), 'no signature of the proof in the trace');
+    assert.match(exchange.curl, /\$DPOP/);
+    await assertAccessible(page, 'a DPoP token');
+    await shot(page, 'dpop-token');
+
+    await page.locator('#token').getByRole('button', { name: 'Introspect', exact: true }).click();
+    await page.locator('#token-action-status').filter({ hasText: 'The server says the access token is active.' }).waitFor();
+    const listed = await page.locator('#introspection').evaluate((dl) => Object.fromEntries([...dl.querySelectorAll('dt')].map((dt) => [dt.textContent, dt.nextElementSibling.textContent])));
+    assert.equal(listed.cnf, JSON.stringify({ jkt: proof.jkt }), 'bound to the page\'s key');
+    assert.equal(listed.token_type, 'DPoP');
+
+    // authorizedFetch: the token as DPoP, a proof of the call with the token's hash, the same key.
+    await page.getByText('Call an API', { exact: true }).click();
+    await type(page, { 'API URL': `${rs.url}/reports` });
+    await page.getByRole('button', { name: 'Send request', exact: true }).click();
+    await page.locator('#api-response').waitFor({ state: 'visible' });
+    assert.match(await page.locator('#api-response-status').textContent(), /^HTTP 200 OK in \d+ ms$/);
+    const call = rs.calls.at(-1);
+    assert.equal(call.headers.authorization, `DPoP ${token}`);
+    assert.equal(call.dpop.jkt, proof.jkt);
+    assert.equal(call.dpop.claims.htu, `${rs.url}/reports`);
+    const exchanges = await trace(page);
+    assert.deepEqual(exchanges.map((e) => e.title), ['1. token request (client_credentials)', '2. introspection request', '3. API call']);
+    assert.match(exchanges[2].request, /^authorization: DPoP [\w-]{10}…$/im);
+    assert.match(proofLine(exchanges[2]), /^JWT \{"alg":"ES256",.*"typ":"dpop\+jwt"\} \{"ath":"[\w-]{43}","htm":"GET",/);
+    await shot(page, 'dpop-api-call');
+  }));
+
+  test('a server that demands a nonce: the token request once more with it, from the browser and through the relay', () => inPage([idpNonce.issuer], async (page) => {
+    await clientCredentials(page, idpNonce);
+    await dpopSwitch(page).check();
+    for (const viaRelay of [false, true]) {
+      await page.getByLabel('Send token requests through the local relay', { exact: true }).setChecked(viaRelay);
+      idpNonce.resetRequests();
+      await getTokenButton(page).click();
+      await tokenShown(page);
+      await copiedToken(page);
+      assert.match(await page.locator('#token-type').textContent(), /^DPoP: /);
+      const [demand, retry, ...more] = await trace(page);
+      assert.deepEqual(more, []);
+      assert.deepEqual([demand.title, retry.title], ['1. token request (client_credentials)', '2. token request (client_credentials)']);
+      assert.deepEqual([demand.relayed, retry.relayed], viaRelay ? ['via the relay', 'via the relay'] : [null, null]);
+      assert.match(demand.summary, / → HTTP 400 use_dpop_nonce in \d+ ms$/);
+      assert.match(retry.summary, / → HTTP 200 in \d+ ms$/);
+      // From the browser the page reads DPoP-Nonce because oidc-provider lists it in
+      // Access-Control-Expose-Headers, as RFC 9449 §8 asks of servers.
+      const nonce = /^dpop-nonce: (.+)$/im.exec(demand.response)?.[1];
+      assert.match(nonce ?? '', /^[\w-]+$/);
+      const [first, second, ...again] = idpNonce.tokenRequests();
+      assert.deepEqual(again, []);
+      assert.equal(second.headers.origin, viaRelay ? undefined : www.origin);
+      const [p1, p2] = [await proofOf(first), await proofOf(second)];
+      assert.equal(p1.claims.nonce, undefined);
+      assert.equal(p2.claims.nonce, nonce);
+      assert.equal(p2.jkt, p1.jkt, 'the same key');
+      assert.notEqual(p2.claims.jti, p1.claims.jti);
+      assert.equal(proofLine(demand), decoded(p1));
+      assert.equal(proofLine(retry), decoded(p2));
+      await shot(page, `dpop-nonce${viaRelay ? '-relay' : ''}`);
+    }
+  }));
+
+  test('a nonce the browser may not read (DPoP-Nonce not exposed by CORS): the failure explained, then the token through the relay', () => inPage([idpNonce.issuer], async (page) => {
+    // A server that sends DPoP-Nonce without Access-Control-Expose-Headers: the real answer, the header removed in the browser.
+    await page.route(idpNonce.tokenEndpoint, async (route) => {
+      const response = await route.fetch();
+      const headers = { ...response.headers() };
+      assert.match(headers['access-control-expose-headers'] ?? '', /\bDPoP-Nonce\b/i, 'oidc-provider exposes it');
+      delete headers['access-control-expose-headers'];
+      await route.fulfill({ response, headers });
+    });
+    await clientCredentials(page, idpNonce);
+    await dpopSwitch(page).check();
+    idpNonce.resetRequests();
+    await getTokenButton(page).click();
+    await page.locator('#problem').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#problem-code').textContent(), 'OAUTH_ERROR · HTTP 400 · use_dpop_nonce');
+    assert.equal(await page.locator('#nonce-explanation').textContent(), 'The server demanded a DPoP nonce, but the browser did not let this page read it: '
+      + 'for browser clients the server must list DPoP-Nonce in Access-Control-Expose-Headers (RFC 9449 §8). The local relay reads every header.');
+    assert.equal(idpNonce.tokenRequests().length, 1, 'no retry without a nonce');
+    const [demand, ...more] = await trace(page);
+    assert.deepEqual(more, []);
+    assert.doesNotMatch(demand.response, /dpop-nonce/i, 'hidden from the page');
+    await assertAccessible(page, 'the nonce explanation');
+    await shot(page, 'dpop-nonce-hidden');
+
+    await page.getByRole('button', { name: 'Retry through the relay', exact: true }).click();
+    await tokenShown(page);
+    await copiedToken(page);
+    assert.deepEqual((await trace(page)).map((e) => [e.title, e.relayed]), [
+      ['1. token request (client_credentials)', 'via the relay'], ['2. token request (client_credentials)', 'via the relay'],
+    ]);
+  }));
+
+  test('a server that does not bind the token (token_type Bearer): UNSUPPORTED_TOKEN_TYPE; with the switch off the same server is fine', () => inPage([idpNoDpop.issuer], async (page) => {
+    await clientCredentials(page, idpNoDpop);
+    await dpopSwitch(page).check();
+    await getTokenButton(page).click();
+    await page.locator('#problem').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#problem-code').textContent(), 'UNSUPPORTED_TOKEN_TYPE');
+    assert.match(await page.locator('#problem-message').textContent(), /^the server issued a token of type "Bearer" where DPoP was asked for: .*turn dpop off to accept Bearer tokens$/);
+    assert.equal(await page.locator('#token').isHidden(), true, 'the unbound token is not used');
+    await dpopSwitch(page).uncheck();
+    await getTokenButton(page).click();
+    await tokenShown(page);
+    await copiedToken(page);
+    assert.equal(await page.locator('#token-type').textContent(), 'Bearer');
+    assert.equal(proofLine((await trace(page))[0]), undefined, 'no proof without DPoP');
   }));
 });
 
@@ -796,7 +960,7 @@ describe('signing in: the authorization code flow with the page as its redirect 
     assert.equal(idp.tokenRequests().length, 0);
   }));
 
-  test('through the relay: a provider without CORS; the relay carries the token request and the keys, the browser the navigation', () => inPage([idpNoCors.issuer, 'https://fonts.googleapis.com'], async (page) => {
+  test('through the relay, with DPoP: a provider without CORS; the relay carries the token request (its proof) and the keys, the browser the navigation', () => inPage([idpNoCors.issuer, 'https://fonts.googleapis.com'], async (page) => {
     await choose(page, 'Any OAuth server', 'Authorization code (PKCE)');
     await type(page, {
       'Authorization endpoint': idpNoCors.authorizationEndpoint,
@@ -807,13 +971,23 @@ describe('signing in: the authorization code flow with the page as its redirect 
       'JWKS URI': idpNoCors.jwksUri,
     });
     await page.getByLabel('Send token requests through the local relay', { exact: true }).check();
+    await dpopSwitch(page).check();
+    idpNoCors.resetRequests();
     await signInButton(page).click();
     await signInOnProviderPages(page, idpNoCors.issuer);
     await tokenShown(page);
-    await copiedToken(page);
+    const token = await copiedToken(page);
     assert.ok(await page.getByLabel('Send token requests through the local relay', { exact: true }).isChecked(), 'the setting survived the trip');
+    assert.ok(await dpopSwitch(page).isChecked(), 'so did DPoP');
+    assert.match(await page.locator('#token-type').textContent(), /^DPoP: /);
+    const [sent, ...others] = idpNoCors.tokenRequests();
+    assert.deepEqual(others, []);
+    secrets.add(sent.headers.dpop);
+    const { protectedHeader } = await jose.jwtVerify(sent.headers.dpop, jose.EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'] });
+    assert.deepEqual(jose.decodeJwt(token).cnf, { jkt: await jose.calculateJwkThumbprint(protectedHeader.jwk, 'sha256') }, 'the code exchanged with a proof: the token bound to its key');
     const exchanges = await trace(page);
     assert.deepEqual(exchanges.map((e) => [e.title, e.relayed]), [['1. token request (authorization_code)', 'via the relay'], ['2. issuer keys (jwks_uri)', 'via the relay']]);
+    assert.match(exchanges[0].request, /^DPoP: JWT \{"alg":"ES256",.*"typ":"dpop\+jwt"\} \{"htm":"POST","htu":"[^"]+\/token",/m);
     assert.equal((await claims(page, '#id-token-claims')).sub, ALICE.username);
   }));
 
@@ -903,5 +1077,31 @@ describe('the relay of grantkit www', () => {
     assert.equal(answer.status, 302);
     assert.deepEqual(answer.headers.find(([name]) => name === 'location'), ['location', 'https://elsewhere.example/']);
     assert.deepEqual(answer.headers.at(-1), ['x-grantkit-relay', `grantkit www, 127.0.0.1:${new URL(www.url).port}`]);
+  });
+
+  test('passes a DPoP proof on and the server\'s DPoP-Nonce back', async () => {
+    const auth = { 'x-grantkit-relay-token': await relayToken() };
+    assert.equal((await call('/relay/endpoints', { endpoints: [idpNonce.tokenEndpoint] }, auth)).status, 204);
+    const { privateKey, publicKey } = await jose.generateKeyPair('ES256');
+    const proof = await new jose.SignJWT({ jti: crypto.randomUUID(), htm: 'POST', htu: idpNonce.tokenEndpoint })
+      .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: await jose.exportJWK(publicKey) })
+      .setIssuedAt()
+      .sign(privateKey);
+    const { client_id: clientId, client_secret: clientSecret } = CLIENTS.ccPost;
+    idpNonce.resetRequests();
+    const relayed = await call('/relay', {
+      url: idpNonce.tokenEndpoint,
+      method: 'POST',
+      headers: [['content-type', 'application/x-www-form-urlencoded'], ['DPoP', proof]],
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }).toString(),
+    }, auth);
+    assert.equal(relayed.status, 200);
+    const answer = await relayed.json();
+    assert.equal(answer.status, 400);
+    assert.equal(JSON.parse(Buffer.from(answer.body, 'base64').toString('utf8')).error, 'use_dpop_nonce');
+    assert.match(answer.headers.find(([name]) => name === 'dpop-nonce')?.[1] ?? '', /^[\w-]+$/);
+    const [sent] = idpNonce.tokenRequests();
+    assert.equal(sent.headers.dpop, proof);
+    assert.equal(sent.headers.origin, undefined);
   });
 });
