@@ -52,6 +52,68 @@ where
     }
 }
 
+/// Runs `flow` to its end as [`drive`] does, and answers its
+/// [`Action::Discover`] as a driver without a cache would: by running the
+/// discovery flow on the same script. Every request, the discovery's
+/// included, is in the order sent.
+pub fn drive_discovering<F: Flow>(
+    mut flow: F,
+    responses: Vec<HttpResponse>,
+) -> (Vec<HttpRequest>, Result<F::Output, Error>)
+where
+    F::Output: std::fmt::Debug,
+{
+    let mut responses = responses.into_iter();
+    let mut sent = Vec::new();
+    let answer = |sent: &mut Vec<HttpRequest>,
+                  responses: &mut std::vec::IntoIter<HttpResponse>,
+                  request: HttpRequest| {
+        sent.push(request);
+        responses
+            .next()
+            .expect("the flow sent more requests than the script answers")
+    };
+    loop {
+        let step = match flow.poll(NOW) {
+            Ok(Action::Discover(request)) => {
+                let mut discovery = request.start();
+                let metadata = loop {
+                    match discovery.poll(NOW) {
+                        Ok(Action::Send(request)) => {
+                            let response = answer(&mut sent, &mut responses, request);
+                            if let Err(e) = discovery.handle_response(response, NOW) {
+                                break Err(e);
+                            }
+                        }
+                        Ok(Action::Done(metadata)) => break Ok(metadata),
+                        Ok(other) => panic!("unexpected discovery action {other:?}"),
+                        Err(e) => break Err(e),
+                    }
+                };
+                metadata.and_then(|m| flow.handle_metadata(std::sync::Arc::new(m)))
+            }
+            Ok(Action::Send(request)) => {
+                let response = answer(&mut sent, &mut responses, request);
+                flow.handle_response(response, NOW)
+            }
+            Ok(Action::Sign(request)) => sign(&mut flow, &request),
+            Ok(Action::Verify(request)) => flow.handle_verification(verify(&request)),
+            Ok(Action::Done(output)) => {
+                assert!(
+                    responses.next().is_none(),
+                    "the flow finished before the script did"
+                );
+                return (sent, Ok(output));
+            }
+            Ok(other) => panic!("unexpected action {other:?}"),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = step {
+            return (sent, Err(e));
+        }
+    }
+}
+
 /// Signs what the flow asks for and hands the signature back. OsRng:
 /// blinding needs real randomness (TestRng repeats every 256 bytes, so
 /// rejection-sampling a 2048-bit value never ends).
