@@ -222,6 +222,9 @@ describe('AuthorizationCode with only issuer', () => {
       ['code_verifier', verifier], ['client_id', 'login-public'],
     ]));
     assert.deepEqual(labels, ['discovery (openid-configuration)', 'token request (authorization_code)', 'issuer keys (jwks_uri)']);
+    const keys = idp.jwksRequests();
+    assert.equal(keys.length, 1, 'the keys of the metadata\'s jwks_uri, once');
+    assert.equal(keys[0].headers.accept, 'application/jwk-set+json, application/json');
     const idToken = decodeJws(tokens.id_token);
     assert.equal(idToken.claims.sub, 'alice');
     assert.equal(idToken.claims.iss, idp.issuer);
