@@ -2,8 +2,10 @@
 //! which headers go with it, and when a call is made again. The driver
 //! builds and sends the request; every decision is here.
 
+use crate::dpop::{demanded_nonce, ProofRequest};
 use crate::endpoint::{parse_origin, UrlParts};
 use crate::error::Error;
+use crate::http::{HttpResponse, Method};
 use crate::options::ConfigField;
 use crate::secret::Secret;
 use crate::source::GrantKind;
@@ -20,6 +22,7 @@ pub struct ApiPolicy {
     /// More headers, in order; their values may be keys, so never printed.
     headers: Vec<(String, Secret)>,
     caller_id: Option<String>,
+    dpop: bool,
 }
 
 /// What an API call is configured with.
@@ -33,6 +36,27 @@ pub struct ApiSettings {
     pub caller_id: Option<String>,
     /// Allow plain-http origins other than loopback.
     pub allow_insecure_http: bool,
+    /// The tokens are DPoP-bound (RFC 9449): each call carries a proof.
+    pub dpop: bool,
+}
+
+/// What to do after an API call's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    /// Hand the answer to the caller.
+    No,
+    /// Make the call once more with the nonce the API demanded (RFC 9449
+    /// §9), which the DPoP session now holds.
+    WithNonce,
+    /// Make the call once more with a new token (RFC 6750 §3.1).
+    WithNewToken,
+}
+
+/// The retries one API call has had: at most one of each kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Retried {
+    nonce: bool,
+    token: bool,
 }
 
 impl ApiPolicy {
@@ -64,7 +88,13 @@ impl ApiPolicy {
             allowed_origins,
             headers,
             caller_id: settings.caller_id,
+            dpop: settings.dpop,
         })
+    }
+
+    /// Whether calls carry DPoP proofs.
+    pub fn dpop(&self) -> bool {
+        self.dpop
     }
 
     /// Whether the token may go to `url` (a URL as the runtime serialized
@@ -81,11 +111,14 @@ impl ApiPolicy {
     }
 
     /// The headers of a call with `access_token`: `Authorization: Bearer`
-    /// (RFC 6750 §2.1), the configured ones, then `x-api-caller-id`.
+    /// (RFC 6750 §2.1), or `Authorization: DPoP` for a DPoP-bound token
+    /// (RFC 9449 §7.1, whose proof [`ApiPolicy::proof`] asks for), the
+    /// configured ones, then `x-api-caller-id`.
     pub fn headers(&self, access_token: &Secret) -> Vec<(String, Secret)> {
+        let scheme = if self.dpop { "DPoP" } else { "Bearer" };
         let mut headers = vec![(
             "Authorization".to_owned(),
-            Secret::new(format!("Bearer {}", access_token.expose())),
+            Secret::new(format!("{scheme} {}", access_token.expose())),
         )];
         headers.extend(self.headers.iter().cloned());
         if let Some(caller_id) = &self.caller_id {
@@ -97,12 +130,36 @@ impl ApiPolicy {
         headers
     }
 
-    /// Whether a call answered with `status` is made once more with a new
-    /// token. RFC 6750 §3.1: an invalid or expired token is answered with
-    /// 401; a new one may succeed. Only after the first attempt: a second
-    /// 401 is the caller's to see.
-    pub fn retry(&self, status: u16, attempt: u32) -> bool {
-        status == 401 && attempt == 1
+    /// The proof a call with a DPoP-bound `access_token` carries in its
+    /// `DPoP` header (RFC 9449 §7: `ath` is the token's hash); `None` for
+    /// Bearer tokens.
+    pub fn proof(&self, method: Method, url: &str, access_token: &Secret) -> Option<ProofRequest> {
+        self.dpop.then(|| ProofRequest {
+            method,
+            url: url.to_owned(),
+            access_token: Some(access_token.clone()),
+            nonce: None,
+        })
+    }
+
+    /// What follows a call answered with `response` (its status and
+    /// headers). A 401 is made once more: with the nonce a DPoP API
+    /// demands (RFC 9449 §9), else with a new token (RFC 6750 §3.1: an
+    /// invalid or expired token is answered with 401; a new one may
+    /// succeed). Each once per call: then the 401 is the caller's to see.
+    pub fn retry(&self, response: &HttpResponse, retried: &mut Retried) -> Retry {
+        if response.status != 401 {
+            return Retry::No;
+        }
+        if self.dpop && !retried.nonce && demanded_nonce(response).is_some() {
+            retried.nonce = true;
+            return Retry::WithNonce;
+        }
+        if !retried.token {
+            retried.token = true;
+            return Retry::WithNewToken;
+        }
+        Retry::No
     }
 }
 
@@ -139,7 +196,9 @@ fn check_header_name(name: &str) -> Result<(), Error> {
             "a header name is not an RFC 9110 token",
         ));
     }
-    if name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case(API_CALLER_ID_HEADER)
+    if ["authorization", "dpop", API_CALLER_ID_HEADER]
+        .iter()
+        .any(|own| name.eq_ignore_ascii_case(own))
     {
         return Err(Error::config(
             ConfigField::Headers,
@@ -160,6 +219,7 @@ mod tests {
                 headers: vec![("Ocp-Apim-Subscription-Key".into(), "k-1".into())],
                 caller_id: Some("reporting@example.com".into()),
                 allow_insecure_http: false,
+                dpop: false,
             },
             GrantKind::ClientCredentials,
         )
@@ -227,7 +287,7 @@ mod tests {
                 ),
             ]
         );
-        for name in ["authorization", "X-Api-Caller-Id", "bad name", ""] {
+        for name in ["authorization", "X-Api-Caller-Id", "DPoP", "bad name", ""] {
             let settings = ApiSettings {
                 headers: vec![(name.into(), "v".into())],
                 ..ApiSettings::default()
@@ -257,13 +317,100 @@ mod tests {
         }
     }
 
+    fn head(status: u16, headers: &[(&str, &str)]) -> HttpResponse {
+        let mut response = HttpResponse::new(status, "");
+        for (name, value) in headers {
+            response = response.with_header(name, value);
+        }
+        response
+    }
+
     #[test]
     fn one_retry_after_a_401() {
         let api = ApiPolicy::default();
-        assert!(api.retry(401, 1));
-        assert!(!api.retry(401, 2));
+        let mut retried = Retried::default();
+        assert_eq!(
+            api.retry(&head(401, &[]), &mut retried),
+            Retry::WithNewToken
+        );
+        assert_eq!(api.retry(&head(401, &[]), &mut retried), Retry::No);
         for status in [200, 302, 403, 500] {
-            assert!(!api.retry(status, 1));
+            assert_eq!(
+                api.retry(&head(status, &[]), &mut Retried::default()),
+                Retry::No
+            );
         }
+    }
+
+    #[test]
+    fn a_dpop_api_gets_one_retry_for_its_nonce_and_one_for_a_new_token() {
+        let demand = [
+            (
+                "WWW-Authenticate",
+                r#"DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof""#,
+            ),
+            ("DPoP-Nonce", "eyJ7S_zG.eyJH0-Z.HX4w-7v"),
+        ];
+        let dpop = ApiPolicy {
+            dpop: true,
+            ..ApiPolicy::default()
+        };
+        let mut retried = Retried::default();
+        assert_eq!(
+            dpop.retry(&head(401, &demand), &mut retried),
+            Retry::WithNonce
+        );
+        // Demanded again: the nonce did not help; a new token may.
+        assert_eq!(
+            dpop.retry(&head(401, &demand), &mut retried),
+            Retry::WithNewToken
+        );
+        assert_eq!(dpop.retry(&head(401, &demand), &mut retried), Retry::No);
+        // A Bearer source does not answer DPoP's demands.
+        let mut retried = Retried::default();
+        assert_eq!(
+            ApiPolicy::default().retry(&head(401, &demand), &mut retried),
+            Retry::WithNewToken
+        );
+        // A 401 without a usable nonce is a token problem.
+        let mut retried = Retried::default();
+        assert_eq!(
+            dpop.retry(&head(401, &demand[..1]), &mut retried),
+            Retry::WithNewToken
+        );
+    }
+
+    #[test]
+    fn a_dpop_bound_token_goes_with_the_dpop_scheme_and_a_proof_with_ath() {
+        let dpop = ApiPolicy {
+            dpop: true,
+            ..ApiPolicy::default()
+        };
+        let token = Secret::new("at-1");
+        assert_eq!(dpop.headers(&token)[0].1.expose(), "DPoP at-1");
+        let proof = dpop
+            .proof(Method::Post, "https://api.example.com/x?y=1", &token)
+            .unwrap();
+        assert_eq!(
+            (
+                proof.method,
+                proof.url.as_str(),
+                proof.access_token,
+                proof.nonce
+            ),
+            (
+                Method::Post,
+                "https://api.example.com/x?y=1",
+                Some(token.clone()),
+                None
+            )
+        );
+        assert!(ApiPolicy::default()
+            .proof(Method::Get, "https://api.example.com/", &token)
+            .is_none());
+        assert_eq!(
+            ApiPolicy::default().headers(&token)[0].1.expose(),
+            "Bearer at-1"
+        );
     }
 }

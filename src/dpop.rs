@@ -212,3 +212,93 @@ fn dpop_challenge_demands_nonce(value: &str) -> bool {
             })
         })
 }
+
+/// A proof a flow needs for the request it is about to send
+/// ([`crate::flow::Action::Prove`]): the driver, which holds the key, has
+/// its [`DpopSession`] make it.
+#[derive(Clone, Debug)]
+pub struct ProofRequest {
+    /// `htm`: the request's method.
+    pub method: Method,
+    /// The request's URL.
+    pub url: String,
+    /// The access token the request carries, for `ath` (API calls only).
+    pub access_token: Option<Secret>,
+    /// The nonce the server demanded in its answer to the previous attempt
+    /// of this request; `None`: the server's latest, if the session has one.
+    pub nonce: Option<String>,
+}
+
+/// How many servers' nonces a session keeps: a source talks to its
+/// authorization server and a few APIs.
+const MAX_NONCES: usize = 16;
+
+/// The driver's DPoP state for one key: the key's public half, and the
+/// latest nonce each server gave. RFC 9449 §8.2 and §9: a server may send a
+/// new `DPoP-Nonce` in any response, and the client uses it in its next
+/// proof for that server, which saves the round trip of a demand. Servers
+/// are told apart by origin.
+#[derive(Debug)]
+pub struct DpopSession {
+    key: DpopPublicKey,
+    /// (origin, nonce), the most recent last.
+    nonces: Vec<(String, String)>,
+}
+
+impl DpopSession {
+    /// A session for `key`, with no nonces yet.
+    pub fn new(key: DpopPublicKey) -> Self {
+        DpopSession {
+            key,
+            nonces: Vec::new(),
+        }
+    }
+
+    /// The key's public half.
+    pub fn key(&self) -> &DpopPublicKey {
+        &self.key
+    }
+
+    /// The signing input of the proof for `request` at `now`, with a fresh
+    /// `jti` and the demanded nonce, else the server's latest.
+    pub fn signing_input(
+        &self,
+        request: &ProofRequest,
+        now: UnixTime,
+        rng: &mut dyn rsa::rand_core::CryptoRngCore,
+    ) -> String {
+        let nonce = request.nonce.as_deref().or_else(|| {
+            let origin = crate::api_call::origin_of(&request.url)?;
+            self.nonces
+                .iter()
+                .find(|(o, _)| *o == origin)
+                .map(|(_, nonce)| nonce.as_str())
+        });
+        let proof = ProofFor {
+            method: request.method,
+            url: &request.url,
+            access_token: request.access_token.as_ref(),
+            nonce,
+        };
+        proof_signing_input(&self.key, &proof, now, &crate::jwt::new_jti(rng))
+    }
+
+    /// Takes note of the answer `url` gave: its `DPoP-Nonce`, when it is a
+    /// valid one (`1*NQCHAR`, §8.1), is the one to use there next.
+    pub fn observe(&mut self, url: &str, response: &HttpResponse) {
+        let Some(nonce) = response.header("dpop-nonce").map(str::trim) else {
+            return;
+        };
+        let Some(origin) = crate::api_call::origin_of(url) else {
+            return;
+        };
+        if !crate::token::is_nqchars(nonce) {
+            return;
+        }
+        self.nonces.retain(|(o, _)| *o != origin);
+        if self.nonces.len() == MAX_NONCES {
+            self.nonces.remove(0);
+        }
+        self.nonces.push((origin, nonce.to_owned()));
+    }
+}

@@ -213,6 +213,9 @@ pub enum Error {
     UnsupportedTokenType {
         /// The `token_type` the server sent.
         token_type: String,
+        /// The type the request asked for: `Bearer`, or `DPoP` with the
+        /// dpop option (RFC 9449 §5).
+        expected: &'static str,
     },
     /// A non-2xx response whose JSON is not an OAuth error.
     HttpError {
@@ -461,10 +464,24 @@ impl fmt::Display for Unescaped<'_> {
             Error::InvalidTokenResponse { status, reason } => {
                 write!(f, "invalid token response (HTTP {status}): {reason}")
             }
-            Error::UnsupportedTokenType { token_type } => write!(
-                f,
-                "the server issued a token of type {token_type:?}; only Bearer tokens are supported"
-            ),
+            Error::UnsupportedTokenType {
+                token_type,
+                expected,
+            } => {
+                write!(
+                    f,
+                    "the server issued a token of type {token_type:?} where {expected} was asked for"
+                )?;
+                match *expected {
+                    "DPoP" if token_type.eq_ignore_ascii_case("bearer") => f.write_str(
+                        ": it did not bind the token to the DPoP key (RFC 9449 §5); enable DPoP for the client at the server, or turn dpop off to accept Bearer tokens",
+                    ),
+                    _ if token_type.eq_ignore_ascii_case("dpop") => {
+                        f.write_str(": a DPoP-bound token is accepted only with the dpop option")
+                    }
+                    _ => Ok(()),
+                }
+            }
             Error::HttpError { status, excerpt } => write!(
                 f,
                 "the server answered HTTP {status} without an OAuth error; the body starts with {excerpt:?}"

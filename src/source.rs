@@ -97,6 +97,13 @@ pub trait Grant {
     fn discover_first(&self, _rng: Box<dyn CryptoRngCore>) -> Option<Box<dyn Flow<Output = ()>>> {
         None
     }
+
+    /// Whether its token requests ask for DPoP-bound tokens (RFC 9449):
+    /// the driver then keeps a key pair for it, and its tokens are used
+    /// with proofs.
+    fn dpop(&self) -> bool {
+        false
+    }
 }
 
 /// A one-way, domain-separated hash of a configuration's credentials, for
@@ -153,6 +160,9 @@ impl<G: Grant + ?Sized> Grant for std::rc::Rc<G> {
     }
     fn discover_first(&self, rng: Box<dyn CryptoRngCore>) -> Option<Box<dyn Flow<Output = ()>>> {
         (**self).discover_first(rng)
+    }
+    fn dpop(&self) -> bool {
+        (**self).dpop()
     }
 }
 
@@ -634,6 +644,16 @@ impl Flow for Acquire {
         };
         result.inspect_err(|_| self.state = AcquireState::Finished)
     }
+
+    fn handle_proof(&mut self, proof: String) -> Result<(), Error> {
+        let result = match self.active() {
+            Some(flow) => flow.handle_proof(proof),
+            None => Err(Error::FlowMisuse {
+                reason: "a DPoP proof arrived when none was awaited",
+            }),
+        };
+        result.inspect_err(|_| self.state = AcquireState::Finished)
+    }
 }
 
 /// The longest stored value read, in bytes: as long as a response body.
@@ -642,11 +662,17 @@ pub const MAX_STORED_BYTES: usize = 1 << 20;
 /// Tokens as kept in a shared store under `key`: JSON with the RFC 6749
 /// names, the absolute expiry, and the key itself, so a value copied under
 /// another key (by a bug, or by someone who can write to the store) is not
-/// taken for this configuration's tokens.
-pub fn encode_stored(tokens: &TokenSet, key: &str) -> String {
+/// taken for this configuration's tokens. DPoP-bound tokens carry the
+/// thumbprint of their key (`jkt`, as RFC 9449 §6 names it in `cnf`): they
+/// are worth nothing with another key, and an instance with another key
+/// does not take them.
+pub fn encode_stored(tokens: &TokenSet, key: &str, jkt: Option<&str>) -> String {
     let mut object = Map::new();
     object.insert("v".into(), 2.into());
     object.insert("key".into(), key.into());
+    if let Some(jkt) = jkt {
+        object.insert("jkt".into(), jkt.into());
+    }
     object.insert(
         "access_token".into(),
         tokens.access_token.expose().to_owned().into(),
@@ -671,11 +697,13 @@ pub fn encode_stored(tokens: &TokenSet, key: &str) -> String {
     Value::Object(object).to_string()
 }
 
-/// Reads what [`encode_stored`] wrote under `key`; anything else (another
-/// version or key, a value over [`MAX_STORED_BYTES`], tokens that are not
-/// VSCHAR, a broken or foreign value) is `None`, a cache miss. A store is
-/// shared: its values are checked as a server's answers are.
-pub fn decode_stored(text: &str, key: &str) -> Option<TokenSet> {
+/// Reads what [`encode_stored`] wrote under `key` for the DPoP key whose
+/// thumbprint is `jkt` (`None`: Bearer tokens); anything else (another
+/// version, key or DPoP key, another token type, a value over
+/// [`MAX_STORED_BYTES`], tokens that are not VSCHAR, a broken or foreign
+/// value) is `None`, a cache miss. A store is shared: its values are
+/// checked as a server's answers are.
+pub fn decode_stored(text: &str, key: &str, jkt: Option<&str>) -> Option<TokenSet> {
     if text.len() > MAX_STORED_BYTES {
         return None;
     }
@@ -700,7 +728,8 @@ pub fn decode_stored(text: &str, key: &str) -> Option<TokenSet> {
             return None;
         }
     }
-    if string("token_type")?.as_deref() != Some("Bearer") {
+    let token_type = if jkt.is_some() { "DPoP" } else { "Bearer" };
+    if string("token_type")?.as_deref() != Some(token_type) || string("jkt")?.as_deref() != jkt {
         return None;
     }
     let raw = match object.get("raw") {
@@ -709,7 +738,7 @@ pub fn decode_stored(text: &str, key: &str) -> Option<TokenSet> {
     };
     Some(TokenSet {
         access_token: Secret::new(access_token),
-        token_type: "Bearer".into(),
+        token_type: token_type.into(),
         expires_in: number("expires_in")?,
         expires_at: number("expires_at")?.map(UnixTime::from_secs),
         refresh_token: string("refresh_token")?.map(Secret::new),

@@ -13,8 +13,9 @@ use std::fmt;
 pub struct TokenSet {
     /// The access token.
     pub access_token: Secret,
-    /// Always `Bearer`: the server's `token_type`, compared case-insensitively
-    /// and normalised; other types are refused.
+    /// `Bearer`, or `DPoP` when DPoP-bound tokens were asked for (RFC 9449
+    /// §5): the server's `token_type`, compared case-insensitively and
+    /// normalised; any other type is refused.
     pub token_type: String,
     /// Lifetime in seconds, as sent (a number or a numeric string).
     pub expires_in: Option<u64>,
@@ -50,11 +51,14 @@ impl fmt::Debug for TokenSet {
 /// Reads the response of a token endpoint.
 ///
 /// `now` turns `expires_in` into `expires_at`; `redactor` removes the flow's
-/// secrets from whatever part of the body goes into an error.
+/// secrets from whatever part of the body goes into an error; `dpop` says
+/// whether the request asked for a DPoP-bound token, which is then the only
+/// type accepted, as Bearer is otherwise.
 pub fn parse_token_response(
     response: &HttpResponse,
     now: UnixTime,
     redactor: &Redactor,
+    dpop: bool,
 ) -> Result<TokenSet, Error> {
     let status = response.status;
     let invalid = |reason: String| Error::InvalidTokenResponse { status, reason };
@@ -82,11 +86,16 @@ pub fn parse_token_response(
     // RFC 6749 §5.1: token_type is REQUIRED, and §7.1: the client MUST NOT
     // use a token whose type it does not understand. "The value is case
     // insensitive."
+    // RFC 9449 §5: a DPoP-bound token has the type DPoP; a client that
+    // asked for one and got a Bearer token has no binding, which dpop was
+    // set to have, and one that did not ask cannot use a bound one.
+    let expected = if dpop { "DPoP" } else { "Bearer" };
     let token_type = match body.get("token_type") {
-        Some(Value::String(t)) if t.eq_ignore_ascii_case("bearer") => "Bearer".to_owned(),
+        Some(Value::String(t)) if t.eq_ignore_ascii_case(expected) => expected.to_owned(),
         Some(Value::String(t)) => {
             return Err(Error::UnsupportedTokenType {
                 token_type: redactor.scrub(&t.chars().take(40).collect::<String>()),
+                expected,
             })
         }
         Some(_) => return Err(invalid("token_type is not a string".into())),

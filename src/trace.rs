@@ -119,8 +119,11 @@ enum HeaderKind {
     ProxyAuthorization,
     /// `Cookie`: the cookies' names are kept.
     Cookie,
-    /// Another header that carries a credential (its name says so, or
-    /// `DPoP`): masked whatever its value.
+    /// `DPoP`: a proof (RFC 9449), shown as its decoded header and claims
+    /// (what it was made for), its signature masked, as assertions are.
+    Proof,
+    /// Another header that carries a credential (its name says so):
+    /// masked whatever its value.
     Credential,
     /// Shown as is.
     Plain,
@@ -132,7 +135,7 @@ fn header_kind(name: &str) -> HeaderKind {
         "authorization" => HeaderKind::Authorization,
         "proxy-authorization" => HeaderKind::ProxyAuthorization,
         "cookie" => HeaderKind::Cookie,
-        "dpop" => HeaderKind::Credential,
+        "dpop" => HeaderKind::Proof,
         _ if ["key", "secret", "token", "password", "session"]
             .iter()
             .any(|word| name.contains(word)) =>
@@ -232,12 +235,15 @@ fn mask_header(name: &str, value: &str) -> String {
             .collect::<Vec<_>>()
             .join("; "),
         HeaderKind::Authorization | HeaderKind::ProxyAuthorization => match value.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+            Some((scheme, token))
+                if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("dpop") =>
+            {
                 format!("{scheme} {}", token_prefix(token))
             }
             Some((scheme, _)) => format!("{scheme} {MASK}"),
             None => MASK.to_owned(),
         },
+        HeaderKind::Proof => describe_assertion(value),
         HeaderKind::Credential => MASK.to_owned(),
         HeaderKind::Plain => value.to_owned(),
     }
@@ -419,7 +425,7 @@ fn curl(request: &HttpRequest) -> String {
                 )),
             },
             HeaderKind::Cookie => words.push(format!("-H {}", with_variable("Cookie: ", "COOKIE"))),
-            HeaderKind::ProxyAuthorization | HeaderKind::Credential => {
+            HeaderKind::ProxyAuthorization | HeaderKind::Proof | HeaderKind::Credential => {
                 let variable: String = name
                     .chars()
                     .map(|c| {

@@ -7,7 +7,7 @@ mod common;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use common::{drive, drive_discovering, headers, json, TestRng, NOW};
+use common::{drive, headers, json, TestRng, NOW};
 use grantkit::client_auth::{ClientAuthMethod, ClientCredential};
 use grantkit::flow::authorization_code::{code_challenge, code_verifier, JWKS_LABEL};
 use grantkit::flow::{
@@ -813,7 +813,7 @@ fn discover_login(
     let flow = login
         .metadata_first(Box::new(TestRng::default()))
         .expect("the login waits for its metadata");
-    let (sent, result) = drive_discovering(flow, responses);
+    let (sent, result) = drive(flow, responses);
     (sent, result.map(|()| login.shared().expect("built")))
 }
 

@@ -265,3 +265,247 @@ fn nonce_demands_at_the_token_endpoint_and_at_a_resource_server() {
         assert_eq!(demanded_nonce(r), None, "{:?}", r.headers);
     }
 }
+
+// ---- DPoP in the flows: the exact requests, proofs verified with p256 ----
+
+mod common;
+
+use common::{drive_with, headers, json, param, Prover, TestRng, NOW};
+use grantkit::client_auth::ClientCredential;
+use grantkit::dpop::{DpopSession, ProofRequest};
+use grantkit::flow::{
+    ClientCredentials, ClientCredentialsSettings, DeviceAuthorization, DeviceAuthorizationSettings,
+};
+use grantkit::source::{Acquired, ExpiryPolicy, TokenSource};
+use grantkit::Error;
+
+const TOKEN_ENDPOINT: &str = "https://as.example.com/token";
+const DPOP_TOKEN: &str = r#"{"access_token":"at-dpop-1","token_type":"DPoP","expires_in":300,"refresh_token":"rt-dpop-1"}"#;
+const NONCE: &str = "eyJ7S_zG.eyJH0-Z.HX4w-7v";
+
+fn dpop_client(credential: Option<ClientCredential>) -> ClientCredentials {
+    let mut settings =
+        ClientCredentialsSettings::new(TOKEN_ENDPOINT, "orders", Secret::new("orders-secret"));
+    if let Some(credential) = credential {
+        settings.client.credential = credential;
+    }
+    settings.client.dpop = true;
+    ClientCredentials::new(settings).unwrap()
+}
+
+fn nonce_demand() -> HttpResponse {
+    json(
+        400,
+        r#"{"error":"use_dpop_nonce","error_description":"Authorization server requires nonce in DPoP proof"}"#,
+    )
+    .with_header("DPoP-Nonce", NONCE)
+}
+
+/// The request's proof, verified, and its claims.
+fn proof_claims(prover: &Prover, request: &grantkit::HttpRequest) -> Value {
+    let proofs: Vec<&str> = headers(request)
+        .into_iter()
+        .filter(|(name, _)| *name == "DPoP")
+        .map(|(_, value)| value)
+        .collect();
+    assert_eq!(proofs.len(), 1, "one DPoP header");
+    prover.verify(proofs[0])
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_dpop_token_request_carries_one_proof_of_the_exact_request() {
+    let mut prover = Prover::new(7);
+    let (sent, result) = drive_with(
+        dpop_client(None).start(&mut TestRng::default()),
+        vec![json(200, DPOP_TOKEN)],
+        Some(&mut prover),
+    );
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        headers(&sent[0])[..3],
+        [
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Accept", "application/json"),
+            ("Authorization", "Basic b3JkZXJzOm9yZGVycy1zZWNyZXQ="),
+        ]
+    );
+    assert_eq!(sent[0].body_text(), "grant_type=client_credentials");
+    let claims = proof_claims(&prover, &sent[0]);
+    assert_eq!(
+        claims.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["htm", "htu", "iat", "jti"],
+        "no ath and no nonce at the token endpoint before a demand"
+    );
+    assert_eq!(claims["htm"], "POST");
+    assert_eq!(claims["htu"], TOKEN_ENDPOINT);
+    assert_eq!(claims["iat"], NOW.as_secs());
+    assert_eq!(claims["jti"].as_str().unwrap().len(), 22);
+    let tokens = result.unwrap();
+    assert_eq!(tokens.token_type, "DPoP");
+    assert_eq!(tokens.access_token.expose(), "at-dpop-1");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_demanded_nonce_is_sent_once_more_with_a_new_proof_and_a_new_assertion() {
+    use grantkit::keys::PrivateKey;
+    let key =
+        std::sync::Arc::new(PrivateKey::parse(include_str!("fixtures/rsa2048.pkcs8.pem")).unwrap());
+    let client = dpop_client(Some(ClientCredential::PrivateKeyJwt {
+        key,
+        algorithm: None,
+        certificate_pem: None,
+    }));
+    let mut prover = Prover::new(7);
+    let (sent, result) = drive_with(
+        client.start(&mut TestRng::default()),
+        vec![nonce_demand(), json(200, DPOP_TOKEN)],
+        Some(&mut prover),
+    );
+    assert_eq!(sent.len(), 2);
+    let (first, second) = (
+        proof_claims(&prover, &sent[0]),
+        proof_claims(&prover, &sent[1]),
+    );
+    assert_eq!(first.get("nonce"), None);
+    assert_eq!(second["nonce"], NONCE);
+    assert_ne!(first["jti"], second["jti"]);
+    // RFC 7523 §3: the assertion is signed again, with a jti of its own.
+    let jti = |request| {
+        let assertion = param(request, "client_assertion");
+        let claims = assertion.split('.').nth(1).unwrap();
+        decode(claims)["jti"].as_str().unwrap().to_owned()
+    };
+    assert_ne!(jti(&sent[0]), jti(&sent[1]));
+    assert_eq!(result.unwrap().token_type, "DPoP");
+
+    // A second demand is the server's error: no third request.
+    let (sent, result) = drive_with(
+        dpop_client(None).start(&mut TestRng::default()),
+        vec![nonce_demand(), nonce_demand()],
+        Some(&mut Prover::new(7)),
+    );
+    assert_eq!(sent.len(), 2);
+    let error = result.unwrap_err();
+    assert_eq!(error.code(), "OAUTH_ERROR");
+    assert!(error.to_string().contains("use_dpop_nonce"), "{error}");
+
+    // Without dpop, a use_dpop_nonce answer is an error like any other.
+    let mut plain = ClientCredentialsSettings::new(TOKEN_ENDPOINT, "orders", Secret::new("s"));
+    plain.client.dpop = false;
+    let (sent, result) = common::drive(
+        ClientCredentials::new(plain)
+            .unwrap()
+            .start(&mut TestRng::default()),
+        vec![nonce_demand()],
+    );
+    assert_eq!((sent.len(), result.unwrap_err().code()), (1, "OAUTH_ERROR"));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_bearer_answer_to_a_dpop_request_is_refused() {
+    let (_, result) = drive_with(
+        dpop_client(None).start(&mut TestRng::default()),
+        vec![json(
+            200,
+            r#"{"access_token":"at-1","token_type":"Bearer","expires_in":300}"#,
+        )],
+        Some(&mut Prover::new(7)),
+    );
+    assert_eq!(
+        result.unwrap_err(),
+        Error::UnsupportedTokenType {
+            token_type: "Bearer".into(),
+            expected: "DPoP"
+        }
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_session_uses_the_latest_nonce_of_each_server() {
+    let mut prover = Prover::new(7);
+    // A nonce sent with a success (RFC 9449 §8.2) is used from then on.
+    let (sent, _) = drive_with(
+        dpop_client(None).start(&mut TestRng::default()),
+        vec![json(200, DPOP_TOKEN).with_header("DPoP-Nonce", "n-1")],
+        Some(&mut prover),
+    );
+    assert_eq!(proof_claims(&prover, &sent[0]).get("nonce"), None);
+    let (sent, _) = drive_with(
+        dpop_client(None).start(&mut TestRng::default()),
+        vec![json(200, DPOP_TOKEN).with_header("DPoP-Nonce", "bad nonce\"")],
+        Some(&mut prover),
+    );
+    assert_eq!(proof_claims(&prover, &sent[0])["nonce"], "n-1");
+    // The invalid one was ignored; another origin has none.
+    let proof = |session: &DpopSession, url: &str| {
+        let request = ProofRequest {
+            method: Method::Get,
+            url: url.into(),
+            access_token: None,
+            nonce: None,
+        };
+        let input = session.signing_input(&request, NOW, &mut TestRng::default());
+        decode(input.split('.').nth(1).unwrap())
+    };
+    assert_eq!(
+        proof(&prover.session, "https://as.example.com:443/x")["nonce"],
+        "n-1"
+    );
+    assert_eq!(
+        proof(&prover.session, "https://api.example.com/x").get("nonce"),
+        None
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_dpop_source_refreshes_with_a_proof() {
+    let client = dpop_client(None);
+    let mut source = TokenSource::new(Box::new(std::rc::Rc::new(client)), ExpiryPolicy::default());
+    let mut prover = Prover::new(9);
+    let (_, acquired) = drive_with(
+        source.acquire(Box::new(TestRng::default())),
+        vec![json(200, DPOP_TOKEN)],
+        Some(&mut prover),
+    );
+    source.accept(acquired.unwrap());
+    source.invalidate();
+    let (sent, acquired) = drive_with(
+        source.acquire(Box::new(TestRng::default())),
+        vec![json(
+            200,
+            r#"{"access_token":"at-dpop-2","token_type":"DPoP","expires_in":300}"#,
+        )],
+        Some(&mut prover),
+    );
+    assert_eq!(
+        sent[0].body_text(),
+        "grant_type=refresh_token&refresh_token=rt-dpop-1"
+    );
+    assert_eq!(proof_claims(&prover, &sent[0])["htu"], TOKEN_ENDPOINT);
+    let Acquired { tokens, refreshed } = acquired.unwrap();
+    assert!(refreshed);
+    assert_eq!(tokens.token_type, "DPoP");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_device_flow_proves_its_polls_but_not_the_device_authorization_request() {
+    let mut settings =
+        DeviceAuthorizationSettings::new("https://as.example.com/device", TOKEN_ENDPOINT, "tv-app");
+    settings.client.dpop = true;
+    let flow = DeviceAuthorization::new(settings).unwrap();
+    let mut prover = Prover::new(7);
+    let (sent, result) = drive_with(
+        flow.start(Box::new(TestRng::default())),
+        vec![
+            json(
+                200,
+                r#"{"device_code":"dc-1","user_code":"WDJB-MJHT","verification_uri":"https://as.example.com/device","expires_in":600,"interval":1}"#,
+            ),
+            json(200, DPOP_TOKEN),
+        ],
+        Some(&mut prover),
+    );
+    assert!(headers(&sent[0]).iter().all(|(name, _)| *name != "DPoP"));
+    assert_eq!(proof_claims(&prover, &sent[1])["htu"], TOKEN_ENDPOINT);
+    assert_eq!(result.unwrap().token_type, "DPoP");
+}

@@ -28,7 +28,7 @@ fn tokens(access_token: &str, expires_in: u64, at: UnixTime) -> TokenSet {
     let body = format!(
         r#"{{"access_token":"{access_token}","token_type":"Bearer","expires_in":{expires_in}}}"#
     );
-    parse_token_response(&json(200, &body), at, &Redactor::default()).unwrap()
+    parse_token_response(&json(200, &body), at, &Redactor::default(), false).unwrap()
 }
 
 fn policy() -> LeasePolicy {

@@ -561,7 +561,7 @@ fn tokens(access: &str, refresh: Option<&str>) -> TokenSet {
     let refresh = refresh.map_or(String::new(), |r| format!(r#","refresh_token":"{r}""#));
     let body =
         format!(r#"{{"access_token":"{access}","token_type":"Bearer","expires_in":300{refresh}}}"#);
-    parse_token_response(&json(200, &body), NOW, &Redactor::default()).unwrap()
+    parse_token_response(&json(200, &body), NOW, &Redactor::default(), false).unwrap()
 }
 
 fn source() -> TokenSource {

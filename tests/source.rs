@@ -28,7 +28,8 @@ const ACCEPT: (&str, &str) = ("Accept", "application/json");
 const BASIC: (&str, &str) = ("Authorization", "Basic YXBwOmFwcC1zZWNyZXQ=");
 
 fn tokens(json_text: &str, at: UnixTime) -> TokenSet {
-    parse_token_response(&json(200, json_text), at, &Redactor::default()).unwrap()
+    let dpop = json_text.contains(r#""token_type":"DPoP""#);
+    parse_token_response(&json(200, json_text), at, &Redactor::default(), dpop).unwrap()
 }
 
 fn lifetime(secs: u64) -> TokenSet {
@@ -419,11 +420,11 @@ fn stored_tokens_round_trip_and_anything_else_is_a_miss() {
         NOW,
     );
     let key = "grantkit:v2:k1";
-    let text = encode_stored(&t, key);
-    assert_eq!(decode_stored(&text, key), Some(t.clone()));
+    let text = encode_stored(&t, key, None);
+    assert_eq!(decode_stored(&text, key, None), Some(t.clone()));
     assert_eq!(store_ttl(&t, NOW.plus_secs(100)), Some(200));
     // A value copied under another key is not this configuration's.
-    assert_eq!(decode_stored(&text, "grantkit:v2:k2"), None);
+    assert_eq!(decode_stored(&text, "grantkit:v2:k2", None), None);
     let big = format!(
         r#"{{"v":2,"key":"{key}","access_token":"a","token_type":"Bearer","raw":{{"pad":"{}"}}}}"#,
         "x".repeat(1 << 20)
@@ -443,11 +444,40 @@ fn stored_tokens_round_trip_and_anything_else_is_a_miss() {
         r#"{"v":2,"key":"grantkit:v2:k1","access_token":"a","token_type":"Bearer"}"#,
         big.as_str(),
     ] {
-        assert_eq!(decode_stored(broken, key), None, "{broken:.100}");
+        assert_eq!(decode_stored(broken, key, None), None, "{broken:.100}");
     }
     let fine =
         r#"{"v":2,"key":"grantkit:v2:k1","access_token":"a","token_type":"Bearer","raw":{}}"#;
-    assert!(decode_stored(fine, key).is_some());
+    assert!(decode_stored(fine, key, None).is_some());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn stored_dpop_tokens_carry_their_keys_thumbprint_and_go_to_that_key_only() {
+    let t = tokens(
+        r#"{"access_token":"at-1","token_type":"DPoP","expires_in":300,"refresh_token":"rt-1"}"#,
+        NOW,
+    );
+    assert_eq!(t.token_type, "DPoP");
+    let key = "grantkit:v2:k1";
+    let jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+    let text = encode_stored(&t, key, Some(jkt));
+    assert!(text.contains(&format!(r#""jkt":"{jkt}""#)), "{text}");
+    assert_eq!(decode_stored(&text, key, Some(jkt)), Some(t.clone()));
+    // Another key pair, or a Bearer source: a miss.
+    assert_eq!(decode_stored(&text, key, Some("another-thumbprint")), None);
+    assert_eq!(decode_stored(&text, key, None), None);
+    // A Bearer token under a DPoP source's key, or a DPoP token without
+    // a thumbprint: a miss.
+    let bearer = encode_stored(
+        &tokens(r#"{"access_token":"a","token_type":"Bearer"}"#, NOW),
+        key,
+        None,
+    );
+    assert_eq!(decode_stored(&bearer, key, Some(jkt)), None);
+    let unbound =
+        format!(r#"{{"v":2,"key":"{key}","access_token":"a","token_type":"DPoP","raw":{{}}}}"#);
+    assert_eq!(decode_stored(&unbound, key, Some(jkt)), None);
+    assert_eq!(decode_stored(&unbound, key, None), None);
 }
 
 #[wasm_bindgen_test(unsupported = test)]

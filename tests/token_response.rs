@@ -11,7 +11,7 @@ use grantkit::{Error, HttpResponse, Secret, TokenSet, UnixTime};
 use wasm_bindgen_test::wasm_bindgen_test;
 
 fn parse(response: HttpResponse) -> Result<TokenSet, Error> {
-    parse_token_response(&response, NOW, &Redactor::default())
+    parse_token_response(&response, NOW, &Redactor::default(), false)
 }
 
 fn invalid_reason(result: Result<TokenSet, Error>) -> String {
@@ -94,10 +94,50 @@ fn a_token_type_other_than_bearer_is_refused() {
     assert_eq!(
         err,
         Error::UnsupportedTokenType {
-            token_type: "mac".into()
+            token_type: "mac".into(),
+            expected: "Bearer",
         }
     );
     assert_eq!(err.code(), "UNSUPPORTED_TOKEN_TYPE");
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn dpop_bound_tokens_are_accepted_only_when_asked_for_and_then_only_they() {
+    let dpop = |body: &str, asked: bool| {
+        parse_token_response(&json(200, body), NOW, &Redactor::default(), asked)
+    };
+    // RFC 9449 §5: token_type DPoP, case-insensitive, normalised.
+    for sent in ["DPoP", "dpop"] {
+        let body = format!(r#"{{"access_token":"a","token_type":"{sent}"}}"#);
+        assert_eq!(dpop(&body, true).unwrap().token_type, "DPoP");
+        let err = dpop(&body, false).unwrap_err();
+        assert_eq!(
+            err,
+            Error::UnsupportedTokenType {
+                token_type: sent.into(),
+                expected: "Bearer"
+            }
+        );
+        assert!(
+            err.to_string()
+                .ends_with("a DPoP-bound token is accepted only with the dpop option"),
+            "{err}"
+        );
+    }
+    // Asked for a bound token, given a bearer one: the server ignored the
+    // proof, and the token is refused rather than used unbound.
+    let err = dpop(r#"{"access_token":"a","token_type":"Bearer"}"#, true).unwrap_err();
+    assert_eq!(
+        err,
+        Error::UnsupportedTokenType {
+            token_type: "Bearer".into(),
+            expected: "DPoP"
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "the server issued a token of type \"Bearer\" where DPoP was asked for: it did not bind the token to the DPoP key (RFC 9449 §5); enable DPoP for the client at the server, or turn dpop off to accept Bearer tokens"
+    );
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -425,7 +465,7 @@ fn a_redirect_location_that_echoes_a_secret_is_withheld() {
     let redactor = Redactor::new([&secret]);
     let response = HttpResponse::new(302, "")
         .with_header("location", "https://idp.example.com/s3cr3t-Pa55/w0rd+é?x=1");
-    let err = parse_token_response(&response, NOW, &redactor).unwrap_err();
+    let err = parse_token_response(&response, NOW, &redactor, false).unwrap_err();
     assert_eq!(
         err,
         Error::UnexpectedRedirect {
@@ -436,7 +476,7 @@ fn a_redirect_location_that_echoes_a_secret_is_withheld() {
     // Without a secret in it, the origin and path are shown.
     let response = HttpResponse::new(302, "")
         .with_header("location", "https://elsewhere.example/login?code=abc");
-    let err = parse_token_response(&response, NOW, &redactor).unwrap_err();
+    let err = parse_token_response(&response, NOW, &redactor, false).unwrap_err();
     assert!(
         err.to_string().contains("https://elsewhere.example/login;"),
         "{err}"

@@ -12,7 +12,7 @@ use grantkit::flow::{
 };
 use grantkit::keys::PrivateKey;
 use grantkit::trace::{default_label, Exchange, Outcome};
-use grantkit::{Error, HttpResponse, Secret};
+use grantkit::{Error, HttpRequest, HttpResponse, Secret};
 use std::sync::Arc;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -368,5 +368,85 @@ fn a_token_source_traces_its_flow_as_the_flow_itself_does() {
     assert_eq!(
         through_source[0].response_body.as_deref(),
         Some(grantkit::redact::WITHHELD)
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_dpop_proof_shows_its_header_and_claims_and_the_dpop_scheme_a_token_prefix() {
+    let mut settings = ClientCredentialsSettings::new(ENDPOINT, "reporting", Secret::new(SECRET));
+    settings.client.dpop = true;
+    let client = ClientCredentials::new(settings).unwrap();
+    let mut prover = common::Prover::new(5);
+    let (sent, _) = common::drive_with(
+        client.start(&mut TestRng::default()),
+        vec![json(
+            200,
+            r#"{"access_token":"at","token_type":"DPoP","expires_in":300}"#,
+        )],
+        Some(&mut prover),
+    );
+    let proof = sent[0]
+        .headers
+        .iter()
+        .find(|(name, _)| name == "DPoP")
+        .map(|(_, proof)| proof.clone())
+        .unwrap();
+    let claims = prover.verify(&proof);
+    let exchange = Exchange::new(
+        default_label(&sent[0]),
+        &sent[0],
+        Outcome::Response(&token_response()),
+        3,
+        &grantkit::redact::Redactor::default(),
+    );
+    let shown = exchange
+        .request_headers
+        .iter()
+        .find(|(name, _)| name == "DPoP")
+        .map(|(_, value)| value.clone())
+        .unwrap();
+    let header = proof.split('.').next().unwrap();
+    let header: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        shown,
+        format!(
+            r#"JWT {{"alg":"ES256","jwk":{{"crv":"P-256","kty":"EC","x":{},"y":{}}},"typ":"dpop+jwt"}} {{"htm":"POST","htu":"{ENDPOINT}","iat":1700000000,"jti":{}}} signature ••••"#,
+            header["jwk"]["x"], header["jwk"]["y"], claims["jti"]
+        )
+    );
+    assert!(
+        exchange.curl.contains(r#"-H 'DPoP: '"$DPOP""#),
+        "{}",
+        exchange.curl
+    );
+    assert_no_secret(&exchange, &[&proof]);
+
+    // An API call's Authorization: DPoP keeps its scheme and a prefix.
+    let api = HttpRequest {
+        method: grantkit::Method::Get,
+        url: "https://api.example.com/x".into(),
+        headers: pairs(&[("Authorization", &format!("DPoP {ACCESS}"))]),
+        body: None,
+    };
+    let exchange = Exchange::new(
+        "API call",
+        &api,
+        Outcome::Response(&token_response()),
+        1,
+        &grantkit::redact::Redactor::default(),
+    );
+    assert_eq!(
+        exchange.request_headers,
+        pairs(&[("Authorization", "DPoP eyJhbGciOi…")])
+    );
+    assert!(
+        exchange
+            .curl
+            .contains(r#"-H 'Authorization: DPoP '"$ACCESS_TOKEN""#),
+        "{}",
+        exchange.curl
     );
 }

@@ -3,7 +3,7 @@
 // their rules and errors, the masked exchange trace, authorizedFetch.
 import { byId, copyButton, duration, fill, h } from "./dom.js";
 import {
-  FLOWS, PROVIDERS, errorDisplay, fieldOptions, hintOf, inputOf, remember, renderFields, renderForm, restore, setValue, state,
+  FLOWS, PROVIDERS, errorDisplay, fieldOptions, flowFields, hintOf, inputOf, remember, renderFields, renderForm, restore, setValue, state,
 } from "./form.js";
 import { registerEndpoints, relayAvailable, relayFetch } from "./relay.js";
 import { addExchange, clearTrace, oauthErrorOf } from "./trace.js";
@@ -13,10 +13,17 @@ const API_FIELDS = ["apiUrl", "apiMethod", "subscriptionKey", "apiCallerId", "ap
 const API_FIELD_OF_OPTION = { allowedOrigins: "apiUrl", headers: "subscriptionKey", apiCallerId: "apiCallerId" };
 const BODYLESS = new Set(["GET", "DELETE"]);
 const MAX_SHOWN_BODY = 100_000;
+// sessionStorage, while the browser is at the authorization server: that this
+// tab began a sign-in, and whether with a client secret (never the secret).
+const SIGN_IN_KEY = "grantkit-www-sign-in";
+// Introspection members that are Unix times (RFC 7662 §2.2).
+const TIMES = new Set(["exp", "iat", "nbf"]);
 
 let grantkit;
-/** The last successful run: its flow, the in-memory store its token sits in, the tokens. */
+/** The last successful run: its flow, its TokenSource, the in-memory store its token sits in, the tokens. */
 let current;
+/** The URL the authorization server sent the browser back to, while the client secret is typed again. */
+let returnedUrl;
 /** The run in progress: its AbortController and what the device panel needs. */
 let running;
 let expiryTimer;
@@ -67,13 +74,31 @@ async function main() {
   });
   byId("cancel").addEventListener("click", () => running?.controller.abort());
   byId("discover").addEventListener("click", discoverEndpoints);
+  byId("introspect").addEventListener("click", introspectToken);
+  byId("revoke").addEventListener("click", revokeTokens);
   byId("api-form").addEventListener("submit", (event) => {
     event.preventDefault();
     callApi();
   });
+  const callback = takeCallback();
+  if (callback) {
+    state.provider = "generic";
+    state.flow = "authorizationCode";
+  }
+  // The page is its own redirect target unless the user says otherwise.
+  state.values.redirectUri ||= location.origin + location.pathname;
   redraw();
   renderFields(byId("api-fields"), API_FIELDS, apiChanged);
   showBodyField();
+  if (!callback) return;
+  returnedUrl = callback.url;
+  runLabel();
+  if (callback.waitForSecret) {
+    signInNote("The authorization server sent you back. Type the client secret again (it is never stored), then press Complete sign-in.");
+    inputOf("clientSecret")?.focus();
+  } else {
+    getToken();
+  }
 }
 
 function redraw() {
@@ -81,7 +106,18 @@ function redraw() {
   renderForm(onField);
   // Discovery fills the endpoints of "Any OAuth server" (the presets derive theirs).
   byId("discovery").hidden = state.provider !== "generic";
+  runLabel();
   changed();
+}
+
+/** The run button says what it does: Get token, Sign in, or Complete sign-in. */
+function runLabel() {
+  const signIn = state.flow === "authorizationCode";
+  byId("run").textContent = !signIn ? "Get token" : returnedUrl ? "Complete sign-in" : "Sign in";
+}
+
+function signInNote(text) {
+  byId("sign-in-note").textContent = text;
 }
 
 function onField(name) {
@@ -115,7 +151,7 @@ function preset() {
 
 /** The flow's options from the form (plus `extra`); throws grantkit's error. */
 function flowOptions(extra = {}) {
-  const options = fieldOptions(FLOWS[state.flow].fields);
+  const options = fieldOptions(flowFields());
   const { provider, platformUrl } = preset();
   // The ACP preset checks the platform URL; AcpLogin takes no provider.
   if (state.provider === "acp") options.platformUrl = platformUrl;
@@ -217,11 +253,13 @@ async function discoverEndpoints() {
   fill(byId("discovered"), Object.entries(names)
     .filter(([name]) => endpoints[name])
     .flatMap(([name, label]) => [h("dt", {}, label), h("dd", {}, endpoints[name])]));
-  for (const name of ["tokenEndpoint", "deviceAuthorizationEndpoint"]) {
+  for (const name of Object.keys(names)) {
     if (!endpoints[name]) continue;
     setValue(name, endpoints[name]);
     edited.add(name);
   }
+  // The issuer the sign-in's redirect and ID token must name.
+  setValue("loginIssuer", endpoints.issuer);
   changed();
 }
 
@@ -231,6 +269,11 @@ async function discoverEndpoints() {
 async function getToken() {
   if (running) return;
   state.touched = true;
+  const signingIn = state.flow === "authorizationCode";
+  if (signingIn && !returnedUrl) {
+    signIn();
+    return;
+  }
   let flow;
   try {
     flow = makeFlow({ onExchange, ...(state.flow === "device" ? { onPrompt: showDevicePrompt } : {}) });
@@ -242,20 +285,33 @@ async function getToken() {
   resetResults();
   const viaRelay = relayBox.checked;
   running = { controller: new AbortController(), polls: 0, viaRelay, failedUrl: undefined };
-  setRunning(true, "Getting a token…");
+  setRunning(true, signingIn ? "Completing the sign-in…" : "Getting a token…");
   const started = performance.now();
   try {
     if (viaRelay) await registerEndpoints(endpointsOfRun());
     const store = memoryStore();
-    const tokens = await new grantkit.TokenSource(flow, { store }).getToken({ signal: running.controller.signal });
-    current = { flow, store, tokens };
+    let source;
+    let tokens;
+    if (signingIn) {
+      // The code is good once: whatever happens, it is not sent again.
+      const url = returnedUrl;
+      returnedUrl = undefined;
+      signInNote("");
+      runLabel();
+      tokens = await flow.complete(url);
+      source = new grantkit.TokenSource(flow, { store });
+    } else {
+      source = new grantkit.TokenSource(flow, { store });
+      tokens = await source.getToken({ signal: running.controller.signal });
+    }
+    current = { flow, source, store, tokens };
     showToken(tokens);
     byId("run-status").textContent = `Token received in ${Math.round(performance.now() - started)} ms.`;
     deviceStatus("Approved: the token is below.");
   } catch (error) {
     byId("run-status").textContent = error?.code === "ABORTED" ? "Cancelled." : "Failed.";
     deviceStatus(error?.code === "ABORTED" ? "Cancelled: polling stopped." : "The device flow ended without a token.");
-    showProblem(error, running);
+    showProblem(error, running, signingIn ? "The sign-in failed" : undefined);
   } finally {
     clearInterval(deviceTimer);
     setRunning(false);
@@ -263,11 +319,70 @@ async function getToken() {
   }
 }
 
-/** What the relay may forward to in this run. */
+/** What the relay may forward to in this run: the endpoints of the form the flow uses. */
 function endpointsOfRun() {
   if (state.provider === "acp") return { prefixes: [preset().platformUrl] };
-  const { tokenEndpoint, deviceAuthorizationEndpoint } = state.values;
-  return { endpoints: [tokenEndpoint, ...(state.flow === "device" && deviceAuthorizationEndpoint ? [deviceAuthorizationEndpoint] : [])] };
+  const { tokenEndpoint, deviceAuthorizationEndpoint, jwksUri, revocationEndpoint, introspectionEndpoint } = state.values;
+  const used = [
+    state.flow === "device" && deviceAuthorizationEndpoint,
+    state.flow === "authorizationCode" && jwksUri,
+    state.provider === "generic" && revocationEndpoint,
+    state.provider === "generic" && introspectionEndpoint,
+  ];
+  return { endpoints: [tokenEndpoint, ...used.filter(Boolean)] };
+}
+
+// ---------------------------------------------------------------------------
+// Signing in: the authorization code flow, with this page as the redirect target.
+
+/**
+ * Sends the browser to the authorization server. grantkit keeps the pending
+ * login (state, PKCE verifier, nonce) in sessionStorage; the form's
+ * non-secret fields are in localStorage already; a secret stays behind.
+ */
+async function signIn() {
+  let login;
+  try {
+    login = makeFlow();
+  } catch (error) {
+    showFormError(error)?.focus();
+    return;
+  }
+  tokenErrors.clear();
+  resetResults();
+  try {
+    const url = await login.authorizationUrl();
+    sessionStorage.setItem(SIGN_IN_KEY, JSON.stringify({ withSecret: Boolean(state.values.clientSecret) }));
+    remember({ relay: relayBox.checked });
+    byId("run-status").textContent = "Going to the authorization server…";
+    location.assign(url);
+  } catch (error) {
+    showProblem(error, {}, "The sign-in failed");
+  } finally {
+    login.free();
+  }
+}
+
+/**
+ * The authorization response in the address, if the page was loaded with
+ * one: `{ url, waitForSecret }`. The address bar forgets it at once (a
+ * reload must not send the code again). Without this tab's sign-in mark,
+ * complete() still runs, and grantkit says there is no pending login.
+ */
+function takeCallback() {
+  const query = new URLSearchParams(location.search);
+  if (!["code", "state", "error"].some((name) => query.has(name))) return undefined;
+  const url = location.href;
+  history.replaceState(null, "", location.origin + location.pathname);
+  let mark;
+  try {
+    mark = JSON.parse(sessionStorage.getItem(SIGN_IN_KEY) ?? "null");
+  } catch {
+    mark = null;
+  }
+  sessionStorage.removeItem(SIGN_IN_KEY);
+  // An error answer needs no secret: complete() reports it without a request.
+  return { url, waitForSecret: mark?.withSecret === true && !query.has("error") };
 }
 
 /** A TokenSource store that lives in this page's memory only (the API box reads the run's token from it). */
@@ -302,6 +417,8 @@ function resetResults() {
   clearInterval(deviceTimer);
   for (const id of ["device", "problem", "token"]) byId(id).hidden = true;
   current = undefined;
+  tokenAction("");
+  fill(byId("introspection"));
 }
 
 function showDevicePrompt(prompt) {
@@ -329,18 +446,24 @@ function deviceStatus(text) {
 // ---------------------------------------------------------------------------
 // The token.
 
-function showToken(tokens) {
-  let decoded;
+/** A JWT's header and claims, or undefined when it is not one. */
+function decodeJwt(token) {
   try {
-    decoded = grantkit.decodeJwt(tokens.access_token);
+    return grantkit.decodeJwt(token);
   } catch {
-    decoded = undefined;
+    return undefined;
   }
+}
+
+function showToken(tokens) {
+  const decoded = decodeJwt(tokens.access_token);
+  const idToken = tokens.id_token ? decodeJwt(tokens.id_token) : undefined;
   const length = tokens.access_token.length.toLocaleString("en");
   fill(byId("token-summary"), `${decoded ? "a JWT" : "an opaque token"} of ${length} characters (not shown) `, ...copyButton("Copy token", () => tokens.access_token));
   byId("token-scope").textContent = tokens.scope ?? "(the server did not say)";
   byId("token-refresh").textContent = tokens.refresh_token ? "issued (not shown)" : "none";
   byId("token-id").textContent = tokens.id_token ? "issued (not shown)" : "none";
+  byId("token-actions").hidden = state.provider === "acp"; // the ACP login has neither endpoint
   const expiry = byId("token-expiry");
   if (tokens.expires_at === undefined) {
     expiry.textContent = "unknown: the server sent no lifetime";
@@ -358,20 +481,69 @@ function showToken(tokens) {
     decoded
       ? [h("h3", {}, "Header"), h("pre", { id: "jwt-header" }, JSON.stringify(decoded.header, null, 2)), h("h3", {}, "Claims"), h("pre", { id: "jwt-claims" }, JSON.stringify(decoded.claims, null, 2))]
       : [h("p", { id: "jwt-opaque" }, "Opaque token: not a JWT, so there is nothing to decode. Only the server that issued it can say what it means.")],
+    // (complete() has verified a sign-in's ID token: signature, iss, aud, nonce, times.)
+    idToken ? [h("h3", {}, "ID token claims"), h("pre", { id: "id-token-claims" }, JSON.stringify(idToken.claims, null, 2))] : [],
   );
   byId("token").hidden = false;
   validateApi();
 }
 
 // ---------------------------------------------------------------------------
+// Revoke and introspect the run's tokens, through its TokenSource.
+
+/** Asks the introspection endpoint about the access token (RFC 7662) and lists what it says. */
+async function introspectToken() {
+  if (!current) return;
+  const { source, tokens } = current;
+  fill(byId("introspection"));
+  tokenAction("Asking the introspection endpoint…");
+  try {
+    const answer = await source.introspect(tokens.access_token);
+    fill(byId("introspection"), Object.entries(answer).flatMap(([name, value]) => [h("dt", {}, name), h("dd", {}, masked(member(name, value)))]));
+    tokenAction(`The server says the access token is ${answer.active ? "active" : "not active"}.`);
+  } catch (error) {
+    tokenAction("", error);
+  }
+}
+
+/** One introspection member as text (a Unix time with its date). */
+function member(name, value) {
+  if (TIMES.has(name) && Number.isSafeInteger(value)) return `${value} (${new Date(value * 1000).toISOString()})`;
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** Revokes the run's tokens (RFC 7009): grantkit sends the refresh token first, then the access token. */
+async function revokeTokens() {
+  if (!current) return;
+  const { source, tokens } = current;
+  fill(byId("introspection"));
+  tokenAction("Revoking…");
+  try {
+    await source.revoke(tokens);
+    tokenAction(`Revoked: the server accepted ${tokens.refresh_token ? "the refresh token, then the access token" : "the access token"}.`);
+  } catch (error) {
+    tokenAction("", error);
+  }
+}
+
+/** The outcome of Revoke or Introspect: a status, or grantkit's error with its code. */
+function tokenAction(status, error) {
+  byId("token-action-status").textContent = status;
+  byId("token-action-error").textContent = error ? `${error.code ?? error.name}: ${error.message ?? error}` : "";
+}
+
+// ---------------------------------------------------------------------------
 // Failures, in words.
 
-function showProblem(error, run) {
-  byId("problem-title").textContent = error?.code === "ABORTED" ? "Cancelled" : "The token request failed";
+function showProblem(error, run, title = "The token request failed") {
+  byId("problem-title").textContent = error?.code === "ABORTED" ? "Cancelled" : title;
   const code = [error?.code ?? error?.name, error?.status ? `HTTP ${error.status}` : undefined, error?.error].filter(Boolean).join(" · ");
   byId("problem-code").textContent = code;
   byId("problem-message").textContent = error?.message ?? String(error);
   const explanation = [];
+  if (error?.code === "OAUTH_ERROR" && error?.error === "access_denied" && error?.status === undefined) {
+    explanation.push(h("p", {}, "The authorization server sent the browser back without a code: the sign-in or the consent was declined."));
+  }
   if (error?.error_description) explanation.push(h("p", {}, "The server says: ", h("q", {}, error.error_description)));
   if (error?.code === "NETWORK_ERROR" && !run.viaRelay && crossOrigin(run.failedUrl ?? state.values.tokenEndpoint)) {
     explanation.push(...corsExplanation());

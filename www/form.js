@@ -10,7 +10,7 @@ export const PROVIDERS = {
   entra: { name: "Microsoft Entra ID", preset: ["tenant"], flows: ["clientCredentials", "password", "device"] },
   pingAic: { name: "PingOne Advanced Identity Cloud", preset: ["tenant"], flows: ["jwtBearer"] },
   acp: { name: "Alauda ACP", preset: ["platformUrl"], flows: ["acp"] },
-  generic: { name: "Any OAuth server", preset: [], flows: ["clientCredentials", "password", "jwtBearer", "device"] },
+  generic: { name: "Any OAuth server", preset: [], flows: ["clientCredentials", "password", "jwtBearer", "device", "authorizationCode"] },
 };
 
 /** The flows: the class that runs each and its fields, in form order. */
@@ -20,10 +20,22 @@ export const FLOWS = {
   jwtBearer: { name: "JWT bearer with a key file", className: "JwtBearer", fields: ["tokenEndpoint", "key", "issuer", "subject", "audience", "clientId", "scope"] },
   device: { name: "Device authorization", className: "DeviceAuthorization", fields: ["tokenEndpoint", "deviceAuthorizationEndpoint", "clientId", "clientSecret", "scope"] },
   acp: { name: "ACP login", className: "AcpLogin", fields: ["username", "password", "idp"] },
+  authorizationCode: {
+    name: "Authorization code (PKCE)",
+    className: "AuthorizationCode",
+    help: "Sign in sends the browser to the authorization server, which sends it back to this page with a code; the page exchanges it. "
+      + "Meanwhile grantkit keeps the pending login (state, PKCE verifier, nonce) in this tab's sessionStorage, and removes it when used; "
+      + "the page then removes the code from the address bar, so a reload does not send it again. The fields above survive the trip; a client secret does not.",
+    fields: ["authorizationEndpoint", "tokenEndpoint", "clientId", "clientSecret", "redirectUri", "scope", "loginIssuer", "jwksUri"],
+  },
 };
 
-// Every field, named after the option it gives. `secret`: kept in memory
-// only (never remembered); `hint` may depend on the provider and flow.
+// The endpoints of Revoke and Introspect: the presets derive theirs (Entra
+// and ACP have none), so only "Any OAuth server" asks for them.
+const TOKEN_CLIENT_FIELDS = ["revocationEndpoint", "introspectionEndpoint"];
+
+// Every field, named after the option it gives (or `option`). `secret`: kept
+// in memory only (never remembered); `hint` may depend on the provider and flow.
 const FIELDS = {
   baseUrl: { label: "Base URL", type: "url", hint: () => "The Keycloak server, e.g. https://sso.example.com" },
   realm: { label: "Realm" },
@@ -45,7 +57,11 @@ const FIELDS = {
     label: "Client secret",
     type: "password",
     secret: true,
-    hint: ({ flow }) => (flow === "clientCredentials" ? undefined : "Optional: leave empty for a public client."),
+    hint: ({ flow }) => {
+      if (flow === "clientCredentials") return undefined;
+      if (flow === "authorizationCode") return "Optional: leave empty for a public client. It is never stored: after the sign-in, type it again.";
+      return "Optional: leave empty for a public client.";
+    },
   },
   clientAuth: {
     label: "Client authentication",
@@ -62,6 +78,17 @@ const FIELDS = {
   issuer: { label: "Service account ID", hint: () => "The assertion's iss (and sub, unless Subject is given)." },
   subject: { label: "Subject", hint: () => "Optional: the assertion's sub." },
   audience: { label: "Audience", hint: () => "Optional: the assertion's aud (default: the token endpoint exactly)." },
+  authorizationEndpoint: { label: "Authorization endpoint", type: "url", hint: () => "Where Sign in sends the browser." },
+  redirectUri: { label: "Redirect URI", type: "url", hint: () => "Where the server sends the browser back: this page, by default. Register it with the client." },
+  loginIssuer: {
+    label: "Issuer of the ID token",
+    option: "issuer",
+    type: "url",
+    hint: () => "Needed with the openid scope: the iss the redirect and the ID token must name, exactly. Discover endpoints fills it.",
+  },
+  jwksUri: { label: "JWKS URI", type: "url", hint: () => "Needed with the openid scope: the issuer's keys, which verify the ID token (its metadata's jwks_uri)." },
+  revocationEndpoint: { label: "Revocation endpoint", type: "url", hint: () => "Optional: for Revoke (RFC 7009). Discover endpoints fills it." },
+  introspectionEndpoint: { label: "Introspection endpoint", type: "url", hint: () => "Optional: for Introspect (RFC 7662). Discover endpoints fills it." },
   idp: { label: "Connector", choices: [["local", "local"], ["ldap", "ldap"], ["oidc", "oidc"]] },
   // The "call an API" box.
   apiUrl: { label: "API URL", type: "url", hint: () => "The token may be sent to this URL's origin only." },
@@ -106,9 +133,15 @@ export function remember(extra) {
   localStorage.setItem(STORAGE_KEY, JSON.stringify({ provider: state.provider, flow: state.flow, values, ...extra }));
 }
 
+/** The fields of the current flow, in order (after the provider's preset fields). */
+export function flowFields() {
+  const tokenClient = state.provider === "generic" ? TOKEN_CLIENT_FIELDS : [];
+  return [...FLOWS[state.flow].fields, ...tokenClient];
+}
+
 /** The fields of the current provider and flow, in order. */
 function visibleFields() {
-  return [...PROVIDERS[state.provider].preset, ...FLOWS[state.flow].fields];
+  return [...PROVIDERS[state.provider].preset, ...flowFields()];
 }
 
 /**
@@ -120,6 +153,7 @@ export function renderForm(onInput) {
   const flowSelect = byId("flow");
   fill(providerSelect, Object.entries(PROVIDERS).map(([id, p]) => h("option", { value: id, selected: id === state.provider }, p.name)));
   fill(flowSelect, PROVIDERS[state.provider].flows.map((id) => h("option", { value: id, selected: id === state.flow }, FLOWS[id].name)));
+  byId("flow-hint").textContent = FLOWS[state.flow].help ?? "";
   renderFields(byId("fields"), visibleFields(), onInput);
 }
 
@@ -203,7 +237,7 @@ export function fieldOptions(names) {
   const options = {};
   for (const name of names) {
     const value = state.values[name];
-    if (value !== undefined && value !== "") options[name] = value;
+    if (value !== undefined && value !== "") options[FIELDS[name].option ?? name] = value;
   }
   return options;
 }
@@ -233,7 +267,9 @@ export function errorDisplay(container, formError, inputFor) {
   return { clear, show };
 }
 
-/** The input of a field by its name, if it is shown. */
+/** The input of the shown field that gives option `name` (an error's `.field`), if any. */
 export function inputOf(name) {
-  return name === undefined ? undefined : byId(`f-${name}`) ?? undefined;
+  if (name === undefined) return undefined;
+  const field = visibleFields().find((f) => (FIELDS[f].option ?? f) === name) ?? name;
+  return byId(`f-${field}`) ?? undefined;
 }

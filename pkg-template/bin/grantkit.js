@@ -52,6 +52,8 @@ Options:
   --param NAME=VALUE       an extra form parameter (audience, resource, ...); repeatable
   --timeout MS             time limit per request (default 30000)
   --allow-insecure-http    allow plain http to hosts other than loopback
+  --dpop                   ask for a DPoP-bound token (RFC 9449; a key pair made for this run,
+                           so the token is of use only to inspect: its cnf.jkt, its proofs)
   --json                   print the whole token set as JSON instead of the access token
   --trace                  write each HTTP exchange to standard error, secrets masked,
                            with the same request as a curl command (secrets as $VARIABLES)
@@ -127,15 +129,19 @@ const CLIENT_KEY = {
   algorithm: { type: "string" },
 };
 
+/** For the commands that get tokens. */
+const DPOP = { dpop: { type: "boolean" } };
+
 const COMMANDS = {
-  "client-credentials": { options: { ...COMMON, ...CLIENT_KEY }, run: clientCredentials },
+  "client-credentials": { options: { ...COMMON, ...CLIENT_KEY, ...DPOP }, run: clientCredentials },
   password: {
-    options: { ...COMMON, ...CLIENT_KEY, username: { type: "string" }, ...secretSource("password") },
+    options: { ...COMMON, ...CLIENT_KEY, ...DPOP, username: { type: "string" }, ...secretSource("password") },
     run: password,
   },
   "jwt-bearer": {
     options: {
       ...COMMON,
+      ...DPOP,
       key: { type: "string" },
       "server-issuer": { type: "string" },
       subject: { type: "string" },
@@ -146,13 +152,14 @@ const COMMANDS = {
     run: jwtBearer,
   },
   device: {
-    options: { ...COMMON, ...CLIENT_KEY, "device-authorization-endpoint": { type: "string" } },
+    options: { ...COMMON, ...CLIENT_KEY, ...DPOP, "device-authorization-endpoint": { type: "string" } },
     run: device,
   },
   "token-exchange": {
     options: {
       ...COMMON,
       ...CLIENT_KEY,
+      ...DPOP,
       ...secretSource("subject-token"),
       "subject-token-type": { type: "string" },
       ...secretSource("actor-token"),
@@ -167,6 +174,7 @@ const COMMANDS = {
     options: {
       ...COMMON,
       ...CLIENT_KEY,
+      ...DPOP,
       "authorization-endpoint": { type: "string" },
       "jwks-uri": { type: "string" },
       "auth-param": { type: "string", multiple: true },
@@ -607,6 +615,7 @@ function flowOptions(v) {
     options.timeoutMs = Number(v.timeout);
   }
   if (v["allow-insecure-http"]) options.allowInsecureHttp = true;
+  if (v.dpop) options.dpop = true;
   if (v.trace) options.onExchange = printExchange;
   return options;
 }

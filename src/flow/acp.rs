@@ -533,7 +533,7 @@ fn acp_tokens(
             }
         }
     }
-    let mut tokens = parse_token_response(response, now, redactor)?;
+    let mut tokens = parse_token_response(response, now, redactor, false)?;
     let absolute = |name: &str| tokens.raw.get(name).and_then(Value::as_u64);
     if let Some(expire_at) = absolute("expire_at") {
         tokens.expires_at = Some(UnixTime::from_secs(expire_at));

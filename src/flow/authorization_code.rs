@@ -256,6 +256,7 @@ impl AuthorizationCode {
             scope: Scope::default(),
             extra: client.extra,
             client: client.client,
+            dpop: client.dpop,
         };
         Ok(AuthorizationCode {
             authorization_endpoint,
@@ -280,6 +281,11 @@ impl AuthorizationCode {
     /// required and checked).
     pub fn is_openid(&self) -> bool {
         self.openid
+    }
+
+    /// Whether the code is exchanged for DPoP-bound tokens (RFC 9449).
+    pub fn dpop(&self) -> bool {
+        self.base.dpop
     }
 
     /// Begins a login: the authorization URL to send the browser to, and
@@ -730,6 +736,15 @@ impl Flow for CodeExchange {
         }
     }
 
+    fn handle_proof(&mut self, proof: String) -> Result<(), Error> {
+        match &mut self.state {
+            State::Token(grant) => grant.handle_proof(proof),
+            _ => Err(Error::FlowMisuse {
+                reason: "a DPoP proof arrived when none was awaited",
+            }),
+        }
+    }
+
     fn handle_verification(&mut self, valid: bool) -> Result<(), Error> {
         match std::mem::replace(&mut self.state, State::Finished) {
             State::ExpectVerification(tokens) if valid => {
@@ -846,5 +861,9 @@ impl Grant for CompletedLogin {
 
     fn token_client(&self) -> Option<&TokenClient> {
         Some(&self.grant.token_client)
+    }
+
+    fn dpop(&self) -> bool {
+        self.grant.base.dpop
     }
 }

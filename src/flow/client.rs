@@ -44,6 +44,10 @@ pub struct ClientConfig {
     /// The introspection endpoint (RFC 7662); `None`: the provider's
     /// documented one ([`Provider::introspection_endpoint`]).
     pub introspection_endpoint: Option<String>,
+    /// Ask for tokens bound to the driver's DPoP key (RFC 9449): every
+    /// token request carries a proof, and only `token_type` DPoP is
+    /// accepted.
+    pub dpop: bool,
 }
 
 impl ClientConfig {
@@ -61,6 +65,7 @@ impl ClientConfig {
             allow_insecure_http: false,
             revocation_endpoint: None,
             introspection_endpoint: None,
+            dpop: false,
         }
     }
 
@@ -162,6 +167,7 @@ impl ClientConfig {
             extra: ExtraParams::new(self.extra_params)?,
             revocation_endpoint,
             introspection_endpoint,
+            dpop: self.dpop,
         })
     }
 }
@@ -193,6 +199,7 @@ pub(crate) struct CheckedClient {
     pub extra: ExtraParams,
     pub revocation_endpoint: Option<String>,
     pub introspection_endpoint: Option<String>,
+    pub dpop: bool,
 }
 
 impl CheckedClient {
@@ -222,6 +229,7 @@ impl CheckedClient {
             scope: self.scope,
             extra: self.extra,
             client: self.client,
+            dpop: self.dpop,
         }
     }
 }

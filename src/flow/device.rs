@@ -123,6 +123,9 @@ impl DeviceAuthorization {
             scope: client.scope.clone(),
             extra: client.extra.clone(),
             client: client.client.clone(),
+            // RFC 9449 binds tokens: the device authorization request
+            // gets a user code, not a token, and carries no proof.
+            dpop: false,
         };
         let token_client = client.token_client();
         // The scope was asked for with the device code: RFC 8628 §3.4 names
@@ -189,6 +192,7 @@ fn parse_device_authorization(
     response: &HttpResponse,
     _now: UnixTime,
     redactor: &Redactor,
+    _dpop: bool,
 ) -> Result<DeviceCode, Error> {
     let invalid = |detail: String| Error::Device {
         problem: DeviceProblem::InvalidResponse,
@@ -416,6 +420,16 @@ impl Flow for DeviceFlow {
         .inspect_err(|_| self.state = State::Finished)
     }
 
+    fn handle_proof(&mut self, proof: String) -> Result<(), Error> {
+        match &mut self.state {
+            State::ExpectToken(request, _) => request.handle_proof(proof),
+            _ => Err(Error::FlowMisuse {
+                reason: "a DPoP proof arrived when none was awaited",
+            }),
+        }
+        .inspect_err(|_| self.state = State::Finished)
+    }
+
     fn handle_response(&mut self, response: HttpResponse, now: UnixTime) -> Result<(), Error> {
         match std::mem::replace(&mut self.state, State::Finished) {
             State::ExpectDeviceCode(mut request) => {
@@ -514,5 +528,9 @@ impl crate::source::Grant for DeviceAuthorization {
 
     fn token_client(&self) -> Option<&super::TokenClient> {
         Some(&self.token_client)
+    }
+
+    fn dpop(&self) -> bool {
+        self.poll.dpop
     }
 }

@@ -394,6 +394,10 @@ impl<G, F: Flow> Flow for WithMetadata<G, F> {
         self.running()?.handle_verification(valid)
     }
 
+    fn handle_proof(&mut self, proof: String) -> Result<(), Error> {
+        self.running()?.handle_proof(proof)
+    }
+
     fn transport_failed(&mut self, error: Error) -> Error {
         match self.running() {
             Ok(flow) => flow.transport_failed(error),
@@ -453,6 +457,10 @@ impl<G: Grant + 'static> Grant for Discoverable<G> {
     /// Before it came there is none ([`Grant::discover_first`] first).
     fn token_client(&self) -> Option<&super::TokenClient> {
         self.ready()?.token_client()
+    }
+
+    fn dpop(&self) -> bool {
+        self.template.dpop()
     }
 
     fn discover_first(&self, rng: Box<dyn CryptoRngCore>) -> Option<Box<dyn Flow<Output = ()>>> {

@@ -39,6 +39,7 @@ pub(crate) fn parse_introspection(
     response: &HttpResponse,
     _now: UnixTime,
     redactor: &Redactor,
+    _dpop: bool,
 ) -> Result<IntrospectionResponse, Error> {
     let status = response.status;
     let invalid = |reason: &str| Error::InvalidIntrospectionResponse {

@@ -66,6 +66,11 @@ pub enum Action<T> {
     /// [`Flow::handle_verification`]. Verifying is the driver's, as signing
     /// is: it uses the runtime's WebCrypto where there is one.
     Verify(VerifyRequest),
+    /// Make a DPoP proof (RFC 9449) for this request with the driver's key
+    /// ([`crate::dpop::DpopSession::signing_input`], signed ES256) and pass
+    /// it, compact, to [`Flow::handle_proof`]. Asked for only by flows
+    /// configured with `dpop`.
+    Prove(crate::dpop::ProofRequest),
     /// The flow is finished with this result.
     Done(T),
 }
@@ -80,6 +85,7 @@ impl<T> Action<T> {
             Action::Sign(request) => Action::Sign(request),
             Action::Discover(request) => Action::Discover(request),
             Action::Verify(request) => Action::Verify(request),
+            Action::Prove(request) => Action::Prove(request),
             Action::Done(output) => Action::Done(f(output)),
         }
     }
@@ -95,6 +101,7 @@ impl<T> Action<T> {
             Action::Sign(request) => Ok(Action::Sign(request)),
             Action::Discover(request) => Ok(Action::Discover(request)),
             Action::Verify(request) => Ok(Action::Verify(request)),
+            Action::Prove(request) => Ok(Action::Prove(request)),
             Action::Done(output) => Err(output),
         }
     }
@@ -180,6 +187,13 @@ pub trait Flow {
         })
     }
 
+    /// Takes the DPoP proof asked for by the last [`Action::Prove`].
+    fn handle_proof(&mut self, _proof: String) -> Result<(), Error> {
+        Err(Error::FlowMisuse {
+            reason: "this flow never asks for a DPoP proof",
+        })
+    }
+
     /// Tells the flow that the request of the last [`Action::Send`] got no
     /// usable response (a network error, the time limit, a body too large)
     /// and returns the error to report, with what the flow knows of where
@@ -226,6 +240,10 @@ macro_rules! forward_flow {
 
             fn handle_verification(&mut self, valid: bool) -> Result<(), Error> {
                 (**self).handle_verification(valid)
+            }
+
+            fn handle_proof(&mut self, proof: String) -> Result<(), Error> {
+                (**self).handle_proof(proof)
             }
 
             fn transport_failed(&mut self, error: Error) -> Error {

@@ -117,6 +117,9 @@ impl TokenClient {
             scope: Scope::default(),
             extra: ExtraParams::default(),
             client: self.client.clone(),
+            // RFC 7009 and RFC 7662 requests carry no DPoP proof: they
+            // authenticate the client, not the token's holder.
+            dpop: false,
         }
     }
 
@@ -208,6 +211,7 @@ fn parse_revocation(
     response: &HttpResponse,
     _now: UnixTime,
     redactor: &Redactor,
+    _dpop: bool,
 ) -> Result<(), Error> {
     if response.is_success() {
         return Ok(());

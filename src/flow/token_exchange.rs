@@ -270,8 +270,9 @@ fn parse_exchange_response(
     response: &HttpResponse,
     now: UnixTime,
     redactor: &Redactor,
+    dpop: bool,
 ) -> Result<TokenSet, Error> {
-    let tokens = parse_token_response(response, now, redactor)?;
+    let tokens = parse_token_response(response, now, redactor, dpop)?;
     match tokens.raw.get("issued_token_type") {
         Some(Value::String(kind)) if !kind.is_empty() => Ok(tokens),
         _ => Err(Error::InvalidTokenResponse {

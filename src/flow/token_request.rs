@@ -3,6 +3,7 @@
 
 use super::{Action, Flow, SignRequest};
 use crate::client_auth::{AssertionKey, ClientAuth};
+use crate::dpop::{demanded_nonce, ProofRequest};
 use crate::error::Error;
 use crate::http::{FormBody, HttpRequest, HttpResponse, Method};
 use crate::jwt::{compact, new_jti, signing_input, AssertionClaims, JwsHeader};
@@ -150,6 +151,8 @@ pub(crate) struct TokenRequest {
     pub scope: Scope,
     pub extra: ExtraParams,
     pub client: ClientAuth,
+    /// Send a DPoP proof and ask for tokens bound to its key (RFC 9449).
+    pub dpop: bool,
 }
 
 impl TokenRequest {
@@ -194,6 +197,9 @@ impl TokenRequest {
             scope: self.scope.clone(),
             extra: self.extra.clone(),
             client: self.client.clone(),
+            // RFC 9449 §5: a refresh token issued with DPoP to a public
+            // client is bound to the key, and every refresh proves it.
+            dpop: self.dpop,
         }
     }
 
@@ -278,8 +284,9 @@ impl TokenRequest {
     }
 }
 
-/// Reads the answer of a [`TokenGrant`]'s request.
-pub(crate) type ParseResponse<T> = fn(&HttpResponse, UnixTime, &Redactor) -> Result<T, Error>;
+/// Reads the answer of a [`TokenGrant`]'s request; the flag says whether
+/// the request asked for DPoP-bound tokens.
+pub(crate) type ParseResponse<T> = fn(&HttpResponse, UnixTime, &Redactor, bool) -> Result<T, Error>;
 
 /// One request to a token endpoint (or another endpoint that takes the same
 /// client authentication) and its answer, with an assertion signed first
@@ -289,7 +296,21 @@ pub struct TokenGrant<T = TokenSet> {
     state: State<T>,
     redactor: Redactor,
     parse: ParseResponse<T>,
+    /// Present when the request asks for DPoP-bound tokens.
+    dpop: Option<Box<Dpop>>,
 }
+
+/// A DPoP token request's state.
+struct Dpop {
+    /// The request once more, with a fresh `jti` for its assertion, should
+    /// the server demand a nonce (RFC 9449 §8: one retry); taken when used.
+    retry: Option<Start>,
+    /// The nonce the server demanded.
+    nonce: Option<String>,
+}
+
+/// A request not yet signed nor sent, and its assertion.
+type Start = (TokenRequest, Option<(AssertionUse, PendingAssertion)>);
 
 impl<T> fmt::Debug for TokenGrant<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -309,6 +330,11 @@ enum State<T> {
         use_: AssertionUse,
         signing_input: String,
     },
+    /// Signed, to be sent (with DPoP, proved first).
+    Signed(HttpRequest),
+    /// Waiting for the DPoP proof of this request.
+    ExpectProof(HttpRequest),
+    /// To be sent as it is.
     Ready(HttpRequest),
     ExpectToken,
     Issued(T),
@@ -320,6 +346,8 @@ impl<T> State<T> {
         match self {
             State::Start(..) => "Start",
             State::ExpectSignature { .. } => "ExpectSignature",
+            State::Signed(_) => "Signed",
+            State::ExpectProof(_) => "ExpectProof",
             State::Ready(_) => "Ready",
             State::ExpectToken => "ExpectToken",
             State::Issued(_) => "Issued",
@@ -348,12 +376,23 @@ impl<T> TokenGrant<T> {
         rng: &mut dyn CryptoRngCore,
         parse: ParseResponse<T>,
     ) -> Self {
-        let pending = request
-            .pending_assertion(grant_assertion, rng)
-            .map(Box::new);
+        let pending = request.pending_assertion(grant_assertion, rng);
+        // A retry signs its assertion again: a server may refuse an
+        // assertion's jti the second time (RFC 7523 §3, item 7).
+        let dpop = request.dpop.then(|| {
+            let pending = pending.clone().map(|(use_, mut assertion)| {
+                assertion.jti = new_jti(rng);
+                (use_, assertion)
+            });
+            Box::new(Dpop {
+                retry: Some((request.clone(), pending)),
+                nonce: None,
+            })
+        });
         TokenGrant {
             redactor: request.redactor(),
-            state: State::Start(Box::new(request), pending),
+            dpop,
+            state: State::Start(Box::new(request), pending.map(Box::new)),
             parse,
         }
     }
@@ -361,6 +400,22 @@ impl<T> TokenGrant<T> {
 
 impl<T> TokenGrant<T> {
     /// The request with its assertion signed with `signature`.
+    /// The action that sends `http`: with DPoP, after its proof.
+    fn send(&mut self, http: HttpRequest) -> Action<T> {
+        let Some(dpop) = &self.dpop else {
+            self.state = State::ExpectToken;
+            return Action::Send(http);
+        };
+        let prove = ProofRequest {
+            method: http.method,
+            url: http.url.clone(),
+            access_token: None,
+            nonce: dpop.nonce.clone(),
+        };
+        self.state = State::ExpectProof(http);
+        Action::Prove(prove)
+    }
+
     fn signed(
         &mut self,
         request: &TokenRequest,
@@ -384,10 +439,7 @@ impl<T> Flow for TokenGrant<T> {
 
     fn poll(&mut self, now: UnixTime) -> Result<Action<T>, Error> {
         match std::mem::replace(&mut self.state, State::Finished) {
-            State::Start(request, None) => {
-                self.state = State::ExpectToken;
-                Ok(Action::Send(request.to_http(None)))
-            }
+            State::Start(request, None) => Ok(self.send(request.to_http(None))),
             // The assertion is dated when it is signed, just before sending.
             State::Start(request, Some(pending)) => {
                 let (use_, pending) = *pending;
@@ -416,16 +468,12 @@ impl<T> Flow for TokenGrant<T> {
                             secret.expose().as_bytes(),
                             signing_input.as_bytes(),
                         );
-                        self.state = State::ExpectToken;
-                        Ok(Action::Send(self.signed(
-                            &request,
-                            use_,
-                            &signing_input,
-                            &signature,
-                        )))
+                        let http = self.signed(&request, use_, &signing_input, &signature);
+                        Ok(self.send(http))
                     }
                 }
             }
+            State::Signed(request) => Ok(self.send(request)),
             State::Ready(request) => {
                 self.state = State::ExpectToken;
                 Ok(Action::Send(request))
@@ -433,6 +481,9 @@ impl<T> Flow for TokenGrant<T> {
             State::Issued(tokens) => Ok(Action::Done(tokens)),
             State::ExpectSignature { .. } => Err(Error::FlowMisuse {
                 reason: "polled while a signature is awaited",
+            }),
+            State::ExpectProof(_) => Err(Error::FlowMisuse {
+                reason: "polled while a DPoP proof is awaited",
             }),
             State::ExpectToken => Err(Error::FlowMisuse {
                 reason: "polled while the token response is awaited",
@@ -451,7 +502,7 @@ impl<T> Flow for TokenGrant<T> {
                 signing_input,
             } => {
                 let http = self.signed(&request, use_, &signing_input, &signature);
-                self.state = State::Ready(http);
+                self.state = State::Signed(http);
                 Ok(())
             }
             _ => Err(Error::FlowMisuse {
@@ -460,10 +511,36 @@ impl<T> Flow for TokenGrant<T> {
         }
     }
 
+    fn handle_proof(&mut self, proof: String) -> Result<(), Error> {
+        match std::mem::replace(&mut self.state, State::Finished) {
+            State::ExpectProof(mut http) => {
+                http.headers.push(("DPoP".to_owned(), proof));
+                self.state = State::Ready(http);
+                Ok(())
+            }
+            _ => Err(Error::FlowMisuse {
+                reason: "a DPoP proof arrived when none was awaited",
+            }),
+        }
+    }
+
     fn handle_response(&mut self, response: HttpResponse, now: UnixTime) -> Result<(), Error> {
         match std::mem::replace(&mut self.state, State::Finished) {
             State::ExpectToken => {
-                let tokens = (self.parse)(&response, now, &self.redactor)?;
+                // RFC 9449 §8: a server that wants a nonce answers 400
+                // use_dpop_nonce with one; the request is made once more
+                // with it (and a new proof, and a new assertion).
+                if let Some(dpop) = &mut self.dpop {
+                    if let Some(nonce) = demanded_nonce(&response) {
+                        if let Some((request, pending)) = dpop.retry.take() {
+                            dpop.nonce = Some(nonce);
+                            self.state = State::Start(Box::new(request), pending.map(Box::new));
+                            return Ok(());
+                        }
+                    }
+                }
+                let dpop = self.dpop.is_some();
+                let tokens = (self.parse)(&response, now, &self.redactor, dpop)?;
                 self.state = State::Issued(tokens);
                 Ok(())
             }
@@ -529,6 +606,10 @@ macro_rules! single_request_grant {
 
             fn token_client(&self) -> Option<&super::TokenClient> {
                 Some(&self.token_client)
+            }
+
+            fn dpop(&self) -> bool {
+                self.request.dpop
             }
         }
     };

@@ -54,6 +54,8 @@ pub enum ConfigField {
     OnPrompt,
     RevocationEndpoint,
     IntrospectionEndpoint,
+    /// `dpop`.
+    Dpop,
     /// The token given to `introspect(token)` or `revoke(tokens)`.
     Token,
     TokenTypeHint,

@@ -13,8 +13,8 @@ use tsify::Tsify;
 pub struct TokenSetOutput<'a> {
     /// The access token.
     pub access_token: &'a str,
-    /// Always "Bearer": the server's value is compared case-insensitively and normalised.
-    #[tsify(type = "\"Bearer\"")]
+    /// "Bearer", or "DPoP" from a flow with the dpop option (RFC 9449 §5): the server's value, compared case-insensitively and normalised; any other is refused.
+    #[tsify(type = "\"Bearer\" | \"DPoP\"")]
     pub token_type: &'a str,
     /// Lifetime in seconds, when the server sent it (a number or numeric string).
     #[serde(skip_serializing_if = "Option::is_none")]

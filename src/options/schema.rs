@@ -75,6 +75,9 @@ macro_rules! options {
             /// RFC 7662 introspection endpoint, for introspect(). Default: Keycloak's and PingOne Advanced Identity Cloud's documented one beside tokenEndpoint.
             #[tsify(optional)]
             pub introspection_endpoint: Option<String>,
+            /// DPoP (RFC 9449): bind the tokens to a key pair made for this object (ECDSA P-256, non-extractable, WebCrypto). Each token request carries a proof (a nonce the server demands is sent once more), only token_type "DPoP" is accepted, a TokenSource keys its store entry by the key's thumbprint, and authorizedFetch sends "Authorization: DPoP" with a proof. Without WebCrypto: DPOP_UNAVAILABLE.
+            #[tsify(optional)]
+            pub dpop: Option<bool>,
         ] [$($rest)*]);
     };
     (@build $head:tt [$($fields:tt)*] [issuer $($rest:ident)*]) => {
@@ -142,6 +145,7 @@ macro_rules! options {
                     allow_insecure_http: self.allow_insecure_http.unwrap_or(false),
                     revocation_endpoint: self.revocation_endpoint.take(),
                     introspection_endpoint: self.introspection_endpoint.take(),
+                    dpop: self.dpop.unwrap_or(false),
                 }
             }
         }
@@ -926,8 +930,9 @@ impl TokenSourceOptions {
         }
     }
 
-    /// What authorizedFetch may do, for [`crate::api_call::ApiPolicy::new`].
-    pub fn api_settings(&mut self) -> crate::api_call::ApiSettings {
+    /// What authorizedFetch may do, for [`crate::api_call::ApiPolicy::new`],
+    /// with the flow's tokens DPoP-bound or not ([`crate::source::Grant::dpop`]).
+    pub fn api_settings(&mut self, dpop: bool) -> crate::api_call::ApiSettings {
         crate::api_call::ApiSettings {
             allowed_origins: self
                 .allowed_origins
@@ -937,6 +942,7 @@ impl TokenSourceOptions {
             headers: self.headers.take().map(|h| h.0).unwrap_or_default(),
             caller_id: self.api_caller_id.take(),
             allow_insecure_http: self.allow_insecure_http.unwrap_or(false),
+            dpop,
         }
     }
 }

@@ -371,7 +371,7 @@ fn every_option_has_its_config_field() {
         names::<AcpOptions>(),
         names::<IntrospectOptions>(),
     ];
-    assert_eq!(all[0].len(), 18, "{:?}", all[0]);
+    assert_eq!(all[0].len(), 19, "{:?}", all[0]);
     for name in all.iter().flatten() {
         let field =
             ConfigField::from_name(name).unwrap_or_else(|| panic!("no ConfigField for {name}"));

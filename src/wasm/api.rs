@@ -39,6 +39,7 @@ fn transport(options: TransportOptions, host: &HostValues) -> Transport {
         include_credentials: false,
         on_prompt: None,
         on_exchange: options.on_exchange.map(|f| host.function(f)),
+        dpop: None,
     }
 }
 
@@ -52,11 +53,13 @@ fn flow_from_js<O, G>(
 ) -> Result<(Rc<G>, Transport), Error>
 where
     O: for<'a> serde::Deserialize<'a> + FlowOptions,
+    G: crate::source::Grant,
 {
     let js = JsOptions::new(value)?;
     let options: O = js.read(what)?;
     let mut transport = transport(options.transport(), &js.host);
     let grant = grant(options, &js.host, &mut transport)?;
+    transport.dpop = crate::source::Grant::dpop(&grant).then(Default::default);
     Ok((Rc::new(grant), transport))
 }
 
@@ -303,8 +306,11 @@ impl JsAuthorizationCode {
         let build = || -> Result<_, Error> {
             let js = JsOptions::new(&options)?;
             let options: AuthorizationCodeOptions = js.read("AuthorizationCode")?;
-            let transport = transport(options.transport(), &js.host);
-            let grant = Discoverable::new(options.into_settings()?, AuthorizationCode::new)?;
+            let mut transport = transport(options.transport(), &js.host);
+            let settings = options.into_settings()?;
+            // Configured, never discovered: known before the metadata.
+            transport.dpop = settings.client.dpop.then(Default::default);
+            let grant = Discoverable::new(settings, AuthorizationCode::new)?;
             Ok((grant, transport))
         };
         let (grant, transport) = build().map_err(|e| to_js_error(&e))?;
@@ -327,12 +333,9 @@ impl JsAuthorizationCode {
             Ok(storage) => storage,
             Err(error) => return Promise::reject(&to_js_error(&error)),
         };
-        let (grant, transport) = (self.grant.clone(), self.transport.clone());
+        let begun = self.begun();
         super::promise(async move {
-            let login = login_ready(&grant, &transport)
-                .await
-                .map_err(|e| to_js_error(&e))?;
-            let (url, pending) = login.begin(&mut OsRng);
+            let (url, pending) = begun.await?;
             let key = authorization_code::storage_key(pending.state());
             super::call_method(
                 &storage,
@@ -362,12 +365,9 @@ impl JsAuthorizationCode {
     /// only `issuer`, its metadata is read first.
     #[wasm_bindgen(unchecked_return_type = "Promise<AuthorizationBegin>")]
     pub fn begin(&self) -> Promise {
-        let (grant, transport) = (self.grant.clone(), self.transport.clone());
+        let begun = self.begun();
         super::promise(async move {
-            let login = login_ready(&grant, &transport)
-                .await
-                .map_err(|e| to_js_error(&e))?;
-            let (url, pending) = login.begin(&mut OsRng);
+            let (url, pending) = begun.await?;
             let pending = pending.encode();
             let output = AuthorizationBegin {
                 url: &url,
@@ -449,6 +449,21 @@ impl JsAuthorizationCode {
                 ConfigField::Flow,
                 "an AuthorizationCode can back a TokenSource once complete() has resolved",
             ))),
+        }
+    }
+}
+
+impl JsAuthorizationCode {
+    /// A login begun once its endpoints are known: the authorization URL
+    /// and the pending login (authorizationUrl() and begin() keep it each
+    /// their way).
+    fn begun(&self) -> impl std::future::Future<Output = Result<(String, PendingLogin), JsValue>> {
+        let (grant, transport) = (self.grant.clone(), self.transport.clone());
+        async move {
+            let login = login_ready(&grant, &transport)
+                .await
+                .map_err(|e| to_js_error(&e))?;
+            Ok(login.begin(&mut OsRng))
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The async driver: runs a flow's actions over `fetch`.
 
 use super::errors::to_js_json;
-use super::signer::Signer;
+use super::signer::{DpopKeys, Signer};
 use super::{get, thrown_message};
 use crate::error::Error;
 use crate::flow::{Action, DevicePrompt, Flow};
@@ -83,6 +83,8 @@ pub(crate) struct Transport {
     pub on_prompt: Option<Function>,
     /// Called with the record of each exchange (`onExchange`).
     pub on_exchange: Option<Function>,
+    /// The DPoP key pair, for a flow configured with `dpop`.
+    pub dpop: Option<DpopKeys>,
 }
 
 impl Transport {
@@ -99,6 +101,9 @@ impl Transport {
                         Ok(response) => response,
                         Err(error) => return Err(flow.transport_failed(error)),
                     };
+                    if let Some(key) = self.dpop.as_ref().and_then(DpopKeys::made) {
+                        key.session.borrow_mut().observe(&request.url, &response);
+                    }
                     flow.handle_response(response, now())?;
                 }
                 Action::Discover(request) => {
@@ -112,6 +117,17 @@ impl Transport {
                 Action::Verify(request) => {
                     let valid = super::signer::verify(&request).await?;
                     flow.handle_verification(valid)?;
+                }
+                Action::Prove(request) => {
+                    let proof = match &self.dpop {
+                        Some(keys) => keys.prove(&request).await?,
+                        None => {
+                            return Err(Error::FlowMisuse {
+                                reason: "the flow asked for a DPoP proof but has no DPoP key",
+                            })
+                        }
+                    };
+                    flow.handle_proof(proof)?;
                 }
                 Action::Wait(duration) => sleep(duration.as_millis() as f64, signal).await?,
                 Action::Prompt(prompt) => self.prompt(&prompt, signal).await?,

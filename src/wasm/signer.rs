@@ -5,6 +5,7 @@
 //! at native speed with the platform's constant-time code. RS256 is
 //! deterministic, so both signers give the same bytes; tests check that.
 
+use crate::dpop::{DpopPublicKey, DpopSession, ProofRequest};
 use crate::error::{Error, IdTokenProblem};
 use crate::flow::{SignRequest, VerifyRequest};
 use crate::id_token::VerifyAlgorithm;
@@ -13,6 +14,7 @@ use crate::options::schema::SignerChoice;
 use crate::options::ConfigField;
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -231,4 +233,121 @@ fn js_error_message(error: &JsValue) -> String {
         .and_then(|m| m.as_string())
         .unwrap_or_else(|| "WebCrypto failed".into());
     message.chars().take(200).collect()
+}
+
+/// The DPoP key pair of one flow object (and the TokenSource over it): an
+/// ECDSA P-256 pair made with WebCrypto on first use, its private key
+/// non-extractable (RFC 9449 §2 asks that it not leave the client), and the
+/// core's session (public key, servers' nonces).
+#[derive(Default)]
+pub(crate) struct DpopKeys {
+    made: RefCell<Option<Rc<DpopKey>>>,
+}
+
+pub(crate) struct DpopKey {
+    private: JsValue,
+    pub session: RefCell<DpopSession>,
+}
+
+impl DpopKeys {
+    /// The key pair, made on first use. Two first uses may race across an
+    /// await: the first pair made is kept, so every token is bound to it.
+    pub async fn key(&self) -> Result<Rc<DpopKey>, Error> {
+        if let Some(key) = &*self.made.borrow() {
+            return Ok(key.clone());
+        }
+        let made = Rc::new(make_dpop_key().await?);
+        Ok(self.made.borrow_mut().get_or_insert(made).clone())
+    }
+
+    /// The key pair, if it was made.
+    pub fn made(&self) -> Option<Rc<DpopKey>> {
+        self.made.borrow().clone()
+    }
+
+    /// A compact proof for `request` ([`DpopSession::signing_input`], signed
+    /// ES256: WebCrypto's ECDSA signature is R || S, the JWS form, RFC 7518
+    /// §3.4).
+    pub async fn prove(&self, request: &ProofRequest) -> Result<String, Error> {
+        let key = self.key().await?;
+        let input = key.session.borrow().signing_input(
+            request,
+            super::driver::now(),
+            &mut rand_core::OsRng,
+        );
+        let subtle = subtle().ok_or_else(no_webcrypto)?;
+        let data = Uint8Array::from(input.as_bytes());
+        let signature = call(
+            &subtle,
+            "sign",
+            &[
+                ecdsa(&[("hash", "SHA-256")]),
+                key.private.clone(),
+                data.into(),
+            ],
+        )?;
+        let signature = JsFuture::from(signature).await.map_err(webcrypto_error)?;
+        Ok(crate::jwt::compact(
+            &input,
+            &Uint8Array::new(&signature).to_vec(),
+        ))
+    }
+}
+
+fn no_webcrypto() -> Error {
+    Error::DpopUnavailable {
+        reason: "this runtime has no WebCrypto (crypto.subtle) to keep a non-extractable key in"
+            .into(),
+    }
+}
+
+/// `{name: "ECDSA", ...pairs}`.
+fn ecdsa(pairs: &[(&str, &str)]) -> JsValue {
+    let object = Object::new();
+    let _ = Reflect::set(&object, &"name".into(), &"ECDSA".into());
+    for (k, v) in pairs {
+        let _ = Reflect::set(&object, &(*k).into(), &(*v).into());
+    }
+    object.into()
+}
+
+async fn make_dpop_key() -> Result<DpopKey, Error> {
+    let subtle = subtle().ok_or_else(no_webcrypto)?;
+    let unavailable = |what: &str, error: JsValue| Error::DpopUnavailable {
+        reason: format!("WebCrypto could not {what}: {}", js_error_message(&error)),
+    };
+    // extractable = false: the private key cannot be read out of WebCrypto
+    // (the public key of a pair is always exportable).
+    let pair = Reflect::get(&subtle, &"generateKey".into())
+        .and_then(|f| {
+            let f: Function = f.dyn_into()?;
+            let args: Array = [
+                ecdsa(&[("namedCurve", "P-256")]),
+                false.into(),
+                Array::of1(&"sign".into()).into(),
+            ]
+            .iter()
+            .collect();
+            f.apply(&subtle, &args)
+        })
+        .map_err(|e| unavailable("make an ECDSA P-256 key pair", e))?;
+    let pair = JsFuture::from(Promise::resolve(&pair))
+        .await
+        .map_err(|e| unavailable("make an ECDSA P-256 key pair", e))?;
+    let private = Reflect::get(&pair, &"privateKey".into()).unwrap_or_default();
+    let public = Reflect::get(&pair, &"publicKey".into()).unwrap_or_default();
+    let exported = call(&subtle, "exportKey", &["jwk".into(), public])?;
+    let jwk = JsFuture::from(exported)
+        .await
+        .map_err(|e| unavailable("export the public key", e))?;
+    let jwk: serde_json::Map<String, serde_json::Value> = js_sys::JSON::stringify(&jwk)
+        .ok()
+        .and_then(|text| text.as_string())
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default();
+    let key = DpopPublicKey::from_jwk(&jwk)?;
+    Ok(DpopKey {
+        private,
+        session: RefCell::new(DpopSession::new(key)),
+    })
 }

@@ -7,7 +7,7 @@ use super::driver::{now, sleep, until_abort, within_limit, Transport};
 use super::errors::to_js_error;
 use super::options::{abort_signal, get_token_signal, read_js_optional};
 use super::{call_method, get, own_keys, thrown_message};
-use crate::api_call::ApiPolicy;
+use crate::api_call::{ApiPolicy, Retried, Retry};
 use crate::error::Error;
 use crate::lease::{
     ExpectLease, HeldLease, LeaseAnswer, LeaseOwner, LeasePolicy, Request, StoreMethods, StoreRead,
@@ -274,7 +274,10 @@ impl SourceState {
                 })
             }
         };
-        let api = ApiPolicy::new(options.api_settings(), handle.grant.kind())?;
+        let api = ApiPolicy::new(
+            options.api_settings(handle.grant.dpop()),
+            handle.grant.kind(),
+        )?;
         let grant = handle.grant.clone();
         let initial = handle.initial;
         let source = TokenSource::new(Box::new(handle.grant), policy);
@@ -390,6 +393,11 @@ impl SourceState {
     /// The store's tokens if they are fresh, else a token request (and
     /// the store work after it that the core asks for).
     async fn acquire(self: &Rc<Self>, signal: &AbortSignal) -> Result<JsValue, Error> {
+        // A DPoP source's stored tokens are its key's: the key pair is made
+        // before the store is read.
+        if let Some(keys) = &self.transport.dpop {
+            keys.key().await?;
+        }
         let request = match &self.store {
             None => None,
             Some(store) => match self.coordinate(store, signal).await? {
@@ -410,7 +418,7 @@ impl SourceState {
                 let mut source = self.source.borrow_mut();
                 let tokens = source.accept(acquired);
                 let write = (
-                    encode_stored(tokens, &self.store_key),
+                    encode_stored(tokens, &self.store_key, self.jkt().as_deref()),
                     store_ttl(tokens, now()),
                     tokens.clone(),
                 );
@@ -478,6 +486,14 @@ impl SourceState {
         }
     }
 
+    /// The thumbprint of the DPoP key, once made: what stored tokens are
+    /// bound to.
+    fn jkt(&self) -> Option<String> {
+        let key = self.transport.dpop.as_ref()?.made()?;
+        let thumbprint = key.session.borrow().key().thumbprint().to_owned();
+        Some(thumbprint)
+    }
+
     /// Writes the cache's state where `getToken()` in JavaScript reads it.
     fn publish(&self, source: &TokenSource) {
         let promise = self.cached_js.borrow();
@@ -505,7 +521,7 @@ impl SourceState {
             Ok(value) if value.is_null() || value.is_undefined() => StoreRead::Missing,
             Ok(value) => match value
                 .as_string()
-                .map(|text| decode_stored(&text, &self.store_key))
+                .map(|text| decode_stored(&text, &self.store_key, self.jkt().as_deref()))
             {
                 Some(Some(tokens)) => StoreRead::Found(tokens),
                 _ => {
@@ -639,28 +655,65 @@ impl SourceState {
         };
         let url = get(&request, "url").as_string().unwrap_or_default();
         self.api.policy.check_url(&url).map_err(js)?;
-        let spare = clone_request(&request).map_err(js)?;
 
-        let token = self.access_token(signal.clone()).await?;
-        let response = self
-            .send(&request, &token, signal.as_ref())
-            .await
-            .map_err(js)?;
-        let status = get(&response, "status").as_f64().unwrap_or(0.0) as u16;
-        if !self.api.policy.retry(status, 1) {
-            return Ok(response);
+        let mut token = self.access_token(signal.clone()).await?;
+        let mut retried = Retried::default();
+        let mut request = request;
+        loop {
+            // A copy for the next attempt, made before this one is sent.
+            let spare = clone_request(&request).map_err(js)?;
+            let proof = self.proof(&request, &url, &token).await.map_err(js)?;
+            let response = self
+                .send(&request, &token, proof.as_deref(), signal.as_ref())
+                .await
+                .map_err(js)?;
+            let head = super::driver::response_head(&response).map_err(js)?;
+            if let Some(key) = self.transport.dpop.as_ref().and_then(|k| k.made()) {
+                key.session.borrow_mut().observe(&url, &head);
+            }
+            match self.api.policy.retry(&head, &mut retried) {
+                Retry::No => return Ok(response),
+                // The session holds the nonce now: the next proof has it.
+                Retry::WithNonce => {}
+                Retry::WithNewToken => {
+                    {
+                        let mut source = self.source.borrow_mut();
+                        source.invalidate_token(&token);
+                        self.publish(&source);
+                    }
+                    token = self.access_token(signal.clone()).await?;
+                }
+            }
+            let body = get(&response, "body");
+            if body.is_object() {
+                let _ = call_method(&body, "cancel", &[]);
+            }
+            request = spare;
         }
-        {
-            let mut source = self.source.borrow_mut();
-            source.invalidate_token(&token);
-            self.publish(&source);
+    }
+
+    /// The DPoP proof of an API call with a DPoP-bound `token`; `None` for
+    /// a Bearer token.
+    async fn proof(
+        &self,
+        request: &JsValue,
+        url: &str,
+        token: &str,
+    ) -> Result<Option<String>, Error> {
+        let Some(keys) = &self.transport.dpop else {
+            return Ok(None);
+        };
+        let name = get(request, "method").as_string().unwrap_or_default();
+        let method = Method::from_name(&name).ok_or_else(|| Error::DpopUnavailable {
+            reason: format!(
+                "grantkit makes DPoP proofs for GET, POST, PUT, PATCH, DELETE, HEAD and OPTIONS, not {:?}",
+                name.chars().take(20).collect::<String>()
+            ),
+        })?;
+        match self.api.policy.proof(method, url, &Secret::new(token)) {
+            Some(proof) => keys.prove(&proof).await.map(Some),
+            None => Ok(None),
         }
-        let body = get(&response, "body");
-        if body.is_object() {
-            let _ = call_method(&body, "cancel", &[]);
-        }
-        let token = self.access_token(signal.clone()).await?;
-        self.send(&spare, &token, signal.as_ref()).await.map_err(js)
     }
 
     /// `ORIGIN_NOT_ALLOWED` for an input that names, as a URL string or a
@@ -678,9 +731,16 @@ impl SourceState {
         Ok(get(&tokens, "access_token").as_string().unwrap_or_default())
     }
 
-    fn prepare(&self, request: &JsValue, token: &str) -> Result<(), Error> {
+    fn prepare(&self, request: &JsValue, token: &str, proof: Option<&str>) -> Result<(), Error> {
         let headers: web_sys::Headers = get(request, "headers").unchecked_into();
-        for (name, value) in self.api.policy.headers(&Secret::new(token)) {
+        let proof = proof.map(|proof| ("DPoP".to_owned(), Secret::new(proof)));
+        for (name, value) in self
+            .api
+            .policy
+            .headers(&Secret::new(token))
+            .into_iter()
+            .chain(proof)
+        {
             headers.set(&name, value.expose()).map_err(|_| {
                 Error::config(
                     ConfigField::Headers,
@@ -698,12 +758,13 @@ impl SourceState {
         &self,
         checked: &JsValue,
         token: &str,
+        proof: Option<&str>,
         signal: Option<&AbortSignal>,
     ) -> Result<JsValue, Error> {
         let started = js_sys::Date::now();
-        let result = self.send_untraced(checked, token, signal).await;
+        let result = self.send_untraced(checked, token, proof, signal).await;
         if let Some(on_exchange) = &self.api.on_exchange {
-            self.trace(on_exchange, checked, token, &result, started);
+            self.trace(on_exchange, checked, token, proof, &result, started);
         }
         result
     }
@@ -716,6 +777,7 @@ impl SourceState {
         on_exchange: &Function,
         checked: &JsValue,
         token: &str,
+        proof: Option<&str>,
         result: &Result<JsValue, Error>,
         started: f64,
     ) {
@@ -728,6 +790,9 @@ impl SourceState {
                 .into_iter()
                 .map(|(name, value)| (name, value.expose().to_owned())),
         );
+        if let Some(proof) = proof {
+            headers.push(("DPoP".to_owned(), proof.to_owned()));
+        }
         let method = get(checked, "method")
             .as_string()
             .and_then(|name| Method::from_name(&name))
@@ -758,13 +823,14 @@ impl SourceState {
         &self,
         checked: &JsValue,
         token: &str,
+        proof: Option<&str>,
         signal: Option<&AbortSignal>,
     ) -> Result<JsValue, Error> {
         within_limit(self.transport.timeout_ms, signal, |limit| async move {
             let init = Object::new();
             let _ = Reflect::set(&init, &"signal".into(), &limit);
             let request = new_request(checked, &init)?;
-            self.prepare(&request, token)?;
+            self.prepare(&request, token, proof)?;
             let promise = match &self.api.fetch {
                 Some(fetch) => fetch.call1(&JsValue::UNDEFINED, &request),
                 None => super::driver::global_fetch_request(&request).map(JsValue::from),

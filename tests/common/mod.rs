@@ -8,10 +8,26 @@ use rsa::rand_core::{CryptoRng, RngCore};
 pub const NOW: UnixTime = UnixTime::from_secs(1_700_000_000);
 
 /// Runs `flow` to its end, answering each request with the next scripted
-/// response; returns the requests sent and the result.
+/// response; returns the requests sent and the result. An
+/// [`Action::Discover`] is answered as a driver without a cache would: the
+/// discovery flow runs on the same script, its requests in order with the
+/// flow's.
 pub fn drive<F: Flow>(
+    flow: F,
+    responses: Vec<HttpResponse>,
+) -> (Vec<HttpRequest>, Result<F::Output, Error>)
+where
+    F::Output: std::fmt::Debug,
+{
+    drive_with(flow, responses, None)
+}
+
+/// [`drive`], with `prover` making the DPoP proofs the flow asks for (and
+/// taking note of each response's nonce, as the driver does).
+pub fn drive_with<F: Flow>(
     mut flow: F,
     responses: Vec<HttpResponse>,
+    mut prover: Option<&mut Prover>,
 ) -> (Vec<HttpRequest>, Result<F::Output, Error>)
 where
     F::Output: std::fmt::Debug,
@@ -21,11 +37,45 @@ where
     loop {
         match flow.poll(NOW) {
             Ok(Action::Send(request)) => {
-                sent.push(request);
                 let response = responses
                     .next()
                     .expect("the flow sent more requests than the script answers");
+                if let Some(prover) = prover.as_deref_mut() {
+                    prover.session.observe(&request.url, &response);
+                }
+                sent.push(request);
                 if let Err(e) = flow.handle_response(response, NOW) {
+                    return (sent, Err(e));
+                }
+            }
+            Ok(Action::Discover(request)) => {
+                let mut discovery = request.start();
+                let metadata = loop {
+                    match discovery.poll(NOW) {
+                        Ok(Action::Send(request)) => {
+                            let response = responses
+                                .next()
+                                .expect("the discovery sent more requests than the script answers");
+                            sent.push(request);
+                            if let Err(e) = discovery.handle_response(response, NOW) {
+                                break Err(e);
+                            }
+                        }
+                        Ok(Action::Done(metadata)) => break Ok(metadata),
+                        Ok(other) => panic!("unexpected discovery action {other:?}"),
+                        Err(e) => break Err(e),
+                    }
+                };
+                let handled = metadata.and_then(|m| flow.handle_metadata(std::sync::Arc::new(m)));
+                if let Err(e) = handled {
+                    return (sent, Err(e));
+                }
+            }
+            Ok(Action::Prove(request)) => {
+                let prover = prover
+                    .as_deref_mut()
+                    .expect("the flow asked for a DPoP proof without dpop");
+                if let Err(e) = flow.handle_proof(prover.prove(&request)) {
                     return (sent, Err(e));
                 }
             }
@@ -46,70 +96,10 @@ where
                 );
                 return (sent, Ok(output));
             }
+            // The clock stands still: a wait is over at once, a prompt seen.
+            Ok(Action::Wait(_)) | Ok(Action::Prompt(_)) => {}
             Ok(other) => panic!("unexpected action {other:?}"),
             Err(e) => return (sent, Err(e)),
-        }
-    }
-}
-
-/// Runs `flow` to its end as [`drive`] does, and answers its
-/// [`Action::Discover`] as a driver without a cache would: by running the
-/// discovery flow on the same script. Every request, the discovery's
-/// included, is in the order sent.
-pub fn drive_discovering<F: Flow>(
-    mut flow: F,
-    responses: Vec<HttpResponse>,
-) -> (Vec<HttpRequest>, Result<F::Output, Error>)
-where
-    F::Output: std::fmt::Debug,
-{
-    let mut responses = responses.into_iter();
-    let mut sent = Vec::new();
-    let answer = |sent: &mut Vec<HttpRequest>,
-                  responses: &mut std::vec::IntoIter<HttpResponse>,
-                  request: HttpRequest| {
-        sent.push(request);
-        responses
-            .next()
-            .expect("the flow sent more requests than the script answers")
-    };
-    loop {
-        let step = match flow.poll(NOW) {
-            Ok(Action::Discover(request)) => {
-                let mut discovery = request.start();
-                let metadata = loop {
-                    match discovery.poll(NOW) {
-                        Ok(Action::Send(request)) => {
-                            let response = answer(&mut sent, &mut responses, request);
-                            if let Err(e) = discovery.handle_response(response, NOW) {
-                                break Err(e);
-                            }
-                        }
-                        Ok(Action::Done(metadata)) => break Ok(metadata),
-                        Ok(other) => panic!("unexpected discovery action {other:?}"),
-                        Err(e) => break Err(e),
-                    }
-                };
-                metadata.and_then(|m| flow.handle_metadata(std::sync::Arc::new(m)))
-            }
-            Ok(Action::Send(request)) => {
-                let response = answer(&mut sent, &mut responses, request);
-                flow.handle_response(response, NOW)
-            }
-            Ok(Action::Sign(request)) => sign(&mut flow, &request),
-            Ok(Action::Verify(request)) => flow.handle_verification(verify(&request)),
-            Ok(Action::Done(output)) => {
-                assert!(
-                    responses.next().is_none(),
-                    "the flow finished before the script did"
-                );
-                return (sent, Ok(output));
-            }
-            Ok(other) => panic!("unexpected action {other:?}"),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = step {
-            return (sent, Err(e));
         }
     }
 }
@@ -163,6 +153,80 @@ pub fn verify(request: &grantkit::flow::VerifyRequest) -> bool {
             };
             key.verify(&request.message, &signature).is_ok()
         }
+    }
+}
+
+/// The driver's DPoP part, with a P-256 key of the `p256` crate (an ES256
+/// implementation independent of grantkit) where the wasm driver has a
+/// WebCrypto key.
+pub struct Prover {
+    pub signing: p256::ecdsa::SigningKey,
+    pub session: grantkit::dpop::DpopSession,
+}
+
+impl Prover {
+    /// A prover with the key whose scalar is `seed` repeated.
+    pub fn new(seed: u8) -> Self {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        let signing = p256::ecdsa::SigningKey::from_slice(&[seed; 32]).expect("a P-256 scalar");
+        let point = signing.verifying_key().to_encoded_point(false);
+        let jwk = serde_json::json!({
+            "kty": "EC", "crv": "P-256",
+            "x": URL_SAFE_NO_PAD.encode(point.x().unwrap()),
+            "y": URL_SAFE_NO_PAD.encode(point.y().unwrap()),
+        });
+        let key = grantkit::dpop::DpopPublicKey::from_jwk(jwk.as_object().unwrap()).unwrap();
+        Prover {
+            signing,
+            session: grantkit::dpop::DpopSession::new(key),
+        }
+    }
+
+    /// The compact proof for `request`.
+    pub fn prove(&mut self, request: &grantkit::dpop::ProofRequest) -> String {
+        use p256::ecdsa::signature::Signer;
+        let input = self
+            .session
+            .signing_input(request, NOW, &mut rsa::rand_core::OsRng);
+        let signature: p256::ecdsa::Signature = self.signing.sign(input.as_bytes());
+        grantkit::jwt::compact(&input, &signature.to_bytes())
+    }
+
+    /// Verifies `proof` with the public key in its own header (as a server
+    /// does), checks that key is this prover's, and returns its claims.
+    pub fn verify(&self, proof: &str) -> serde_json::Value {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        use p256::ecdsa::signature::Verifier;
+        let decode = |part: &str| -> serde_json::Value {
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+        };
+        let (input, signature) = proof.rsplit_once('.').expect("a JWS");
+        let (header, claims) = input.split_once('.').expect("a JWS");
+        let header = decode(header);
+        assert_eq!(header["typ"], "dpop+jwt");
+        assert_eq!(header["alg"], "ES256");
+        let member = |name: &str| {
+            URL_SAFE_NO_PAD
+                .decode(header["jwk"][name].as_str().unwrap())
+                .unwrap()
+        };
+        let mut sec1 = vec![4u8];
+        sec1.extend(member("x"));
+        sec1.extend(member("y"));
+        let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).unwrap();
+        assert_eq!(
+            &key,
+            self.signing.verifying_key(),
+            "the proof names another key"
+        );
+        let signature =
+            p256::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(signature).unwrap())
+                .unwrap();
+        key.verify(input.as_bytes(), &signature)
+            .expect("the proof verifies");
+        decode(claims)
     }
 }
 

@@ -12,11 +12,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import * as jose from 'jose';
 
 import { CLIENTS, startIdp } from '../idp/server.mjs';
 import { signIn } from '../idp/browser_login.mjs';
 import {
-  assertGrantkitError, basicHeader, cliPath, decodeJws, form, json, loadGrantkit, rejection, startScriptedServer, thrown,
+  assertGrantkitError, basicHeader, cliPath, decodeJws, form, introspect, json, loadGrantkit, rejection, startScriptedServer, thrown,
 } from './helpers.mjs';
 
 let gk;
@@ -136,6 +137,33 @@ describe('AuthorizationCode against the local IdP', () => {
     assert.notEqual(refreshed.access_token, tokens.access_token);
     const [req] = idp.tokenRequests();
     assert.equal(req.body, form([['grant_type', 'refresh_token'], ['refresh_token', tokens.refresh_token], ['client_id', 'login-public']]));
+  });
+
+  test('with dpop: the code is exchanged with a proof, the tokens are bound to the key, and a TokenSource refreshes with it', async () => {
+    const ac = login({ dpop: true });
+    const { url, pending } = await ac.begin();
+    const { callbackUrl } = await signIn({ url, username: 'alice' });
+    idp.resetRequests();
+    const tokens = await ac.complete(callbackUrl, pending);
+    assert.equal(tokens.token_type, 'DPoP');
+    const jkt = async (req) => {
+      const { protectedHeader, payload } = await jose.jwtVerify(req.headers.dpop, jose.EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'] });
+      assert.equal(payload.htu, idp.tokenEndpoint);
+      return jose.calculateJwkThumbprint(protectedHeader.jwk, 'sha256');
+    };
+    const [exchange] = idp.tokenRequests();
+    assert.equal(new URLSearchParams(exchange.body).get('grant_type'), 'authorization_code');
+    const bound = await jkt(exchange);
+    assert.deepEqual((await introspect(idp, tokens.access_token)).cnf, { jkt: bound });
+
+    const source = new gk.TokenSource(ac);
+    source.invalidate();
+    idp.resetRequests();
+    const refreshed = await source.getToken();
+    assert.equal(refreshed.token_type, 'DPoP');
+    const [refresh] = idp.tokenRequests();
+    assert.equal(refresh.body, form([['grant_type', 'refresh_token'], ['refresh_token', tokens.refresh_token], ['client_id', 'login-public']]));
+    assert.equal(await jkt(refresh), bound, 'the same key');
   });
 
   test('refusals: a changed state, another iss, a missing iss, a denied consent', async () => {

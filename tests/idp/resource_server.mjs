@@ -17,10 +17,20 @@
 // stopped accepting: clients refresh and retry).
 // Except GET /redirect-away?to=URL: 302 to URL, to check that a client does not
 // carry the Authorization header to another origin.
+// DPoP (RFC 9449 §7): `Authorization: DPoP <token>` with a `DPoP` proof is
+// accepted when the token is active and bound (introspection's cnf.jkt) to
+// the proof's key, and the proof verifies on its own key (jose), names this
+// request (htm, htu without query), hashes the token (ath), is recent (iat
+// within 60 s) and new (jti). With { dpopNonce: true } the proof must also
+// carry the server's nonce: a call without it is answered 401
+// `WWW-Authenticate: DPoP error="use_dpop_nonce"` with a `DPoP-Nonce`. A
+// bound token sent as Bearer is refused (§7.2). call.dpop holds the proof's
+// claims and its key's thumbprint.
 // With { cors: true } (browser pages of tests/matrix/) every answer allows the
 // request's Origin, and a CORS preflight (OPTIONS with
 // Access-Control-Request-Method) is answered 204 without being recorded.
 
+import * as crypto from 'node:crypto';
 import * as http from 'node:http';
 import * as jose from 'jose';
 
@@ -53,10 +63,39 @@ async function readBody(req) {
  *   failNext401(n: number): void, close(): Promise<void>}>}
  * url is `${origin}/api` (any path under the origin is an API call).
  */
-export async function startResourceServer({ idp, port = 0, cors = false } = {}) {
+export async function startResourceServer({
+  idp, port = 0, cors = false, dpopNonce = false,
+} = {}) {
   if (!idp?.introspectionEndpoint) throw new TypeError('startResourceServer needs { idp } (from startIdp())');
   const calls = [];
   let forced401 = 0;
+  let origin; // set once listening
+  const nonce = `rs-nonce-${crypto.randomBytes(9).toString('base64url')}`;
+  const seenJti = new Set();
+
+  /** The DPoP proof of a call with `token`, checked; its claims and key thumbprint, or a reason. */
+  async function checkProof(req, token) {
+    const proofs = req.headersDistinct?.dpop ?? [];
+    if (proofs.length !== 1) return { problem: 'one DPoP header is required' };
+    let verified;
+    try {
+      verified = await jose.jwtVerify(proofs[0], jose.EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'] });
+    } catch (err) {
+      return { problem: `the proof does not verify: ${err.code}` };
+    }
+    const { payload, protectedHeader } = verified;
+    const htu = `${origin}${new URL(req.url, origin).pathname}`;
+    const ath = crypto.createHash('sha256').update(token).digest('base64url');
+    if (payload.htm !== req.method) return { problem: 'htm mismatch' };
+    if (payload.htu !== htu) return { problem: `htu mismatch: ${payload.htu} vs ${htu}` };
+    if (payload.ath !== ath) return { problem: 'ath mismatch' };
+    if (typeof payload.iat !== 'number' || Math.abs(Date.now() / 1000 - payload.iat) > 60) return { problem: 'iat not recent' };
+    if (typeof payload.jti !== 'string' || seenJti.has(payload.jti)) return { problem: 'jti replayed' };
+    seenJti.add(payload.jti);
+    const jkt = await jose.calculateJwkThumbprint(protectedHeader.jwk, 'sha256');
+    if (dpopNonce && payload.nonce !== nonce) return { demandNonce: true, claims: payload, jkt };
+    return { claims: payload, jkt };
+  }
 
   async function introspect(token) {
     const res = await fetch(idp.introspectionEndpoint, {
@@ -142,14 +181,33 @@ export async function startResourceServer({ idp, port = 0, cors = false } = {}) 
       unauthorized(res, call);
       return;
     }
-    const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i.exec(req.headers.authorization ?? '');
+    const match = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*)$/i.exec(req.headers.authorization ?? '');
     if (!match) {
       unauthorized(res, call);
       return;
     }
+    const dpop = match[1].toLowerCase() === 'dpop';
+    const token = match[2];
+    if (dpop) {
+      const proof = await checkProof(req, token);
+      call.dpop = proof;
+      if (proof.demandNonce) {
+        send(res, call, 401, { error: 'use_dpop_nonce' }, {
+          'www-authenticate': 'DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof"',
+          'dpop-nonce': nonce,
+        });
+        return;
+      }
+      if (proof.problem) {
+        send(res, call, 401, { error: 'invalid_dpop_proof', error_description: proof.problem }, {
+          'www-authenticate': 'DPoP error="invalid_dpop_proof"',
+        });
+        return;
+      }
+    }
     let info;
     try {
-      info = await introspect(match[1]);
+      info = await introspect(token);
     } catch (err) {
       send(res, call, 500, { error: 'server_error', error_description: String(err.message) });
       return;
@@ -158,9 +216,15 @@ export async function startResourceServer({ idp, port = 0, cors = false } = {}) 
       unauthorized(res, call);
       return;
     }
+    // RFC 9449 §7: a bound token goes with a proof of its key, and only so.
+    const bound = info.cnf?.jkt;
+    if ((bound !== undefined) !== dpop || (dpop && bound !== call.dpop.jkt)) {
+      unauthorized(res, call);
+      return;
+    }
     send(res, call, 200, {
       ok: true,
-      sub: info.sub ?? jwtSub(match[1]) ?? null,
+      sub: info.sub ?? jwtSub(token) ?? null,
       client_id: info.client_id ?? null,
       scope: info.scope ?? null,
       method: req.method,
@@ -181,7 +245,7 @@ export async function startResourceServer({ idp, port = 0, cors = false } = {}) 
     server.listen(port, '127.0.0.1', () => { server.off('error', reject); resolve(); });
   });
   const actualPort = server.address().port;
-  const origin = `http://127.0.0.1:${actualPort}`;
+  origin = `http://127.0.0.1:${actualPort}`;
 
   let closed;
   return {
@@ -189,6 +253,8 @@ export async function startResourceServer({ idp, port = 0, cors = false } = {}) 
     origin,
     port: actualPort,
     calls,
+    /** The nonce a DPoP proof must carry with { dpopNonce: true }. */
+    dpopNonce: nonce,
     /** The next n API calls (not /redirect-away) answer 401 whatever their token. */
     failNext401(n) {
       if (!Number.isSafeInteger(n) || n < 0) throw new TypeError('n must be a non-negative integer');

@@ -193,6 +193,23 @@ const RESOURCE_SERVER_INFO = Object.freeze({
   jwt: Object.freeze({ sign: Object.freeze({ alg: 'RS256' }) }),
 });
 
+/**
+ * A native client of the authorization code grant (PKCE) redirecting to
+ * `redirectUri` on any loopback port: public, or confidential (Basic) with
+ * `secret`.
+ */
+function nativeLoginClient(clientId, redirectUri, secret) {
+  return Object.freeze({
+    client_id: clientId,
+    ...(secret === undefined ? {} : { client_secret: secret }),
+    application_type: 'native',
+    token_endpoint_auth_method: secret === undefined ? 'none' : 'client_secret_basic',
+    grant_types: Object.freeze(['authorization_code', 'refresh_token']),
+    response_types: Object.freeze(['code']),
+    redirect_uris: Object.freeze([redirectUri]),
+  });
+}
+
 /** Statically registered clients (plain objects: oidc-provider client metadata). */
 export const CLIENTS = Object.freeze({
   ccBasic: Object.freeze({
@@ -291,23 +308,14 @@ export const CLIENTS = Object.freeze({
   // that a loopback redirect URI matches on any port (RFC 8252 §7.3; what
   // oidc-provider does for application_type native). A public one (client_id
   // in the body) and a confidential one (Basic).
-  loginPublic: Object.freeze({
-    client_id: 'login-public',
-    application_type: 'native',
-    token_endpoint_auth_method: 'none',
-    grant_types: Object.freeze(['authorization_code', 'refresh_token']),
-    response_types: Object.freeze(['code']),
-    redirect_uris: Object.freeze(['http://127.0.0.1/callback']),
-  }),
-  loginConfidential: Object.freeze({
-    client_id: 'login-confidential',
-    client_secret: 'login-secret-789',
-    application_type: 'native',
-    token_endpoint_auth_method: 'client_secret_basic',
-    grant_types: Object.freeze(['authorization_code', 'refresh_token']),
-    response_types: Object.freeze(['code']),
-    redirect_uris: Object.freeze(['http://127.0.0.1/callback']),
-  }),
+  loginPublic: nativeLoginClient('login-public', 'http://127.0.0.1/callback'),
+  loginConfidential: nativeLoginClient('login-confidential', 'http://127.0.0.1/callback', 'login-secret-789'),
+  // The diagnostic page (www/) signing in with itself as the redirect target:
+  // `grantkit www --port 0` serves it at http://127.0.0.1:PORT/ on a free
+  // port, so these are native clients too (any loopback port), with the
+  // page's path "/". Public, and confidential (Basic).
+  wwwLogin: nativeLoginClient('www-login', 'http://127.0.0.1/'),
+  wwwLoginConfidential: nativeLoginClient('www-login-confidential', 'http://127.0.0.1/', 'www-login-secret-314'),
 });
 
 /** Resource owners for the password grant. */
@@ -437,9 +445,15 @@ async function readRawBody(req) {
  * deviceCodeTtlSeconds is the device code's lifetime (and the expires_in sent);
  * deviceIntervalSeconds the `interval` sent in the device authorization response.
  * cors: false drops every Access-Control-* header (see the header comment).
+ * DPoP (RFC 9449, oidc-provider's features.dPoP, on by default): a token
+ * request with a DPoP proof gets tokens bound to its key (token_type DPoP,
+ * cnf.jkt in the JWT and in introspection); dpopNonce: true demands a
+ * server nonce in every proof (400 use_dpop_nonce with DPoP-Nonce first);
+ * dpop: false turns the feature off (the proof is ignored, Bearer tokens).
  */
 export async function startIdp({
   port = 0, clockSkewSeconds = 0, deviceCodeTtlSeconds = 600, deviceIntervalSeconds = 5, cors = true,
+  dpop = true, dpopNonce = false,
 } = {}) {
   if (!Number.isFinite(clockSkewSeconds)) throw new TypeError('clockSkewSeconds must be a finite number');
   if (!Number.isSafeInteger(deviceCodeTtlSeconds) || deviceCodeTtlSeconds < 1) {
@@ -517,6 +531,11 @@ export async function startIdp({
         },
       },
       deviceFlow: { enabled: true },
+      dPoP: {
+        enabled: dpop,
+        nonceSecret: crypto.randomBytes(32),
+        requireNonce: () => dpopNonce,
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: async (_ctx, _client, oneOf) => {

@@ -54,6 +54,17 @@ const options: ClientCredentialsOptions = base;
 void options; void tokens;
 // Revocation and introspection: on every flow and on TokenSource.
 new ClientCredentials({ ...base, clientAuth: "client_secret_jwt", revocationEndpoint: "https://idp.example/revoke", introspectionEndpoint: "https://idp.example/introspect" });
+// DPoP (RFC 9449): on every token flow; a DPoP-bound token's token_type.
+const bound = new TokenSource(new ClientCredentials({ ...base, dpop: true }), { allowedOrigins: ["https://api.example"] });
+void bound.getToken().then((t: TokenSet) => { const type: "Bearer" | "DPoP" = t.token_type; return type; });
+new DeviceAuthorization({ ...base, dpop: false, onPrompt: () => {} });
+new AuthorizationCode({ clientId: "a", authorizationEndpoint: "https://idp.example/auth", tokenEndpoint: "https://idp.example/token", redirectUri: "https://app.example/cb", dpop: true });
+// @ts-expect-error dpop is a boolean
+new ClientCredentials({ ...base, dpop: "yes" });
+// @ts-expect-error AcpLogin has no dpop: the platform makes its token request
+new AcpLogin({ platformUrl: "https://acp.example", username: "u", password: "p", dpop: true });
+// @ts-expect-error a token_type is Bearer or DPoP, nothing else
+void cc.getToken().then((t) => { const other: "mac" = t.token_type; return other; });
 const revoked: Promise<void> = cc.revoke(await cc.getToken());
 void revoked;
 void cc.revoke({ refresh_token: "rt" });

@@ -14,7 +14,8 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
-import { CLIENTS, USERS, startIdp } from '../idp/server.mjs';
+import { CLIENTS, startIdp } from '../idp/server.mjs';
+import { signInOnProviderPages } from './provider_pages.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..', '..');
@@ -98,20 +99,6 @@ after(async () => {
   await Promise.all([browser?.close(), site?.close(), idp?.close()]);
 });
 
-/** Signs in on the provider's pages as a person would: type, click. */
-async function signInOnProviderPages(tab, { deny = false } = {}) {
-  await tab.waitForURL(`${idp.issuer}/interaction/**`);
-  await tab.fill('input[name="login"]', 'alice');
-  await tab.fill('input[name="password"]', USERS.alice.password);
-  await tab.click('button[type="submit"]');
-  await tab.waitForURL(`${idp.issuer}/interaction/**`);
-  if (deny) {
-    await tab.click('a[href$="/abort"]');
-  } else {
-    await tab.click('button[type="submit"]');
-  }
-}
-
 describe('AuthorizationCode in Chromium', () => {
   test('authorizationUrl(), the provider\'s login and consent pages, complete() on the redirect page', async () => {
     const context = await browser.newContext();
@@ -119,7 +106,7 @@ describe('AuthorizationCode in Chromium', () => {
     const errors = [];
     tab.on('pageerror', (e) => errors.push(e.message));
     await tab.goto(`${site.origin}/start`);
-    await signInOnProviderPages(tab);
+    await signInOnProviderPages(tab, idp.issuer);
     await tab.waitForURL(`${site.origin}/callback?**`);
     const out = tab.locator('#out');
     await out.filter({ hasText: /signed in|failed/ }).waitFor();
@@ -156,7 +143,7 @@ describe('AuthorizationCode in Chromium', () => {
     const context = await browser.newContext();
     const tab = await context.newPage();
     await tab.goto(`${site.origin}/start`);
-    await signInOnProviderPages(tab, { deny: true });
+    await signInOnProviderPages(tab, idp.issuer, { deny: true });
     await tab.waitForURL(`${site.origin}/callback?**`);
     const out = tab.locator('#out');
     await out.filter({ hasText: /signed in|failed/ }).waitFor();

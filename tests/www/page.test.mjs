@@ -20,10 +20,11 @@ import { fileURLToPath } from 'node:url';
 import * as jose from 'jose';
 import { chromium } from 'playwright-core';
 
-import { CLIENTS, USERS, startIdp } from '../idp/server.mjs';
+import { CLIENTS, RESOURCE, USERS, startIdp } from '../idp/server.mjs';
 import { startResourceServer } from '../idp/resource_server.mjs';
 import { approveDevice } from '../idp/device_approve.mjs';
 import { DEFAULT_USERS, FLOW_COOKIE, startAcp } from '../acp/server.mjs';
+import { signInOnProviderPages } from './provider_pages.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..', '..');
@@ -49,7 +50,7 @@ let acp;
 let www;
 let browser;
 /** Every secret the tests type or receive; none may show up where it must not. */
-const secrets = new Set([CC.client_secret, ALICE.password, ACP_PASSWORD, SUBSCRIPTION_KEY, JWK.d, JWK.p, JWK.q, JWK.dp, JWK.dq, JWK.qi]);
+const secrets = new Set([CC.client_secret, CLIENTS.wwwLoginConfidential.client_secret, ALICE.password, ACP_PASSWORD, SUBSCRIPTION_KEY, JWK.d, JWK.p, JWK.q, JWK.dp, JWK.dq, JWK.qi]);
 
 const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
@@ -543,10 +544,35 @@ describe('the diagnostic page', () => {
     // Each flow shows exactly its fields, each labelled by its accessible name.
     const fields = async () => page.locator('#fields label').allTextContents();
     await choose(page, 'Any OAuth server', 'Password (resource owner)');
-    assert.deepEqual(await fields(), ['Token endpoint', 'Client ID', 'Client secret', 'Username', 'Password', 'Scope']);
+    assert.deepEqual(await fields(), ['Token endpoint', 'Client ID', 'Client secret', 'Username', 'Password', 'Scope', 'Revocation endpoint', 'Introspection endpoint']);
     for (const label of await fields()) assert.equal(await page.getByLabel(label, { exact: true }).count(), 1, label);
     await choose(page, 'Any OAuth server', 'Client credentials');
-    assert.deepEqual(await fields(), ['Token endpoint', 'Client ID', 'Client secret', 'Client authentication', 'Scope']);
+    assert.deepEqual(await fields(), ['Token endpoint', 'Client ID', 'Client secret', 'Client authentication', 'Scope', 'Revocation endpoint', 'Introspection endpoint']);
+    await choose(page, 'Any OAuth server', 'Authorization code (PKCE)');
+    assert.deepEqual(await fields(), [
+      'Authorization endpoint', 'Token endpoint', 'Client ID', 'Client secret', 'Redirect URI', 'Scope', 'Issuer of the ID token', 'JWKS URI', 'Revocation endpoint', 'Introspection endpoint',
+    ]);
+    for (const label of await fields()) assert.equal(await page.getByLabel(label, { exact: true }).count(), 1, label);
+    assert.equal(await page.getByRole('button', { name: 'Sign in', exact: true }).count(), 1);
+    // The openid scope needs the issuer and its keys: grantkit says so next to the field it names.
+    await type(page, { 'Authorization endpoint': idp.authorizationEndpoint, 'Token endpoint': idp.tokenEndpoint, 'Client ID': CLIENTS.wwwLogin.client_id, Scope: 'openid' });
+    assert.match(await page.locator('#f-loginIssuer-error').textContent(), /^invalid configuration: issuer: /);
+    assert.equal(await page.getByLabel('Issuer of the ID token', { exact: true }).getAttribute('aria-invalid'), 'true');
+    await type(page, { 'Issuer of the ID token': idp.issuer });
+    assert.match(await page.locator('#f-jwksUri-error').textContent(), /^invalid configuration: jwksUri: /);
+    await type(page, { 'JWKS URI': idp.jwksUri });
+    assert.equal(await page.locator('#form-error').textContent(), '');
+    // Keyboard: the sign-in form in order, from the flow to Sign in.
+    await page.getByLabel('Flow', { exact: true }).focus();
+    const signInOrder = [];
+    for (let i = 0; i < 15; i += 1) {
+      signInOrder.push(await page.evaluate(() => document.activeElement.id));
+      await page.keyboard.press('Tab');
+    }
+    assert.deepEqual(signInOrder, [
+      'flow', 'discover-issuer', 'discover', 'f-authorizationEndpoint', 'f-tokenEndpoint', 'f-clientId', 'f-clientSecret', 'f-redirectUri', 'f-scope',
+      'f-loginIssuer', 'f-jwksUri', 'f-revocationEndpoint', 'f-introspectionEndpoint', 'relay', 'run',
+    ]);
     await choose(page, 'PingOne Advanced Identity Cloud');
     assert.deepEqual(await fields(), ['Tenant', 'Token endpoint', 'Private key file', 'Service account ID', 'Subject', 'Audience', 'Client ID', 'Scope']);
     await choose(page, 'Alauda ACP');
@@ -554,19 +580,33 @@ describe('the diagnostic page', () => {
     await assertAccessible(page, 'the ACP form');
     // Keyboard only: Tab goes through the form in order, Enter runs it.
     await choose(page, 'Any OAuth server', 'Client credentials');
-    await type(page, { 'Token endpoint': idp.tokenEndpoint, 'Client ID': CC.client_id, 'Client secret': CC.client_secret, Scope: '' });
+    await type(page, {
+      'Token endpoint': idp.tokenEndpoint, 'Client ID': CC.client_id, 'Client secret': CC.client_secret, Scope: '', 'Introspection endpoint': idp.introspectionEndpoint,
+    });
     await page.getByLabel('Provider', { exact: true }).focus();
     const order = [];
-    for (let i = 0; i < 11; i += 1) {
+    for (let i = 0; i < 13; i += 1) {
       order.push(await page.evaluate(() => document.activeElement.id));
       await page.keyboard.press('Tab');
     }
-    assert.deepEqual(order, ['provider', 'flow', 'discover-issuer', 'discover', 'f-tokenEndpoint', 'f-clientId', 'f-clientSecret', 'f-clientAuth', 'f-scope', 'relay', 'run']);
+    assert.deepEqual(order, ['provider', 'flow', 'discover-issuer', 'discover', 'f-tokenEndpoint', 'f-clientId', 'f-clientSecret', 'f-clientAuth', 'f-scope', 'f-revocationEndpoint', 'f-introspectionEndpoint', 'relay', 'run']);
     idp.resetRequests();
-    await page.keyboard.press('Shift+Tab');
-    await page.keyboard.press('Shift+Tab');
-    await page.keyboard.press('Enter'); // in the Scope field: submits the form
+    for (let i = 0; i < 3; i += 1) await page.keyboard.press('Shift+Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'f-introspectionEndpoint');
+    await page.keyboard.press('Enter'); // in a text field: submits the form
     await tokenShown(page);
+    // After the token: its buttons in order, Enter on Introspect asks the server.
+    await page.locator('#token').getByRole('button', { name: 'Copy token', exact: true }).focus();
+    const tokenOrder = [];
+    for (let i = 0; i < 3; i += 1) {
+      tokenOrder.push(await page.evaluate(() => document.activeElement.textContent));
+      await page.keyboard.press('Tab');
+    }
+    assert.deepEqual(tokenOrder, ['Copy token', 'Introspect', 'Revoke']);
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Enter');
+    await page.locator('#token-action-status').filter({ hasText: 'The server says the access token is active.' }).waitFor();
     assert.equal(idp.tokenRequests().length, 1);
     await copiedToken(page);
     assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 360);
@@ -580,6 +620,236 @@ describe('the diagnostic page', () => {
     assert.equal(await page.getByLabel('Client ID', { exact: true }).inputValue(), CC.client_id);
     assert.equal(await page.getByLabel('Client secret', { exact: true }).inputValue(), '');
   }, { width: 360, height: 800 }));
+});
+
+describe('revoking and introspecting the token of a run', () => {
+  /** The introspection answer as listed: { member: text }. */
+  const introspection = (page) => page.locator('#introspection').evaluate((dl) => Object.fromEntries([...dl.querySelectorAll('dt')].map((dt) => [dt.textContent, dt.nextElementSibling.textContent])));
+  const button = (page, name) => page.locator('#token').getByRole('button', { name, exact: true });
+  const actionStatus = (page, text) => page.locator('#token-action-status').filter({ hasText: text }).waitFor();
+
+  test('client credentials: Introspect says active with its scope; Revoke; Introspect says active: false; both in the trace', () => inPage([idp.issuer], async (page) => {
+    await choose(page, 'Any OAuth server', 'Client credentials');
+    await type(page, {
+      'Token endpoint': idp.tokenEndpoint, 'Client ID': CC.client_id, 'Client secret': CC.client_secret, Scope: 'api:read', 'Revocation endpoint': idp.revocationEndpoint, 'Introspection endpoint': idp.introspectionEndpoint,
+    });
+    await getTokenButton(page).click();
+    await tokenShown(page);
+    const token = await copiedToken(page);
+    const { exp, iat } = jose.decodeJwt(token);
+
+    await button(page, 'Introspect').click();
+    await actionStatus(page, 'The server says the access token is active.');
+    const time = (t) => `${t} (${new Date(t * 1000).toISOString()})`;
+    assert.deepEqual(await introspection(page), {
+      active: 'true', aud: RESOURCE, client_id: CC.client_id, exp: time(exp), iat: time(iat), iss: idp.issuer, scope: 'api:read', token_type: 'Bearer',
+    });
+    await assertAccessible(page, 'an introspection answer');
+    await shot(page, 'introspect-active');
+
+    await button(page, 'Revoke').click();
+    await actionStatus(page, 'Revoked: the server accepted the access token.');
+    assert.equal(await page.locator('#introspection').evaluate((dl) => dl.children.length), 0, 'the old answer is gone');
+    await button(page, 'Introspect').click();
+    await actionStatus(page, 'The server says the access token is not active.');
+    assert.deepEqual(await introspection(page), { active: 'false' });
+    assert.equal(await page.locator('#token-action-error').textContent(), '');
+
+    const exchanges = await trace(page);
+    assert.deepEqual(exchanges.map((e) => e.title), [
+      '1. token request (client_credentials)', '2. introspection request', '3. revocation request (access_token)', '4. introspection request',
+    ]);
+    assert.match(exchanges[1].summary, new RegExp(`^POST ${idp.introspectionEndpoint} → HTTP 200 in \\d+ ms$`));
+    assert.match(exchanges[2].summary, new RegExp(`^POST ${idp.revocationEndpoint} → HTTP 200 in \\d+ ms$`));
+    for (const exchange of exchanges.slice(1)) {
+      assert.match(exchange.request, /^authorization: Basic ••••$/im);
+      assert.ok(!JSON.stringify(exchange).includes(token), 'the token is masked in the trace');
+    }
+    await shot(page, 'introspect-revoked');
+  }));
+
+  test('grantkit\'s errors with their codes: no revocation endpoint; an endpoint answering an OAuth error', () => inPage([idp.issuer], async (page) => {
+    await choose(page, 'Any OAuth server', 'Client credentials');
+    // The token endpoint as the introspection endpoint: it answers 400 invalid_request.
+    await type(page, {
+      'Token endpoint': idp.tokenEndpoint, 'Client ID': CC.client_id, 'Client secret': CC.client_secret, Scope: 'api:read', 'Introspection endpoint': idp.tokenEndpoint,
+    });
+    await getTokenButton(page).click();
+    await tokenShown(page);
+    await copiedToken(page);
+    await button(page, 'Revoke').click();
+    await page.locator('#token-action-error').filter({ hasText: /^INVALID_CONFIG: / }).waitFor();
+    assert.match(await page.locator('#token-action-error').textContent(), /revocationEndpoint/);
+    assert.equal((await trace(page)).length, 1, 'nothing was sent');
+    await button(page, 'Introspect').click();
+    await page.locator('#token-action-error').filter({ hasText: /^OAUTH_ERROR: / }).waitFor();
+    assert.equal(await page.locator('#token-action-error').textContent(), 'OAUTH_ERROR: the server answered invalid_request (HTTP 400): missing required parameter \'grant_type\'');
+    assert.equal(await page.locator('#token-action-status').textContent(), '');
+    assert.equal(await page.locator('#introspection').evaluate((dl) => dl.children.length), 0);
+    const [, introspection] = await trace(page);
+    assert.match(introspection.summary, / → HTTP 400 invalid_request in \d+ ms$/);
+  }));
+});
+
+describe('signing in: the authorization code flow with the page as its redirect target', () => {
+  // oidc-provider's own login and consent pages (devInteractions) link a Google Fonts stylesheet.
+  const ORIGINS = () => [idp.issuer, 'https://fonts.googleapis.com'];
+  const signInButton = (page) => page.getByRole('button', { name: 'Sign in', exact: true });
+
+  /** The sign-in form of "Any OAuth server", its endpoints discovered. */
+  async function signInForm(page, fields) {
+    await choose(page, 'Any OAuth server', 'Authorization code (PKCE)');
+    await page.getByLabel('Issuer', { exact: true }).fill(idp.issuer);
+    await page.getByRole('button', { name: 'Discover endpoints', exact: true }).click();
+    await page.locator('#discovered dd').first().waitFor();
+    await type(page, fields);
+  }
+
+  test('Sign in through the provider\'s pages and back: the token and ID token claims, the address bar cleaned, a reload replays nothing', () => inPage(ORIGINS(), async (page) => {
+    await choose(page, 'Any OAuth server', 'Authorization code (PKCE)');
+    assert.equal(await page.getByLabel('Redirect URI', { exact: true }).inputValue(), www.url, 'the page itself, by default');
+    await signInForm(page, { 'Client ID': CLIENTS.wwwLogin.client_id, Scope: 'openid profile', 'JWKS URI': idp.jwksUri });
+    assert.equal(await page.getByLabel('Authorization endpoint', { exact: true }).inputValue(), idp.authorizationEndpoint);
+    assert.equal(await page.getByLabel('Token endpoint', { exact: true }).inputValue(), idp.tokenEndpoint);
+    assert.equal(await page.getByLabel('Issuer of the ID token', { exact: true }).inputValue(), idp.issuer);
+    assert.equal(await page.getByLabel('Revocation endpoint', { exact: true }).inputValue(), idp.revocationEndpoint);
+    assert.equal(await page.locator('#form-error').textContent(), '');
+    await assertAccessible(page, 'the sign-in form');
+    idp.resetRequests();
+    await signInButton(page).click();
+    await signInOnProviderPages(page, idp.issuer);
+    await tokenShown(page);
+    assert.equal(page.url(), www.url, 'the code is gone from the address bar');
+    const token = await copiedToken(page);
+    assert.equal(jose.decodeJwt(token).sub, ALICE.username);
+    const idClaims = await claims(page, '#id-token-claims');
+    assert.equal(idClaims.sub, ALICE.username);
+    assert.equal(idClaims.aud, CLIENTS.wwwLogin.client_id);
+    assert.equal(idClaims.iss, idp.issuer);
+    assert.equal(await page.locator('#token-id').textContent(), 'issued (not shown)');
+    assert.equal(await page.locator('#problem').isHidden(), true);
+    const [sent, ...others] = idp.tokenRequests();
+    assert.deepEqual(others, []);
+    const body = new URLSearchParams(sent.body);
+    assert.deepEqual([...body.keys()], ['grant_type', 'code', 'redirect_uri', 'code_verifier', 'client_id']);
+    assert.equal(body.get('redirect_uri'), www.url);
+    secrets.add(body.get('code'));
+    secrets.add(body.get('code_verifier'));
+    assert.deepEqual((await trace(page)).map((e) => e.title), ['1. token request (authorization_code)', '2. issuer keys (jwks_uri)']);
+    // The form's fields survived the trip (localStorage); the trip left nothing in sessionStorage.
+    assert.equal(await page.getByLabel('Client ID', { exact: true }).inputValue(), CLIENTS.wwwLogin.client_id);
+    assert.equal(await page.getByLabel('Scope', { exact: true }).inputValue(), 'openid profile');
+    assert.equal(await page.getByLabel('JWKS URI', { exact: true }).inputValue(), idp.jwksUri);
+    assert.equal(await page.getByRole('button', { name: 'Sign in', exact: true }).count(), 1);
+    assert.deepEqual(await page.evaluate(() => Object.keys(sessionStorage)), []);
+    await assertAccessible(page, 'signed in');
+    await shot(page, 'signed-in');
+
+    // A reload does not send the code again: nothing happens.
+    await page.reload();
+    await page.locator('#provider option').first().waitFor({ state: 'attached' });
+    await sleep(500);
+    assert.equal(await page.locator('#token').isHidden(), true);
+    assert.equal(await page.locator('#problem').isHidden(), true);
+    assert.equal(idp.tokenRequests().length, 1);
+  }));
+
+  test('a declined consent (error=access_denied): OAUTH_ERROR and the server\'s words, the address bar cleaned', () => inPage(ORIGINS(), async (page) => {
+    await signInForm(page, { 'Client ID': CLIENTS.wwwLogin.client_id, Scope: 'openid', 'JWKS URI': idp.jwksUri });
+    idp.resetRequests();
+    await signInButton(page).click();
+    await signInOnProviderPages(page, idp.issuer, { deny: true });
+    await page.locator('#problem').waitFor({ state: 'visible' });
+    assert.equal(page.url(), www.url);
+    assert.equal(await page.locator('#problem-title').textContent(), 'The sign-in failed');
+    assert.equal(await page.locator('#problem-code').textContent(), 'OAUTH_ERROR · access_denied');
+    assert.equal(await page.locator('#problem-message').textContent(), 'the authorization server refused the authorization (access_denied: End-User aborted interaction)');
+    assert.equal(await page.locator('#problem-explanation').textContent(), 'The authorization server sent the browser back without a code: the sign-in or the consent was declined.The server says: End-User aborted interaction');
+    assert.equal(idp.tokenRequests().length, 0);
+    await assertAccessible(page, 'a declined sign-in');
+    await shot(page, 'sign-in-denied');
+  }));
+
+  test('the server\'s words stay text; a code without this tab\'s pending login is refused', () => inPage(ORIGINS(), async (page) => {
+    await signInForm(page, { 'Client ID': CLIENTS.wwwLogin.client_id, Scope: 'openid', 'JWKS URI': idp.jwksUri });
+    // A server that answers with markup in error_description (the authorization endpoint stubbed in the browser).
+    const markup = '<img src=x id=injected> & <b>bold</b>';
+    await page.route(`${idp.authorizationEndpoint}?**`, (route) => {
+      const asked = new URL(route.request().url());
+      const back = new URL(asked.searchParams.get('redirect_uri'));
+      back.search = new URLSearchParams({ error: 'access_denied', error_description: markup, state: asked.searchParams.get('state'), iss: idp.issuer }).toString();
+      route.fulfill({ status: 302, headers: { location: back.href } });
+    });
+    await signInButton(page).click();
+    await page.locator('#problem').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#problem-code').textContent(), 'OAUTH_ERROR · access_denied');
+    assert.ok((await page.locator('#problem-explanation q').textContent()).includes('<b>bold</b>'), 'shown as text');
+    assert.equal(await page.locator('#injected, #problem b').count(), 0, 'never as markup');
+    assert.equal(page.url(), www.url);
+
+    // A redirect this tab did not begin (or a replayed one): grantkit finds no pending login, nothing is sent.
+    idp.resetRequests();
+    await page.goto(`${www.url}?code=replayed-code&state=AAAAAAAAAAAAAAAAAAAAAA&iss=${encodeURIComponent(idp.issuer)}`);
+    await page.locator('#problem').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#problem-code').textContent(), 'AUTHORIZATION_PENDING_INVALID');
+    assert.equal(page.url(), www.url);
+    assert.equal(idp.tokenRequests().length, 0);
+  }));
+
+  test('through the relay: a provider without CORS; the relay carries the token request and the keys, the browser the navigation', () => inPage([idpNoCors.issuer, 'https://fonts.googleapis.com'], async (page) => {
+    await choose(page, 'Any OAuth server', 'Authorization code (PKCE)');
+    await type(page, {
+      'Authorization endpoint': idpNoCors.authorizationEndpoint,
+      'Token endpoint': idpNoCors.tokenEndpoint,
+      'Client ID': CLIENTS.wwwLogin.client_id,
+      Scope: 'openid',
+      'Issuer of the ID token': idpNoCors.issuer,
+      'JWKS URI': idpNoCors.jwksUri,
+    });
+    await page.getByLabel('Send token requests through the local relay', { exact: true }).check();
+    await signInButton(page).click();
+    await signInOnProviderPages(page, idpNoCors.issuer);
+    await tokenShown(page);
+    await copiedToken(page);
+    assert.ok(await page.getByLabel('Send token requests through the local relay', { exact: true }).isChecked(), 'the setting survived the trip');
+    const exchanges = await trace(page);
+    assert.deepEqual(exchanges.map((e) => [e.title, e.relayed]), [['1. token request (authorization_code)', 'via the relay'], ['2. issuer keys (jwks_uri)', 'via the relay']]);
+    assert.equal((await claims(page, '#id-token-claims')).sub, ALICE.username);
+  }));
+
+  test('a confidential client: the secret is typed again after the return, never stored', () => inPage(ORIGINS(), async (page) => {
+    const { client_id: clientId, client_secret: clientSecret } = CLIENTS.wwwLoginConfidential;
+    await signInForm(page, { 'Client ID': clientId, 'Client secret': clientSecret, Scope: 'openid offline_access', 'JWKS URI': idp.jwksUri });
+    idp.resetRequests();
+    await signInButton(page).click();
+    await signInOnProviderPages(page, idp.issuer);
+    const complete = page.getByRole('button', { name: 'Complete sign-in', exact: true });
+    await complete.waitFor();
+    assert.equal(page.url(), www.url);
+    assert.equal(await page.locator('#sign-in-note').textContent(), 'The authorization server sent you back. Type the client secret again (it is never stored), then press Complete sign-in.');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'f-clientSecret');
+    assert.equal(await page.getByLabel('Client secret', { exact: true }).inputValue(), '');
+    assert.equal(idp.tokenRequests().length, 0);
+    await page.keyboard.type(clientSecret);
+    await complete.click();
+    await tokenShown(page);
+    await copiedToken(page);
+    const [sent] = idp.tokenRequests();
+    assert.equal(sent.headers.authorization, `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`);
+    assert.equal(await page.locator('#sign-in-note').textContent(), '');
+    assert.equal(await page.getByRole('button', { name: 'Sign in', exact: true }).count(), 1);
+    // Introspect and Revoke on the signed-in user's token, as that client (Basic).
+    await page.getByRole('button', { name: 'Introspect', exact: true }).click();
+    await page.locator('#token-action-status').filter({ hasText: 'The server says the access token is active.' }).waitFor();
+    assert.match(await page.locator('#introspection').innerText(), new RegExp(`^active\\s+true\\s.*client_id\\s+${clientId}\\s.*sub\\s+alice\\s`, 's'));
+    await page.getByRole('button', { name: 'Revoke', exact: true }).click();
+    await page.locator('#token-action-status').filter({ hasText: 'Revoked: the server accepted the access token.' }).waitFor();
+    await page.getByRole('button', { name: 'Introspect', exact: true }).click();
+    await page.locator('#token-action-status').filter({ hasText: 'The server says the access token is not active.' }).waitFor();
+    assert.deepEqual((await trace(page)).map((e) => e.title), [
+      '1. token request (authorization_code)', '2. issuer keys (jwks_uri)', '3. introspection request', '4. revocation request (access_token)', '5. introspection request',
+    ]);
+  }));
 });
 
 describe('the relay of grantkit www', () => {
