@@ -540,3 +540,76 @@ async fn hostile_option_objects_are_config_errors_not_exceptions() {
     }
     assert_eq!(Array::from(&get(&fetch, "calls")).length(), 0);
 }
+
+/// The public key (SEC1, uncompressed) of each DPoP proof `fetch` was
+/// called with, each proof verified on it with an independent ES256
+/// implementation (p256), as a server verifies it.
+fn dpop_keys(fetch: &Function, htu: &str) -> Vec<Vec<u8>> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use p256::ecdsa::signature::Verifier;
+    let calls: Array = get(fetch, "calls").into();
+    let mut keys = Vec::new();
+    for call in calls.iter() {
+        let headers: Array = get(&call, "headers").into();
+        let proof = headers
+            .iter()
+            .map(|pair| Array::from(&pair))
+            .find(|pair| pair.get(0).as_string().as_deref() == Some("dpop"))
+            .and_then(|pair| pair.get(1).as_string())
+            .expect("a DPoP header");
+        let (input, signature) = proof.rsplit_once('.').unwrap();
+        let part = |i: usize| -> serde_json::Value {
+            let part = input.split('.').nth(i).unwrap();
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+        };
+        let (header, claims) = (part(0), part(1));
+        assert_eq!(header["typ"], "dpop+jwt");
+        assert_eq!(claims["htu"], htu);
+        let coordinate = |name: &str| {
+            URL_SAFE_NO_PAD
+                .decode(header["jwk"][name].as_str().unwrap())
+                .unwrap()
+        };
+        let mut sec1 = vec![4u8];
+        sec1.extend(coordinate("x"));
+        sec1.extend(coordinate("y"));
+        let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).unwrap();
+        let signature =
+            p256::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(signature).unwrap())
+                .unwrap();
+        key.verify(input.as_bytes(), &signature)
+            .expect("WebCrypto's ES256 signature verifies");
+        keys.push(sec1);
+    }
+    keys
+}
+
+/// The driver's DPoP key, in Node and in Chromium: a WebCrypto P-256 pair
+/// whose proofs verify on the public key they carry, the same key on every
+/// request of one flow object, another for another object.
+#[wasm_bindgen_test]
+async fn dpop_proofs_are_signed_with_one_webcrypto_key_per_flow_object() {
+    let dpop = CC.replace('}', r#","dpop":true}"#);
+    let answer = r#"{"access_token":"at-1","token_type":"DPoP","expires_in":300}"#;
+    let fetch = recording_fetch(200, answer, JsValue::UNDEFINED);
+    let client = client_credentials(&dpop, &fetch);
+    for _ in 0..2 {
+        let tokens = JsFuture::from(client.get_token(JsValue::UNDEFINED))
+            .await
+            .unwrap();
+        assert_eq!(text(&tokens, "token_type"), "DPoP");
+    }
+    let keys = dpop_keys(&fetch, "https://idp.example/token");
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0], keys[1], "one key per flow object");
+
+    let other_fetch = recording_fetch(200, answer, JsValue::UNDEFINED);
+    let other = client_credentials(&dpop, &other_fetch);
+    JsFuture::from(other.get_token(JsValue::UNDEFINED))
+        .await
+        .unwrap();
+    let other_keys = dpop_keys(&other_fetch, "https://idp.example/token");
+    assert_eq!(other_keys.len(), 1);
+    assert_ne!(other_keys[0], keys[0], "another flow object, another key");
+}

@@ -95,6 +95,14 @@ export DEMO_CSJWT_SECRET=csjwt-secret-0123456789-abcdefghij
 token=$(grantkit client-credentials --issuer "$(ready_field idp issuer)" --client-id csjwt-client \
   --client-auth client_secret_jwt --client-secret-env DEMO_CSJWT_SECRET --scope api:read)
 show "client credentials (issuer discovery, client_secret_jwt), access token" "$token"
+# DPoP (RFC 9449): the token is bound to a key pair the CLI makes for this
+# run (its decoded claims carry cnf.jkt, the key's thumbprint); each token
+# request carries a proof signed with it.
+tokens=$(grantkit client-credentials --token-endpoint "$token_endpoint" \
+  --client-id cc-basic --client-secret-env DEMO_CC_SECRET --scope api:read --dpop --json)
+echo
+echo "== client credentials with DPoP: token_type $(field token_type)"
+show "client credentials (DPoP-bound), access token" "$(field access_token)"
 # JWT bearer grant (RFC 7523), as PingOne AIC service accounts use it: an
 # RS256 assertion signed with the account's key (a JWK file), exchanged by
 # the public client "service-account".
@@ -148,4 +156,4 @@ token=$(grantkit acp --platform-url "$platform_url" --username admin --password-
 show "ACP session login (admin), access token" "$token"
 
 echo
-echo "demo finished: 9 flows, revocation and introspection, 11 tokens decoded"
+echo "demo finished: 9 flows (one with DPoP), revocation and introspection, 12 tokens decoded"
