@@ -253,6 +253,40 @@ export const CHECKS = {
     return 'Bearer + subscription key + caller id seen; foreign origin refused unsent';
   },
 
+  async dpop(ctx) {
+    const { observed, params } = ctx;
+    const req = oneTokenRequest(ctx);
+    assert.equal(req.headers.authorization, basicHeader(params.ccBasic.clientId, params.ccBasic.clientSecret));
+    assert.equal(req.body, form([['grant_type', 'client_credentials'], ['scope', 'api:read']]));
+    // The token request's proof, verified with jose on the key it carries.
+    const { payload, protectedHeader } = await jose.jwtVerify(req.headers.dpop, jose.EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'] });
+    assert.deepEqual(Object.keys(payload), ['jti', 'htm', 'htu', 'iat']);
+    assert.equal(payload.htm, 'POST');
+    assert.equal(payload.htu, ctx.idp.tokenEndpoint);
+    assert.match(payload.jti, JTI);
+    const jkt = await jose.calculateJwkThumbprint(protectedHeader.jwk, 'sha256');
+    assert.equal(observed.tokens.token_type, 'DPoP');
+    const claims = await accessTokenClaims(ctx, observed.tokens.access_token);
+    assert.deepEqual(claims.cnf, { jkt }, 'the token is bound to the proof\'s key');
+    // The API: a nonce demanded, the call made once more with it, both with
+    // proofs the resource server verified (htm, htu, ath, iat, jti).
+    const calls = ctx.rsCalls;
+    assert.deepEqual(calls.map((c) => c.status), [401, 200]);
+    for (const call of calls) {
+      assert.equal(call.method, 'POST');
+      assert.equal(call.path, `/api/dpop?runtime=${encodeURIComponent(params.runtime)}`);
+      assert.equal(call.headers.authorization, `DPoP ${observed.tokens.access_token}`);
+      assert.equal(call.body, JSON.stringify({ runtime: params.runtime }));
+      assert.equal(call.dpop.problem, undefined, call.dpop.problem);
+      assert.equal(call.dpop.jkt, jkt, 'the same key at the API');
+    }
+    assert.equal(calls[0].dpop.claims.nonce, undefined);
+    assert.equal(calls[1].dpop.claims.nonce, ctx.rsNonce);
+    assert.equal(observed.status, 200);
+    assert.equal(observed.body.ok, true);
+    return 'proof at the token endpoint, token bound (cnf.jkt), API nonce answered once';
+  },
+
   async server_error(ctx) {
     const { observed, params } = ctx;
     const req = oneTokenRequest(ctx);

@@ -206,6 +206,7 @@ function startControl({ idp, rs, install, results }) {
         jwksRequests: recorded.filter((r) => r.method === 'GET' && r.path === new URL(idp.jwksUri).pathname),
         authorize: mark.authorize,
         rsCalls: rs.calls.slice(mark.rs),
+        rsNonce: rs.dpopNonce,
         approval: mark.approval,
         promptAt: mark.promptAt,
       };
@@ -465,7 +466,8 @@ async function main() {
   const install = installPackage();
   log(`installed ${TARBALL} into ${path.relative(ROOT, install.pkgDir)}`);
   const idp = await startIdp({ deviceIntervalSeconds: 1 });
-  const rs = await startResourceServer({ idp, cors: true });
+  // DPoP calls must carry the API's nonce (Bearer calls are not affected).
+  const rs = await startResourceServer({ idp, cors: true, dpopNonce: true });
   const results = Object.fromEntries(only.map((rt) => [rt, {}]));
   const control = await startControl({ idp, rs, install, results });
 

@@ -27,6 +27,7 @@ export const STEPS = Object.freeze([
   'server_error',
   'discovery',
   'authorization_code',
+  'dpop',
 ]);
 
 // A step that takes longer fails (the device flow polls every second).
@@ -195,6 +196,20 @@ const steps = {
     return {
       status: response.status, body, accessToken, refused,
     };
+  },
+
+  // DPoP (RFC 9449): the runtime's WebCrypto key pair, a proof on the
+  // token request, and on the API call, whose nonce demand is answered once.
+  async dpop(gk, p) {
+    const source = new gk.TokenSource(new gk.ClientCredentials({
+      tokenEndpoint: p.tokenEndpoint, clientId: p.ccBasic.clientId, clientSecret: p.ccBasic.clientSecret, scope: 'api:read', dpop: true,
+    }), { allowedOrigins: [p.resourceOrigin] });
+    const response = await source.authorizedFetch(`${p.resourceUrl}/dpop?runtime=${encodeURIComponent(p.runtime)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ runtime: p.runtime }),
+    });
+    return { status: response.status, body: await response.json(), tokens: plain(await source.getToken()) };
   },
 
   async server_error(gk, p) {
