@@ -17,10 +17,13 @@
 //!   for (OIDC Discovery §4.3, RFC 8414 §3.3: "MUST be identical"), except
 //!   for Microsoft Entra's multi-tenant documents, see [`issuer_matches`];
 //! - every endpoint member grantkit reads (token, device authorization,
-//!   revocation, introspection, authorization), when present, a string URL
-//!   with the same rules as a configured endpoint: `https`, or plain `http`
-//!   only on a loopback host (127.0.0.0/8, ::1, localhost) unless
-//!   `allowInsecureHttp` is set, no credentials, no fragment.
+//!   revocation, introspection, authorization, and `jwks_uri`, whose keys
+//!   verify ID tokens), when present, a string URL with the same rules as a
+//!   configured endpoint: `https`, or plain `http` only on a loopback host
+//!   (127.0.0.0/8, ::1, localhost) unless `allowInsecureHttp` is set, no
+//!   credentials, no fragment;
+//! - `authorization_response_iss_parameter_supported` (RFC 9207 §3), when
+//!   present, a boolean.
 //!
 //! Endpoints on another origin than the issuer are accepted: neither OIDC
 //! Discovery nor RFC 8414 restricts where endpoints live (Entra serves
@@ -69,16 +72,29 @@ pub struct ServerMetadata {
     pub introspection_endpoint: Option<String>,
     /// `authorization_endpoint` (RFC 8414 §2).
     pub authorization_endpoint: Option<String>,
+    /// `jwks_uri` (RFC 8414 §2, OpenID Connect Discovery §3): the issuer's
+    /// JWK Set, whose keys verify its ID tokens.
+    pub jwks_uri: Option<String>,
+    /// `authorization_response_iss_parameter_supported` (RFC 9207 §3):
+    /// the server puts `iss` in every authorization response, so a
+    /// response without it is refused. Absent: `false` ("If omitted, the
+    /// default value is false").
+    pub authorization_response_iss_parameter_supported: bool,
 }
 
 /// The endpoint members grantkit reads, with where each goes.
-const ENDPOINTS: [&str; 5] = [
+const ENDPOINTS: [&str; 6] = [
     "token_endpoint",
     "device_authorization_endpoint",
     "revocation_endpoint",
     "introspection_endpoint",
     "authorization_endpoint",
+    "jwks_uri",
 ];
+
+/// RFC 9207 §3: the metadata member announcing `iss` in authorization
+/// responses.
+const ISS_PARAMETER_SUPPORTED: &str = "authorization_response_iss_parameter_supported";
 
 /// What to discover: the issuer, checked, and whether plain http is
 /// allowed off loopback (for the issuer and for the endpoints the document
@@ -235,8 +251,17 @@ pub fn parse_metadata(
         *slot = endpoint(&body, name, request.allow_insecure_http)
             .map_err(|(problem, why)| fail(problem, format!("{url}: {name} {why}")))?;
     }
-    let [token_endpoint, device_authorization_endpoint, revocation_endpoint, introspection_endpoint, authorization_endpoint] =
+    let [token_endpoint, device_authorization_endpoint, revocation_endpoint, introspection_endpoint, authorization_endpoint, jwks_uri] =
         endpoints;
+    let iss_parameter_supported = match body.get(ISS_PARAMETER_SUPPORTED) {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(supported)) => *supported,
+        Some(_) => {
+            return Err(invalid(format!(
+                "{url}: {ISS_PARAMETER_SUPPORTED} is not a boolean (RFC 9207 §3)"
+            )))
+        }
+    };
     Ok(ServerMetadata {
         issuer: request.issuer.clone(),
         token_endpoint,
@@ -244,6 +269,8 @@ pub fn parse_metadata(
         revocation_endpoint,
         introspection_endpoint,
         authorization_endpoint,
+        jwks_uri,
+        authorization_response_iss_parameter_supported: iss_parameter_supported,
     })
 }
 

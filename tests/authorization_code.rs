@@ -11,7 +11,8 @@ use common::{drive, headers, json, TestRng, NOW};
 use grantkit::client_auth::{ClientAuthMethod, ClientCredential};
 use grantkit::flow::authorization_code::{code_challenge, code_verifier, JWKS_LABEL};
 use grantkit::flow::{
-    Action, AuthorizationCode, AuthorizationCodeSettings, CompletedLogin, Flow, PendingLogin,
+    Action, AuthorizationCode, AuthorizationCodeSettings, CompletedLogin, Discoverable, Flow,
+    PendingLogin,
 };
 use grantkit::options::ConfigField;
 use grantkit::source::Grant;
@@ -773,4 +774,336 @@ fn a_completed_login_refreshes_and_otherwise_requires_a_new_login() {
     assert!(completed.identity().contains(&format!("{ISSUER} alice")));
     assert_ne!(completed.identity(), other.identity());
     assert_eq!(completed.kind().name(), "login");
+}
+
+// A login configured with only an issuer: the endpoints, jwks_uri and the
+// RFC 9207 announcement come from the metadata, asked for before either
+// half (what the JS driver runs before begin() and complete()).
+
+const DISCOVERY: &str = "https://sso.example.com/realms/ops/.well-known/openid-configuration";
+
+/// The issuer's metadata document, with `extra` members.
+fn document(extra: &str) -> String {
+    format!(
+        r#"{{"issuer":"{ISSUER}","authorization_endpoint":"{AUTHORIZE}","token_endpoint":"{TOKEN}","jwks_uri":"{JWKS}"{extra}}}"#
+    )
+}
+
+/// A public client of the issuer, with no endpoint configured.
+fn issuer_only(scope: &str) -> AuthorizationCodeSettings {
+    let mut settings = AuthorizationCodeSettings::new("", "", "console", REDIRECT);
+    settings.client.scope = vec![scope.into()];
+    settings.client.issuer = Some(ISSUER.into());
+    settings
+}
+
+fn discoverable(settings: AuthorizationCodeSettings) -> Discoverable<AuthorizationCode> {
+    Discoverable::new(settings, AuthorizationCode::new).unwrap()
+}
+
+/// Runs the login's metadata flow on `responses`: the requests sent, and
+/// the login it built.
+fn discover_login(
+    login: &Discoverable<AuthorizationCode>,
+    responses: Vec<grantkit::HttpResponse>,
+) -> (
+    Vec<grantkit::HttpRequest>,
+    Result<Arc<AuthorizationCode>, Error>,
+) {
+    let flow = login
+        .metadata_first(Box::new(TestRng::default()))
+        .expect("the login waits for its metadata");
+    let (sent, result) = drive(flow, responses);
+    (sent, result.map(|()| login.shared().expect("built")))
+}
+
+/// Asserts the metadata request: GET, JSON, no body, no credentials.
+fn assert_discovery_request(request: &grantkit::HttpRequest) {
+    assert_eq!(request.method, Method::Get);
+    assert_eq!(request.url, DISCOVERY);
+    assert_eq!(headers(request), [ACCEPT]);
+    assert_eq!(request.body, None);
+}
+
+/// Asserts the exact code exchange of the test rng's login, code `c0de`.
+fn assert_code_exchange(request: &grantkit::HttpRequest) {
+    assert_eq!(request.method, Method::Post);
+    assert_eq!(request.url, TOKEN);
+    assert_eq!(headers(request), [FORM, ACCEPT]);
+    assert_eq!(
+        request.body_text(),
+        format!(
+            "grant_type=authorization_code&code=c0de\
+             &redirect_uri=http%3A%2F%2F127.0.0.1%3A53682%2Fcallback&code_verifier={VERIFIER}\
+             &client_id=console"
+        )
+    );
+}
+
+fn assert_jwks_request(request: &grantkit::HttpRequest) {
+    assert_eq!(request.method, Method::Get);
+    assert_eq!(request.url, JWKS);
+    assert_eq!(
+        headers(request),
+        [("Accept", "application/jwk-set+json, application/json")]
+    );
+    assert_eq!(request.body, None);
+}
+
+/// The openid exchange of `login` for `query`: the requests, the tokens.
+fn exchange(
+    login: &AuthorizationCode,
+    query: &str,
+    pending: &PendingLogin,
+) -> (Vec<grantkit::HttpRequest>, Result<TokenSet, Error>) {
+    let exchange = match login.complete(&callback(query), pending, &mut TestRng::default()) {
+        Ok(exchange) => exchange,
+        Err(error) => return (Vec::new(), Err(error)),
+    };
+    let mut responses = vec![json(200, &tokens_with(Some(&id_token(&claims()))))];
+    if login.is_openid() {
+        responses.push(json(200, &jwks()));
+    } else {
+        responses = vec![json(200, &tokens_with(None))];
+    }
+    drive(exchange, responses)
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_login_with_only_an_issuer_reads_the_metadata_once_then_begins_and_completes() {
+    let login = discoverable(issuer_only("openid profile"));
+    assert!(
+        login.ready().is_none(),
+        "nothing is known before the metadata"
+    );
+    let (sent, result) = discover_login(&login, vec![json(200, &document(""))]);
+    assert_eq!(sent.len(), 1);
+    assert_discovery_request(&sent[0]);
+    let discovered = result.unwrap();
+    // Exactly the URL of the same login configured with the endpoints.
+    let configured = AuthorizationCode::new(settings("openid profile")).unwrap();
+    let (url, pending) = begin(&discovered);
+    assert_eq!((url, pending.clone()), begin(&configured));
+
+    // Kept: nothing more to discover; completing sends the token and JWKS
+    // requests only.
+    assert!(login.metadata_first(Box::new(TestRng::default())).is_none());
+    let (sent, result) = exchange(
+        login.ready().unwrap(),
+        &format!("code=c0de&state={STATE}&iss={ISSUER}"),
+        &pending,
+    );
+    assert_eq!(sent.len(), 2);
+    assert_code_exchange(&sent[0]);
+    assert_jwks_request(&sent[1]);
+    let tokens = result.unwrap();
+
+    // The login refreshes at the discovered token endpoint.
+    let completed = CompletedLogin::new(login.shared().unwrap(), &tokens, &mut TestRng::default());
+    let refresh = completed
+        .refresh(&Secret::new("rt-1"), &mut TestRng::default())
+        .unwrap();
+    let (sent, _) = drive(refresh, vec![json(200, &tokens_with(None))]);
+    assert_eq!(sent[0].url, TOKEN);
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_metadatas_iss_announcement_makes_iss_required_in_the_redirect() {
+    const ANNOUNCED: &str = r#","authorization_response_iss_parameter_supported":true"#;
+    let (_, pending) = begin(&AuthorizationCode::new(settings("orders:read")).unwrap());
+    let complete = |settings: AuthorizationCodeSettings, doc: &str, query: &str| {
+        let login = discoverable(settings);
+        let (sent, discovered) = discover_login(&login, vec![json(200, doc)]);
+        assert_discovery_request(&sent[0]);
+        exchange(&discovered.unwrap(), query, &pending)
+    };
+    let without_iss = format!("code=c0de&state={STATE}");
+    let with_iss = format!("code=c0de&state={STATE}&iss={ISSUER}");
+
+    // RFC 9207 §2.4: announced, a redirect without iss is refused, unsent.
+    let (sent, result) = complete(
+        issuer_only("orders:read"),
+        &document(ANNOUNCED),
+        &without_iss,
+    );
+    assert!(sent.is_empty());
+    let error = result.unwrap_err();
+    assert_eq!(code(error.clone()), ErrorCode::AuthorizationIssuerMismatch);
+    assert!(error.to_string().contains("announced"), "{error}");
+    let (sent, result) = complete(issuer_only("orders:read"), &document(ANNOUNCED), &with_iss);
+    assert_code_exchange(&sent[0]);
+    result.unwrap();
+
+    // Not announced: without iss is accepted (a server without RFC 9207).
+    let (sent, result) = complete(issuer_only("orders:read"), &document(""), &without_iss);
+    assert_code_exchange(&sent[0]);
+    result.unwrap();
+    // The option adds the rule where the metadata does not announce it...
+    let mut option = issuer_only("orders:read");
+    option.iss_parameter_supported = true;
+    let (sent, result) = complete(option, &document(""), &without_iss);
+    assert!(sent.is_empty());
+    assert_eq!(
+        code(result.unwrap_err()),
+        ErrorCode::AuthorizationIssuerMismatch
+    );
+    // ...another iss is refused either way, and so is a forged state.
+    let other = format!("code=c0de&state={STATE}&iss=https://evil.example");
+    let (sent, result) = complete(issuer_only("orders:read"), &document(""), &other);
+    assert!(sent.is_empty());
+    assert_eq!(
+        code(result.unwrap_err()),
+        ErrorCode::AuthorizationIssuerMismatch
+    );
+    let forged = format!("code=c0de&state=forged&iss={ISSUER}");
+    let (sent, result) = complete(issuer_only("orders:read"), &document(ANNOUNCED), &forged);
+    assert!(sent.is_empty());
+    assert_eq!(
+        code(result.unwrap_err()),
+        ErrorCode::AuthorizationStateMismatch
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn metadata_a_login_cannot_use_is_refused_with_its_code() {
+    let discover_with = |scope: &str, doc: String| {
+        let login = discoverable(issuer_only(scope));
+        let (sent, result) = discover_login(&login, vec![json(200, &doc)]);
+        assert_eq!(sent.len(), 1, "only the metadata request");
+        if result.is_err() {
+            // A failure keeps nothing: the next try asks again.
+            assert!(login.ready().is_none());
+            assert!(login.metadata_first(Box::new(TestRng::default())).is_some());
+        }
+        result
+    };
+    let without = |member: &str| {
+        let mut doc: Value = serde_json::from_str(&document("")).unwrap();
+        doc.as_object_mut().unwrap().remove(member);
+        doc.to_string()
+    };
+    let with = |member: &str, value: &str| {
+        let mut doc: Value = serde_json::from_str(&document("")).unwrap();
+        doc[member] = value.into();
+        doc.to_string()
+    };
+    for (scope, doc, expected, named) in [
+        (
+            "openid",
+            without("authorization_endpoint"),
+            ErrorCode::DiscoveryMissingEndpoint,
+            "authorization_endpoint",
+        ),
+        (
+            "openid",
+            without("token_endpoint"),
+            ErrorCode::DiscoveryMissingEndpoint,
+            "token_endpoint",
+        ),
+        (
+            "openid",
+            without("jwks_uri"),
+            ErrorCode::DiscoveryMissingEndpoint,
+            "jwks_uri",
+        ),
+        // Keys from plain http off loopback could be anyone's: ID tokens
+        // would verify against them.
+        (
+            "openid",
+            with("jwks_uri", "http://sso.example.com/certs"),
+            ErrorCode::DiscoveryInsecureEndpoint,
+            "jwks_uri",
+        ),
+        (
+            "profile",
+            with("jwks_uri", "http://sso.example.com/certs"),
+            ErrorCode::DiscoveryInsecureEndpoint,
+            "jwks_uri",
+        ),
+        (
+            "openid",
+            with("authorization_endpoint", "http://sso.example.com/auth"),
+            ErrorCode::DiscoveryInsecureEndpoint,
+            "authorization_endpoint",
+        ),
+        (
+            "openid",
+            with("issuer", "https://evil.example"),
+            ErrorCode::DiscoveryIssuerMismatch,
+            "evil.example",
+        ),
+    ] {
+        let error = discover_with(scope, doc).unwrap_err();
+        assert_eq!(code(error.clone()), expected, "{named}: {error}");
+        assert!(error.to_string().contains(named), "{error}");
+    }
+    // Without openid no ID token is verified: no jwks_uri is needed.
+    let login = discover_with("profile", without("jwks_uri")).unwrap();
+    assert!(begin(&login).0.starts_with(&format!("{AUTHORIZE}?")));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn configured_endpoints_win_and_only_what_is_missing_is_discovered() {
+    // Every endpoint configured: nothing is discovered (the issuer is the
+    // iss to check), and the login is ready at once.
+    let login = discoverable(settings("openid profile"));
+    assert!(login.ready().is_some());
+    assert!(login.metadata_first(Box::new(TestRng::default())).is_none());
+
+    // Only jwks_uri missing with openid: the metadata gives it; the
+    // configured endpoints stay, whatever the metadata says.
+    let mut settings = settings("openid profile");
+    settings.jwks_uri = None;
+    let login = discoverable(settings);
+    assert!(login.ready().is_none());
+    let moved = document("")
+        .replace(AUTHORIZE, "https://other.example/auth")
+        .replace(TOKEN, "https://other.example/token");
+    let (sent, result) = discover_login(&login, vec![json(200, &moved)]);
+    assert_discovery_request(&sent[0]);
+    let discovered = result.unwrap();
+    let (url, pending) = begin(&discovered);
+    assert!(url.starts_with(&format!("{AUTHORIZE}?")), "{url}");
+    let (sent, result) = exchange(&discovered, &format!("code=c0de&state={STATE}"), &pending);
+    assert_eq!(sent.len(), 2);
+    assert_code_exchange(&sent[0]);
+    assert_jwks_request(&sent[1]);
+    result.unwrap();
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn configuration_errors_of_a_discovered_login_come_before_any_request() {
+    let field = |settings: AuthorizationCodeSettings| match Discoverable::new(
+        settings,
+        AuthorizationCode::new,
+    ) {
+        Err(Error::InvalidConfig { field, .. }) => field,
+        other => panic!("expected INVALID_CONFIG, got {other:?}"),
+    };
+    // Neither an endpoint nor the issuer: the option to give is named.
+    let mut s = issuer_only("profile");
+    s.client.issuer = None;
+    let error = Discoverable::new(s, AuthorizationCode::new).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid configuration: authorizationEndpoint: give authorizationEndpoint, or issuer to read it from the server's metadata"
+    );
+    let mut s = issuer_only("profile");
+    s.client.issuer = None;
+    s.authorization_endpoint = AUTHORIZE.into();
+    assert_eq!(field(s), ConfigField::TokenEndpoint);
+    // openid needs the issuer, even with every endpoint.
+    let mut s = settings("openid");
+    s.client.issuer = None;
+    assert_eq!(field(s), ConfigField::Issuer);
+    // With only the issuer, every other option is still checked at once.
+    let mut s = issuer_only("openid");
+    s.redirect_uri = "http://example.com/callback".into();
+    assert_eq!(field(s), ConfigField::RedirectUri);
+    let mut s = issuer_only("openid");
+    s.authorization_params = vec![("state".into(), "x".into())];
+    assert_eq!(field(s), ConfigField::AuthorizationParams);
+    let mut s = issuer_only("openid");
+    s.client.issuer = Some("https://sso.example.com/realms/ops?x=1".into());
+    assert_eq!(field(s), ConfigField::Issuer);
 }

@@ -163,7 +163,8 @@ fn every_endpoint_is_filled_from_the_document() {
         "revocation_endpoint":"{ISSUER}/protocol/openid-connect/revoke",
         "introspection_endpoint":"{ISSUER}/protocol/openid-connect/token/introspect",
         "authorization_endpoint":"{ISSUER}/protocol/openid-connect/auth",
-        "jwks_uri":"{ISSUER}/protocol/openid-connect/certs","response_types_supported":["code"]}}"#
+        "jwks_uri":"{ISSUER}/protocol/openid-connect/certs","response_types_supported":["code"],
+        "authorization_response_iss_parameter_supported":true}}"#
     );
     let (_, result) = discover(ISSUER, vec![json(200, &body)]);
     let e = |path: &str| Some(format!("{ISSUER}/protocol/openid-connect/{path}"));
@@ -176,8 +177,48 @@ fn every_endpoint_is_filled_from_the_document() {
             revocation_endpoint: e("revoke"),
             introspection_endpoint: e("token/introspect"),
             authorization_endpoint: e("auth"),
+            jwks_uri: e("certs"),
+            authorization_response_iss_parameter_supported: true,
         }
     );
+}
+
+#[test]
+fn the_iss_announcement_is_a_boolean_false_when_absent() {
+    // RFC 9207 §3: "If omitted, the default value is false."
+    for (extra, announced) in [
+        ("", false),
+        (
+            r#","authorization_response_iss_parameter_supported":null"#,
+            false,
+        ),
+        (
+            r#","authorization_response_iss_parameter_supported":false"#,
+            false,
+        ),
+        (
+            r#","authorization_response_iss_parameter_supported":true"#,
+            true,
+        ),
+    ] {
+        let (_, result) = discover(ISSUER, vec![json(200, &document(ISSUER, extra))]);
+        let metadata = result.unwrap();
+        assert_eq!(
+            metadata.authorization_response_iss_parameter_supported, announced,
+            "{extra}"
+        );
+        assert_eq!(metadata.jwks_uri, None);
+    }
+    for value in [r#""true""#, "1", "[]"] {
+        let extra = format!(r#","authorization_response_iss_parameter_supported":{value}"#);
+        let (_, result) = discover(ISSUER, vec![json(200, &document(ISSUER, &extra))]);
+        let error = result.unwrap_err();
+        assert_eq!(error.code(), "DISCOVERY_INVALID_DOCUMENT", "{value}");
+        assert!(
+            error.to_string().contains("is not a boolean (RFC 9207 §3)"),
+            "{error}"
+        );
+    }
 }
 
 #[test]
@@ -283,6 +324,7 @@ fn plain_http_endpoints_are_refused_off_loopback() {
         "revocation_endpoint",
         "introspection_endpoint",
         "authorization_endpoint",
+        "jwks_uri",
     ] {
         let body = document(ISSUER, &format!(r#","{member}":"http://h.example/x""#));
         let (_, result) = discover(ISSUER, vec![json(200, &body)]);
@@ -316,6 +358,8 @@ fn a_document_that_is_not_a_usable_object_is_refused() {
         r#"{"token_endpoint":"https://x.example/t"}"#.to_owned(),
         r#"{"issuer":42}"#.to_owned(),
         document(ISSUER, r#","revocation_endpoint":7"#),
+        document(ISSUER, r#","jwks_uri":["https://x.example/k"]"#),
+        document(ISSUER, r#","jwks_uri":"https://x.example/k#frag""#),
         format!(r#"{{"issuer":"{ISSUER}","token_endpoint":"https://x.example/t#frag"}}"#),
         format!(r#"{{"issuer":"{ISSUER}","token_endpoint":"ftp://x.example/t"}}"#),
         format!(r#"{{"issuer":"{ISSUER}","token_endpoint":"https://u:p@x.example/t"}}"#),
@@ -402,6 +446,8 @@ fn metadata(issuer: &str) -> ServerMetadata {
         revocation_endpoint: None,
         introspection_endpoint: None,
         authorization_endpoint: None,
+        jwks_uri: None,
+        authorization_response_iss_parameter_supported: false,
     }
 }
 

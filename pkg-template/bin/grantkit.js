@@ -17,8 +17,8 @@ const USAGE = `Usage:
   grantkit token-exchange ENDPOINT --client-id ID [CLIENT-SECRET] SUBJECT-TOKEN [--subject-token-type TYPE]
                       [ACTOR-TOKEN --actor-token-type TYPE] [--audience NAME]... [--resource URI]...
                       [--requested-token-type TYPE] [options]
-  grantkit login --authorization-endpoint URL --token-endpoint URL --client-id ID [CLIENT-SECRET]
-                 [--issuer URL --jwks-uri URL] [--auth-param NAME=VALUE]... [--port N] [--open]
+  grantkit login (--issuer URL | --authorization-endpoint URL --token-endpoint URL) --client-id ID
+                 [CLIENT-SECRET] [--jwks-uri URL] [--auth-param NAME=VALUE]... [--port N] [--open]
                  [--iss-supported] [--login-timeout SECONDS] [options]
   grantkit acp --platform-url URL --username USER PASSWORD [--idp local|ldap|oidc] [--json] [--trace]
   grantkit revoke ENDPOINT --client-id ID CLIENT-SECRET [--revocation-endpoint URL] TOKEN
@@ -71,10 +71,11 @@ login signs a user in with the authorization code grant and PKCE (RFC 6749 §4.1
 RFC 7636): it listens on 127.0.0.1 (a free port, or --port), prints the URL to
 open on standard error (--open also starts a browser), and waits for the
 browser to come back to http://127.0.0.1:PORT/callback (RFC 8252 §7.3; register
-that redirect URI, any port, with the server). With --scope openid it checks the
-ID token (needs --issuer and --jwks-uri). --iss-supported: the server announced
-authorization_response_iss_parameter_supported (RFC 9207). It gives up after
---login-timeout seconds (default 300); Ctrl-C stops it.
+that redirect URI, any port, with the server). With --issuer, the endpoints not
+given (and --jwks-uri) come from the server's metadata, with its RFC 9207
+announcement. With --scope openid it checks the ID token (needs --issuer).
+--iss-supported: the server announced authorization_response_iss_parameter_supported
+(RFC 9207). It gives up after --login-timeout seconds (default 300); Ctrl-C stops it.
 
 device (RFC 8628) prints where to go and the code to enter on standard error, then
 waits until the user approves it elsewhere (Ctrl-C stops it). The device
@@ -443,7 +444,6 @@ async function login(v) {
     if (!/^[1-9][0-9]*$/.test(v["login-timeout"])) throw new UsageError("--login-timeout takes a whole number of seconds");
     limitSeconds = Number(v["login-timeout"]);
   }
-  if (v["token-endpoint"] === undefined) throw new UsageError("--token-endpoint is required");
   const authParams = {};
   for (const pair of v["auth-param"] ?? []) {
     const eq = pair.indexOf("=");
@@ -452,13 +452,15 @@ async function login(v) {
   }
   // The options are checked before anything listens (INVALID_CONFIG names
   // the flag); the redirect URI's port is filled in once it is known.
+  // With --issuer, the core reads what is not given from the metadata;
+  // without it, its INVALID_CONFIG names the endpoint flag that is missing.
   const options = {
-    authorizationEndpoint: required(v, "authorization-endpoint"),
-    tokenEndpoint: v["token-endpoint"],
     clientId: required(v, "client-id"),
     ...(await clientCredential(v)),
     ...flowOptions(v),
   };
+  if (v["authorization-endpoint"] !== undefined) options.authorizationEndpoint = v["authorization-endpoint"];
+  if (v["token-endpoint"] !== undefined) options.tokenEndpoint = v["token-endpoint"];
   if (v.issuer !== undefined) options.issuer = v.issuer;
   if (v["jwks-uri"] !== undefined) options.jwksUri = v["jwks-uri"];
   if (v["iss-supported"]) options.authorizationResponseIssParameterSupported = true;

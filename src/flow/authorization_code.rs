@@ -16,6 +16,13 @@
 //! 2. [`AuthorizationCode::complete`] reads the redirect (state, iss, error,
 //!    code) and returns the [`CodeExchange`] flow: the token request, then,
 //!    with `openid`, the issuer's JWKS and the ID token's signature.
+//!
+//! Configured with only an issuer, a login reads the endpoints from its
+//! metadata first: as a [`super::Discoverable`], whose
+//! [`super::Discoverable::metadata_first`] asks for it
+//! ([`Action::Discover`]) and builds the login, before either half. The
+//! metadata also says whether the server puts `iss` in every redirect
+//! (RFC 9207 §3), which `complete` then requires.
 
 use super::client::ClientConfig;
 use super::revocation::TokenClient;
@@ -87,10 +94,11 @@ pub struct AuthorizationCodeSettings {
     /// the token request). `client.issuer` is the issuer the `iss` of the
     /// redirect and of the ID token must equal.
     pub client: ClientConfig,
-    /// The authorization endpoint (RFC 6749 §3.1).
+    /// The authorization endpoint (RFC 6749 §3.1); empty: the one the
+    /// issuer's metadata names.
     pub authorization_endpoint: String,
-    /// The issuer's JWK Set, for the ID token's signature; required with
-    /// the `openid` scope.
+    /// The issuer's JWK Set, for the ID token's signature; with the
+    /// `openid` scope, configured or named by the issuer's metadata.
     pub jwks_uri: Option<String>,
     /// Where the browser comes back to: registered with the server.
     pub redirect_uri: String,
@@ -98,7 +106,8 @@ pub struct AuthorizationCodeSettings {
     /// `login_hint`, `acr_values`, ...), in order.
     pub authorization_params: Vec<(String, String)>,
     /// Whether the server announced `authorization_response_iss_parameter_supported`
-    /// (RFC 9207 §3): then a redirect without `iss` is refused.
+    /// (RFC 9207 §3): then a redirect without `iss` is refused. Set by the
+    /// option, or by the issuer's metadata when it is read.
     pub iss_parameter_supported: bool,
 }
 
@@ -179,6 +188,23 @@ impl AuthorizationCode {
             .as_deref()
             .map(|issuer| check_endpoint(ConfigField::Issuer, issuer, insecure))
             .transpose()?;
+        let from_metadata = |field, option: &str| {
+            Error::config(
+                field,
+                format!("give {option}, or issuer to read it from the server's metadata"),
+            )
+        };
+        if issuer.is_none() {
+            if settings.authorization_endpoint.is_empty() {
+                return Err(from_metadata(
+                    ConfigField::AuthorizationEndpoint,
+                    "authorizationEndpoint",
+                ));
+            }
+            if settings.client.token_endpoint.is_empty() {
+                return Err(from_metadata(ConfigField::TokenEndpoint, "tokenEndpoint"));
+            }
+        }
         let authorization_endpoint = check_endpoint(
             ConfigField::AuthorizationEndpoint,
             &settings.authorization_endpoint,
@@ -215,7 +241,7 @@ impl AuthorizationCode {
         if openid && jwks_uri.is_none() {
             return Err(Error::config(
                 ConfigField::JwksUri,
-                "is required with the openid scope: the ID token's signature is verified with the issuer's keys",
+                "is required with the openid scope (or read from the issuer's metadata): the ID token's signature is verified with the issuer's keys",
             ));
         }
         let token_client = client.token_client();

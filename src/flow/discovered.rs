@@ -9,7 +9,7 @@
 //! so later flows (and refreshes) start at once.
 
 use super::token_exchange::TokenExchangeSettings;
-use super::{Action, DeviceAuthorizationSettings, Flow};
+use super::{Action, AuthorizationCodeSettings, DeviceAuthorizationSettings, Flow};
 use super::{ClientCredentialsSettings, JwtBearerSettings, PasswordGrantSettings};
 use crate::discovery::{DiscoveryRequest, ServerMetadata};
 use crate::error::Error;
@@ -88,6 +88,54 @@ impl DiscoverableSettings for DeviceAuthorizationSettings {
                 }
             }
         }
+        Ok(())
+    }
+}
+
+impl AuthorizationCodeSettings {
+    /// Whether the `openid` scope is asked for: then the ID token is
+    /// verified with the keys of `jwks_uri`.
+    fn openid(&self) -> bool {
+        self.client
+            .scope
+            .iter()
+            .flat_map(|value| value.split_ascii_whitespace())
+            .any(|value| value == "openid")
+    }
+}
+
+/// A login configured with an issuer reads from its metadata what is not
+/// configured: the authorization endpoint, the token endpoint, `jwks_uri`
+/// (with `openid`), and RFC 9207's announcement. With every endpoint it
+/// needs configured, nothing is discovered (the announcement is then the
+/// `authorizationResponseIssParameterSupported` option alone).
+impl DiscoverableSettings for AuthorizationCodeSettings {
+    fn discovery(&self) -> Result<Option<DiscoveryRequest>, Error> {
+        let request = self.client.discovery_request()?;
+        let missing = self.client.token_endpoint.is_empty()
+            || self.authorization_endpoint.is_empty()
+            || (self.openid() && self.jwks_uri.is_none());
+        // Without an issuer, AuthorizationCode::new names the option.
+        Ok(request.filter(|_| missing))
+    }
+
+    fn fill_from(&mut self, metadata: &ServerMetadata) -> Result<(), Error> {
+        self.client.fill_from(metadata)?;
+        if self.authorization_endpoint.is_empty() {
+            self.authorization_endpoint = super::client::required(
+                metadata.authorization_endpoint.as_deref(),
+                "authorization_endpoint",
+                metadata,
+            )?;
+        }
+        if self.jwks_uri.is_none() && self.openid() {
+            let jwks_uri = metadata.jwks_uri.as_deref();
+            self.jwks_uri = Some(super::client::required(jwks_uri, "jwks_uri", metadata)?);
+        }
+        // RFC 9207 §2.4: "Clients that have received [the announcement]
+        // MUST reject authorization responses without the iss parameter":
+        // the option can add the rule, never lift the server's.
+        self.iss_parameter_supported |= metadata.authorization_response_iss_parameter_supported;
         Ok(())
     }
 }
@@ -176,6 +224,30 @@ impl<G: 'static> Discoverable<G> {
         }
     }
 
+    /// The grant, shared, when its endpoints are known: what outlives this
+    /// configuration (a completed login refreshing with it).
+    pub fn shared(&self) -> Option<Arc<G>> {
+        match &self.pending {
+            None => Some(self.template.clone()),
+            Some(pending) => pending.built.get().cloned(),
+        }
+    }
+
+    /// The flow that gets the metadata the grant still waits for, and
+    /// builds the grant with it; `None` when the grant is ready. What runs
+    /// before a step that needs the grant but is not one of its flows: a
+    /// revocation, an introspection, a login's authorization URL or its
+    /// completion. Afterwards [`Discoverable::ready`] is `Some`.
+    pub fn metadata_first(
+        &self,
+        rng: Box<dyn CryptoRngCore>,
+    ) -> Option<Box<dyn Flow<Output = ()>>> {
+        match self.ready() {
+            Some(_) => None,
+            None => Some(Box::new(self.run(rng, |_, _| Discovered))),
+        }
+    }
+
     /// The issuer whose metadata this grant waits for or was built from.
     pub fn issuer(&self) -> Option<&str> {
         self.pending.as_ref().map(|p| p.request.issuer.as_str())
@@ -213,7 +285,9 @@ impl ServerMetadata {
             device_authorization_endpoint: endpoint.clone(),
             revocation_endpoint: endpoint.clone(),
             introspection_endpoint: endpoint.clone(),
-            authorization_endpoint: endpoint,
+            authorization_endpoint: endpoint.clone(),
+            jwks_uri: endpoint,
+            authorization_response_iss_parameter_supported: false,
         }
     }
 }
@@ -390,15 +464,12 @@ impl<G: Grant + 'static> Grant for Discoverable<G> {
     }
 
     fn discover_first(&self, rng: Box<dyn CryptoRngCore>) -> Option<Box<dyn Flow<Output = ()>>> {
-        match self.ready() {
-            Some(_) => None,
-            None => Some(Box::new(self.run(rng, |_, _| Discovered))),
-        }
+        self.metadata_first(rng)
     }
 }
 
 /// What runs once the metadata came, when only the metadata was wanted
-/// (before a revocation or an introspection): nothing.
+/// ([`Discoverable::metadata_first`]): nothing.
 #[derive(Debug)]
 struct Discovered;
 

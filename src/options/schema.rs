@@ -242,32 +242,33 @@ options! {
 }
 
 options! {
-    /// Options of `new AuthorizationCode(options)`: the authorization code grant with PKCE (RFC 6749 §4.1, RFC 7636 S256), the user signing in in a browser. With "openid" in scope, the ID token is verified (OpenID Connect Core §3.1.3.7): issuer and jwksUri are then required.
+    /// Options of `new AuthorizationCode(options)`: the authorization code grant with PKCE (RFC 6749 §4.1, RFC 7636 S256), the user signing in in a browser. With only issuer, the endpoints come from its metadata. With "openid" in scope, the ID token is verified (OpenID Connect Core §3.1.3.7): issuer is then required.
     pub struct AuthorizationCodeOptions {
         /// The client id.
         pub client_id: String,
-        /// The authorization endpoint, where the browser is sent (RFC 6749 §3.1).
-        pub authorization_endpoint: String,
+        /// The authorization endpoint, where the browser is sent (RFC 6749 §3.1). Without it, the issuer's metadata names it.
+        #[tsify(optional)]
+        pub authorization_endpoint: Option<String>,
         /// Where the server sends the browser back, exactly as registered: a page of yours (https, or http on loopback), or for a native app http://127.0.0.1:PORT/... (RFC 8252 §7.3) or a private-use scheme.
         pub redirect_uri: String,
-        /// The issuer, exactly as the server names itself: the iss of the redirect (RFC 9207) and of the ID token must equal it. Required with the "openid" scope.
+        /// The issuer, exactly as the server names itself: the iss of the redirect (RFC 9207) and of the ID token must equal it. Required with the "openid" scope. The endpoints not given (authorizationEndpoint, tokenEndpoint, jwksUri) are read from its metadata (OpenID Connect Discovery, then RFC 8414), once per process, and with them whether it announces authorization_response_iss_parameter_supported.
         #[tsify(optional)]
         pub issuer: Option<String>,
-        /// The issuer's JWK Set, whose keys verify the ID token (RS256 or ES256). Required with the "openid" scope.
+        /// The issuer's JWK Set, whose keys verify the ID token (RS256 or ES256). With the "openid" scope: given, or read from the issuer's metadata.
         #[tsify(optional)]
         pub jwks_uri: Option<String>,
         /// More parameters of the authorization URL (prompt, login_hint, acr_values, ...), in insertion order; grantkit's own (state, nonce, code_challenge, redirect_uri, ...) cannot be replaced. extraParams go to the token request.
         #[tsify(optional)]
         pub authorization_params: Option<FormParams>,
-        /// Whether the server's metadata says authorization_response_iss_parameter_supported (RFC 9207 §3): then a redirect without iss is refused. A redirect with iss is always checked against issuer.
+        /// Whether the server's metadata says authorization_response_iss_parameter_supported (RFC 9207 §3): then a redirect without iss is refused. A redirect with iss is always checked against issuer. When the metadata is read (an endpoint not given), its announcement counts too; this option cannot lift it.
         #[tsify(optional)]
         pub authorization_response_iss_parameter_supported: Option<bool>,
     } + [client, credential, transport]
 }
 
 impl AuthorizationCodeOptions {
-    /// The issuer the redirect and ID token must name. It is not (yet)
-    /// used for discovery: the endpoints are given.
+    /// The issuer the redirect and ID token must name, whose metadata gives
+    /// the endpoints not given.
     fn discovery_issuer(&mut self) -> (Option<String>, super::ConfigField) {
         (self.issuer.take(), super::ConfigField::Issuer)
     }
@@ -278,7 +279,7 @@ impl AuthorizationCodeOptions {
         let client_id = std::mem::take(&mut self.client_id);
         Ok(AuthorizationCodeSettings {
             client: self.client_config(client_id, credential),
-            authorization_endpoint: std::mem::take(&mut self.authorization_endpoint),
+            authorization_endpoint: self.authorization_endpoint.take().unwrap_or_default(),
             jwks_uri: self.jwks_uri.take(),
             redirect_uri: std::mem::take(&mut self.redirect_uri),
             authorization_params: self

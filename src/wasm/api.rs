@@ -286,10 +286,11 @@ flow_classes! {
 /// sessionStorage): `const { url, pending } = await ac.begin()`, keep
 /// `pending` (secret) until the browser comes back, then
 /// `await ac.complete(callbackUrl, pending)`. `new TokenSource(ac)` after
-/// completion keeps the tokens fresh by refresh.
+/// completion keeps the tokens fresh by refresh. With only `issuer`, the
+/// first of these reads the endpoints from its metadata.
 #[wasm_bindgen(js_name = AuthorizationCode)]
 pub struct JsAuthorizationCode {
-    grant: std::sync::Arc<AuthorizationCode>,
+    grant: Rc<Discoverable<AuthorizationCode>>,
     transport: Rc<Transport>,
     completed: Rc<std::cell::RefCell<Option<(CompletedLogin, TokenSet)>>>,
 }
@@ -306,13 +307,15 @@ impl JsAuthorizationCode {
             let js = JsOptions::new(&options)?;
             let options: AuthorizationCodeOptions = js.read("AuthorizationCode")?;
             let mut transport = transport(options.transport(), &js.host);
-            let grant = AuthorizationCode::new(options.into_settings()?)?;
-            transport.dpop = grant.dpop().then(Default::default);
+            let settings = options.into_settings()?;
+            // Configured, never discovered: known before the metadata.
+            transport.dpop = settings.client.dpop.then(Default::default);
+            let grant = Discoverable::new(settings, AuthorizationCode::new)?;
             Ok((grant, transport))
         };
         let (grant, transport) = build().map_err(|e| to_js_error(&e))?;
         Ok(JsAuthorizationCode {
-            grant: std::sync::Arc::new(grant),
+            grant: Rc::new(grant),
             transport: Rc::new(transport),
             completed: Rc::default(),
         })
@@ -321,18 +324,26 @@ impl JsAuthorizationCode {
     /// Begins a login in a page: resolves to the authorization URL to send
     /// the browser to, and keeps the pending login (state, PKCE verifier,
     /// nonce) in sessionStorage under its state, until complete() takes it.
+    /// With only `issuer`, its metadata is read first.
     #[wasm_bindgen(js_name = authorizationUrl, unchecked_return_type = "Promise<string>")]
     pub fn authorization_url(&self) -> Promise {
-        let (url, pending) = self.grant.begin(&mut OsRng);
-        let key = authorization_code::storage_key(pending.state());
-        let stored = session_storage().and_then(|storage| {
+        // Checked before anything is sent: a runtime without sessionStorage
+        // gets its answer without a discovery request.
+        let storage = match session_storage() {
+            Ok(storage) => storage,
+            Err(error) => return Promise::reject(&to_js_error(&error)),
+        };
+        let begun = self.begun();
+        super::promise(async move {
+            let (url, pending) = begun.await?;
+            let key = authorization_code::storage_key(pending.state());
             super::call_method(
                 &storage,
                 "setItem",
                 &[key.into(), pending.encode().expose().into()],
             )
             .map_err(|e| {
-                Error::config(
+                to_js_error(&Error::config(
                     ConfigField::Pending,
                     format!(
                         "sessionStorage refused the pending login: {}",
@@ -341,34 +352,37 @@ impl JsAuthorizationCode {
                             .take(200)
                             .collect::<String>()
                     ),
-                )
-            })
-        });
-        match stored {
-            Ok(_) => Promise::resolve(&JsValue::from(url)),
-            Err(error) => Promise::reject(&to_js_error(&error)),
-        }
+                ))
+            })?;
+            Ok(JsValue::from(url))
+        })
     }
 
     /// Begins a login and resolves to `{ url, pending }`: send the browser
     /// to `url`; keep `pending` (an opaque string) until it comes back, and
     /// pass it to complete(). `pending` is secret: with the code it gets
-    /// the tokens. Keep it server-side (a session), never in a URL.
+    /// the tokens. Keep it server-side (a session), never in a URL. With
+    /// only `issuer`, its metadata is read first.
     #[wasm_bindgen(unchecked_return_type = "Promise<AuthorizationBegin>")]
     pub fn begin(&self) -> Promise {
-        let (url, pending) = self.grant.begin(&mut OsRng);
-        let pending = pending.encode();
-        let output = AuthorizationBegin {
-            url: &url,
-            pending: pending.expose(),
-        };
-        Promise::resolve(&to_js_json(&output))
+        let begun = self.begun();
+        super::promise(async move {
+            let (url, pending) = begun.await?;
+            let pending = pending.encode();
+            let output = AuthorizationBegin {
+                url: &url,
+                pending: pending.expose(),
+            };
+            Ok(to_js_json(&output))
+        })
     }
 
     /// Completes a login from the URL the browser came back to (default:
     /// `location.href`) and resolves to the tokens. Without `pending`, the
     /// pending login is taken from sessionStorage by the redirect's state
-    /// (and removed: it is used once). Rejects with a GrantkitError:
+    /// (and removed: it is used once). With only `issuer`, its metadata is
+    /// read first (unless begin() or authorizationUrl() read it in this
+    /// process). Rejects with a GrantkitError:
     /// AUTHORIZATION_STATE_MISMATCH, AUTHORIZATION_ISSUER_MISMATCH,
     /// OAUTH_ERROR (the user declined: `.error` is "access_denied"),
     /// ID_TOKEN_* and the codes of every token request.
@@ -403,15 +417,18 @@ impl JsAuthorizationCode {
                 None if pending.is_undefined() => take_pending(&callback_url)?,
                 None => return Err(Error::config(ConfigField::Pending, "must be a string")),
             };
-            grant.complete(&callback_url, &pending, &mut OsRng)
+            Ok((callback_url, pending))
         })();
         super::promise(async move {
-            let exchange = exchange.map_err(|e| to_js_error(&e))?;
-            let tokens = transport
-                .run(exchange, None)
-                .await
-                .map_err(|e| to_js_error(&e))?;
-            let login = CompletedLogin::new(grant, &tokens, &mut OsRng);
+            let run = async {
+                let (callback_url, pending) = exchange?;
+                let login = login_ready(&grant, &transport).await?;
+                let exchange = login.complete(&callback_url, &pending, &mut OsRng)?;
+                let tokens = transport.run(exchange, None).await?;
+                Ok::<_, Error>((login, tokens))
+            };
+            let (login, tokens) = run.await.map_err(|e| to_js_error(&e))?;
+            let login = CompletedLogin::new(login, &tokens, &mut OsRng);
             let js = token_set_to_js(&tokens);
             *completed.borrow_mut() = Some((login, tokens));
             Ok(js)
@@ -434,6 +451,36 @@ impl JsAuthorizationCode {
             ))),
         }
     }
+}
+
+impl JsAuthorizationCode {
+    /// A login begun once its endpoints are known: the authorization URL
+    /// and the pending login (authorizationUrl() and begin() keep it each
+    /// their way).
+    fn begun(&self) -> impl std::future::Future<Output = Result<(String, PendingLogin), JsValue>> {
+        let (grant, transport) = (self.grant.clone(), self.transport.clone());
+        async move {
+            let login = login_ready(&grant, &transport)
+                .await
+                .map_err(|e| to_js_error(&e))?;
+            Ok(login.begin(&mut OsRng))
+        }
+    }
+}
+
+/// The login with its endpoints: at once when they are configured (or were
+/// discovered already), else after its issuer's metadata (which also says
+/// whether the redirect must carry `iss`, RFC 9207 §3).
+async fn login_ready(
+    grant: &Discoverable<AuthorizationCode>,
+    transport: &Transport,
+) -> Result<std::sync::Arc<AuthorizationCode>, Error> {
+    if let Some(flow) = grant.metadata_first(Box::new(OsRng)) {
+        transport.run(flow, None).await?;
+    }
+    grant.shared().ok_or(Error::FlowMisuse {
+        reason: "the login's metadata came without building it",
+    })
 }
 
 /// What `begin()` resolves to.

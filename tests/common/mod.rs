@@ -8,7 +8,10 @@ use rsa::rand_core::{CryptoRng, RngCore};
 pub const NOW: UnixTime = UnixTime::from_secs(1_700_000_000);
 
 /// Runs `flow` to its end, answering each request with the next scripted
-/// response; returns the requests sent and the result.
+/// response; returns the requests sent and the result. An
+/// [`Action::Discover`] is answered as a driver without a cache would: the
+/// discovery flow runs on the same script, its requests in order with the
+/// flow's.
 pub fn drive<F: Flow>(
     flow: F,
     responses: Vec<HttpResponse>,
@@ -42,6 +45,29 @@ where
                 }
                 sent.push(request);
                 if let Err(e) = flow.handle_response(response, NOW) {
+                    return (sent, Err(e));
+                }
+            }
+            Ok(Action::Discover(request)) => {
+                let mut discovery = request.start();
+                let metadata = loop {
+                    match discovery.poll(NOW) {
+                        Ok(Action::Send(request)) => {
+                            let response = responses
+                                .next()
+                                .expect("the discovery sent more requests than the script answers");
+                            sent.push(request);
+                            if let Err(e) = discovery.handle_response(response, NOW) {
+                                break Err(e);
+                            }
+                        }
+                        Ok(Action::Done(metadata)) => break Ok(metadata),
+                        Ok(other) => panic!("unexpected discovery action {other:?}"),
+                        Err(e) => break Err(e),
+                    }
+                };
+                let handled = metadata.and_then(|m| flow.handle_metadata(std::sync::Arc::new(m)));
+                if let Err(e) = handled {
                     return (sent, Err(e));
                 }
             }

@@ -5,6 +5,9 @@
 // confidential clients, the exact token request, the ID token verified with
 // WebCrypto, a TokenSource refreshing the login, the refusals (state, iss, a
 // tampered ID token, a denied consent), and `grantkit login` on loopback.
+// Configured with only `issuer`, the endpoints, jwks_uri and the provider's
+// RFC 9207 announcement come from its metadata (one request per process and
+// fetch); lying documents from a scripted server are refused.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -14,17 +17,22 @@ import * as jose from 'jose';
 import { CLIENTS, startIdp } from '../idp/server.mjs';
 import { signIn } from '../idp/browser_login.mjs';
 import {
-  assertGrantkitError, basicHeader, cliPath, decodeJws, form, introspect, loadGrantkit, rejection, thrown,
+  assertGrantkitError, basicHeader, cliPath, decodeJws, form, introspect, json, loadGrantkit, rejection, startScriptedServer, thrown,
 } from './helpers.mjs';
 
 let gk;
 let idp;
+let srv;
 
 before(async () => {
   gk = await loadGrantkit();
   idp = await startIdp();
+  srv = await startScriptedServer();
 });
-after(async () => { await idp?.close(); });
+after(async () => {
+  await idp?.close();
+  await srv?.close();
+});
 
 const REDIRECT = 'http://127.0.0.1:51001/callback';
 
@@ -205,6 +213,116 @@ describe('AuthorizationCode against the local IdP', () => {
   });
 });
 
+describe('AuthorizationCode with only issuer', () => {
+  /** A fetch of its own: a discovery-cache key of its own. */
+  const ownFetch = () => (input, init) => fetch(input, init);
+
+  test('begin() reads the metadata once; complete() uses its token endpoint and jwks_uri', async () => {
+    const labels = [];
+    const ac = new gk.AuthorizationCode({
+      issuer: idp.issuer,
+      clientId: CLIENTS.loginPublic.client_id,
+      redirectUri: REDIRECT,
+      scope: 'openid profile',
+      fetch: ownFetch(),
+      onExchange: (e) => labels.push(e.label),
+    });
+    idp.resetRequests();
+    const { url, pending } = await ac.begin();
+    const [doc, ...more] = idp.discoveryRequests();
+    assert.equal(more.length, 0, 'one metadata request');
+    assert.equal(doc.path, '/.well-known/openid-configuration');
+    assert.equal(doc.headers.accept, 'application/json');
+    const authorize = new URL(url);
+    assert.equal(authorize.origin + authorize.pathname, idp.authorizationEndpoint);
+    assert.equal(authorize.searchParams.get('client_id'), 'login-public');
+    assert.match(authorize.searchParams.get('nonce'), /^[A-Za-z0-9_-]{22}$/);
+
+    const { callbackUrl } = await signIn({ url, username: 'alice' });
+    const tokens = await ac.complete(callbackUrl, pending);
+    assert.equal(idp.discoveryRequests().length, 1, 'complete() asks no more');
+    const [req] = idp.tokenRequests();
+    assert.equal(idp.tokenRequests().length, 1);
+    assert.equal(req.path, '/token');
+    const verifier = new URLSearchParams(req.body).get('code_verifier');
+    assert.equal(req.body, form([
+      ['grant_type', 'authorization_code'], ['code', new URL(callbackUrl).searchParams.get('code')], ['redirect_uri', REDIRECT],
+      ['code_verifier', verifier], ['client_id', 'login-public'],
+    ]));
+    assert.deepEqual(labels, ['discovery (openid-configuration)', 'token request (authorization_code)', 'issuer keys (jwks_uri)']);
+    const keys = idp.jwksRequests();
+    assert.equal(keys.length, 1, 'the keys of the metadata\'s jwks_uri, once');
+    assert.equal(keys[0].headers.accept, 'application/jwk-set+json, application/json');
+    const idToken = decodeJws(tokens.id_token);
+    assert.equal(idToken.claims.sub, 'alice');
+    assert.equal(idToken.claims.iss, idp.issuer);
+    assert.equal(idToken.claims.nonce, authorize.searchParams.get('nonce'));
+  });
+
+  test('oidc-provider announces iss (RFC 9207): a redirect without it is refused, though the option is not set', async () => {
+    const options = {
+      issuer: idp.issuer, clientId: CLIENTS.loginPublic.client_id, redirectUri: REDIRECT, scope: 'profile',
+    };
+    const ac = new gk.AuthorizationCode({ ...options, fetch: ownFetch() });
+    const { url, pending } = await ac.begin();
+    const { callbackUrl } = await signIn({ url, username: 'alice' });
+    const withoutIss = new URL(callbackUrl);
+    withoutIss.searchParams.delete('iss');
+    idp.resetRequests();
+    // Another instance (a callback handled elsewhere): it reads the metadata before refusing.
+    const other = new gk.AuthorizationCode({ ...options, fetch: ownFetch() });
+    const err = await rejection(other.complete(withoutIss.href, pending));
+    assertGrantkitError(err, 'AUTHORIZATION_ISSUER_MISMATCH');
+    assert.match(err.message, /announced/);
+    assert.equal(idp.discoveryRequests().length, 1);
+    assert.equal(idp.tokenRequests().length, 0, 'nothing is sent for a refused redirect');
+    // The redirect as the provider sent it completes.
+    const tokens = await ac.complete(callbackUrl, pending);
+    assert.ok(tokens.access_token);
+  });
+
+  test('neither endpoints nor issuer: INVALID_CONFIG naming the option, from the constructor', () => {
+    const err = thrown(() => new gk.AuthorizationCode({ clientId: 'app', redirectUri: REDIRECT }));
+    assertGrantkitError(err, 'INVALID_CONFIG', { field: 'authorizationEndpoint' });
+    assert.match(err.message, /give authorizationEndpoint, or issuer/);
+    assertGrantkitError(
+      thrown(() => new gk.AuthorizationCode({ issuer: idp.issuer, clientId: 'app', redirectUri: 'http://example.com/cb' })),
+      'INVALID_CONFIG',
+      { field: 'redirectUri' },
+    );
+  });
+
+  test('metadata a login cannot use is refused with its code, nothing else sent', async () => {
+    const issuer = (path) => `${srv.origin}${path}`;
+    const serve = (doc) => srv.script((_req, res) => json(res, 200, doc));
+    const begin = (iss, scope = 'openid') => new gk.AuthorizationCode({
+      issuer: iss, clientId: 'app', redirectUri: REDIRECT, scope, fetch: ownFetch(),
+    }).begin();
+    const full = (iss) => ({
+      issuer: iss, authorization_endpoint: `${srv.origin}/auth`, token_endpoint: `${srv.origin}/token`, jwks_uri: `${srv.origin}/jwks`,
+    });
+    const cases = [
+      ['/a', (d) => ({ ...d, jwks_uri: 'http://idp.example/jwks' }), 'DISCOVERY_INSECURE_ENDPOINT', /jwks_uri/],
+      ['/b', (d) => ({ ...d, authorization_endpoint: 'http://idp.example/auth' }), 'DISCOVERY_INSECURE_ENDPOINT', /authorization_endpoint/],
+      ['/c', ({ authorization_endpoint: _a, ...d }) => d, 'DISCOVERY_MISSING_ENDPOINT', /authorization_endpoint/],
+      ['/d', ({ jwks_uri: _j, ...d }) => d, 'DISCOVERY_MISSING_ENDPOINT', /jwks_uri/],
+      ['/e', (d) => ({ ...d, authorization_response_iss_parameter_supported: 'yes' }), 'DISCOVERY_INVALID_DOCUMENT', /RFC 9207/],
+    ];
+    for (const [path, change, code, named] of cases) {
+      serve(change(full(issuer(path))));
+      const err = await rejection(begin(issuer(path)));
+      assertGrantkitError(err, code);
+      assert.match(err.message, named);
+      assert.deepEqual(srv.hits.map((h) => [h.method, h.url]), [['GET', `${path}/.well-known/openid-configuration`]]);
+    }
+    // Without openid, no ID token is verified: no jwks_uri needed.
+    const { jwks_uri: _j, ...withoutKeys } = full(issuer('/f'));
+    serve(withoutKeys);
+    const { url } = await begin(issuer('/f'), 'profile');
+    assert.equal(new URL(url).origin + new URL(url).pathname, `${srv.origin}/auth`);
+  });
+});
+
 /** Runs `grantkit login ...`, resolving the printed URL and the end. */
 function startLogin(args) {
   const child = spawn(process.execPath, [cliPath(), 'login', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -268,6 +386,17 @@ describe('grantkit login', () => {
     assert.equal(code, 1);
     assert.equal(stdout, '');
     assert.match(stderr, /AUTHORIZATION_STATE_MISMATCH/);
+  });
+
+  test('with only --issuer: the endpoints and keys come from the metadata', async () => {
+    const run = startLogin(['--issuer', idp.issuer, '--client-id', 'login-public', '--scope', 'openid', '--json']);
+    const url = new URL(await run.url);
+    assert.equal(url.origin + url.pathname, idp.authorizationEndpoint);
+    const browser = await signIn({ url: url.href, username: 'alice', follow: true });
+    assert.equal(browser.status, 200);
+    const { code, stdout, stderr } = await run.done;
+    assert.equal(code, 0, stderr);
+    assert.equal(decodeJws(JSON.parse(stdout).id_token).claims.sub, 'alice');
   });
 
   test('a denied consent exits 2 naming access_denied; the time limit exits 1', async () => {

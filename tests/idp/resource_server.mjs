@@ -142,6 +142,9 @@ export async function startResourceServer({
     if (cors && req.headers.origin) {
       res.setHeader('access-control-allow-origin', req.headers.origin);
       res.setHeader('vary', 'origin');
+      // A page's script may read these (RFC 9449 §9: the nonce comes in
+      // DPoP-Nonce; the demand in WWW-Authenticate).
+      res.setHeader('access-control-expose-headers', 'WWW-Authenticate, DPoP-Nonce');
       if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
         res.writeHead(204, {
           'access-control-allow-methods': req.headers['access-control-request-method'],

@@ -3,7 +3,7 @@
 //
 //   import { startIdp, CLIENTS, USERS } from './server.mjs';
 //   const idp = await startIdp();           // { issuer, tokenEndpoint, ..., requests, close() }
-//                                           // requests: token and device POSTs, discovery GETs
+//                                           // requests: token and device POSTs, discovery and JWKS GETs
 //
 //   node tests/idp/server.mjs [--port N] [--ready-file PATH]   (standalone;
 //     env GRANTKIT_IDP_DEVICE_INTERVAL / GRANTKIT_IDP_DEVICE_TTL: the device
@@ -437,7 +437,7 @@ async function readRawBody(req) {
  *   revocationEndpoint: string, deviceAuthorizationEndpoint: string, codeVerificationUri: string,
  *   jwksUri: string, port: number, deviceCodeTtlSeconds: number, deviceIntervalSeconds: number,
  *   requests: Array<{method: string, path: string, headers: Record<string,string|string[]>, body: string, at: number}>,
- *   tokenRequests(): Array, deviceAuthorizationRequests(): Array, resetRequests(): void,
+ *   tokenRequests(): Array, discoveryRequests(): Array, jwksRequests(): Array, deviceAuthorizationRequests(): Array, resetRequests(): void,
  *   failTokenRequests(n: number, opts?: {status?: number, body?: object|string, headers?: object}): void,
  *   publicJwk: object, provider: object, close(): Promise<void>}>}
  * clockSkewSeconds shifts "now" for the JWT bearer grant's assertion checks only
@@ -600,9 +600,10 @@ export async function startIdp({
   const READ_FIRST = new Set([...RECORDED, ROUTES.introspection, ROUTES.revocation]);
 
   provider.use(async function preRoute(ctx, next) {
-    // Discovery documents asked for (GET, no body): recorded so that tests
-    // can count them (idp.discoveryRequests()).
-    if (ctx.method === 'GET' && WELL_KNOWN.test(ctx.path)) {
+    // Discovery documents and the JWK Set asked for (GET, no body):
+    // recorded so that tests can count them (idp.discoveryRequests(),
+    // idp.jwksRequests()).
+    if (ctx.method === 'GET' && (WELL_KNOWN.test(ctx.path) || ctx.path === ROUTES.jwks)) {
       requests.push({ method: ctx.method, path: ctx.path, headers: { ...ctx.req.headers }, body: '', at: Date.now() });
       return next();
     }
@@ -743,6 +744,10 @@ export async function startIdp({
     /** The recorded GETs of the discovery documents (/.well-known/...). */
     discoveryRequests() {
       return requests.filter((r) => r.method === 'GET' && WELL_KNOWN.test(r.path));
+    },
+    /** The recorded GETs of the JWK Set (jwks_uri): ID token keys fetched by clients. */
+    jwksRequests() {
+      return requests.filter((r) => r.method === 'GET' && r.path === ROUTES.jwks);
     },
     /** The recorded POSTs to the device authorization endpoint. */
     deviceAuthorizationRequests() {

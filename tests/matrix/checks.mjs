@@ -3,8 +3,11 @@
 // resource server recorded while it ran. Exact values throughout: the body
 // of every token request, one token request for all concurrent callers, the
 // Bearer token and the extra headers as the resource server saw them. JWT
-// bearer assertions are verified here with jose, independently of grantkit.
+// bearer assertions, and the ID token of the authorization code step, are
+// verified here with jose, independently of grantkit; that step's code and
+// access token are looked up in the IdP's own store.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import * as jose from 'jose';
 
 import { DEVICE_CODE_GRANT, JWT_BEARER_GRANT, RESOURCE } from '../idp/server.mjs';
@@ -144,6 +147,74 @@ export const CHECKS = {
     return `${params.discoveryCallers} flows with only issuer: 1 discovery request, ${params.discoveryCallers} token requests`;
   },
 
+  async authorization_code(ctx) {
+    const { observed, params, idp } = ctx;
+    const { login } = params;
+    // The browser's part happened at the harness, with the URL the step reported.
+    assert.ok(ctx.authorize?.callbackUrl, 'the harness signed the user in (/authorize)');
+    assert.equal(observed.url, ctx.authorize.url, 'the URL the step began is the one the harness followed');
+    assert.equal(observed.callbackUrl, ctx.authorize.callbackUrl, 'the step completed the IdP\'s redirect');
+    const authorize = new URL(observed.url);
+    const q = Object.fromEntries(authorize.searchParams);
+    assert.equal(authorize.origin + authorize.pathname, idp.authorizationEndpoint, 'the authorization endpoint of the metadata');
+    assert.deepEqual(Object.keys(q).sort(), ['client_id', 'code_challenge', 'code_challenge_method', 'nonce', 'redirect_uri', 'response_type', 'scope', 'state']);
+    assert.equal(q.response_type, 'code');
+    assert.equal(q.client_id, login.clientId);
+    assert.equal(q.redirect_uri, login.redirectUri);
+    assert.equal(q.scope, login.scope);
+    assert.equal(q.code_challenge_method, 'S256');
+    for (const name of ['state', 'nonce']) assert.match(q[name], /^[A-Za-z0-9_-]{22}$/, name);
+    const callback = new URL(observed.callbackUrl);
+    assert.equal(callback.origin + callback.pathname, login.redirectUri);
+    assert.equal(callback.searchParams.get('state'), q.state);
+    assert.equal(callback.searchParams.get('iss'), idp.issuer, 'RFC 9207 iss in the redirect');
+    const code = callback.searchParams.get('code');
+
+    // One metadata request for begin() and complete(); the keys once.
+    assert.equal(ctx.discoveryRequests.length, 1, `discovery requests: ${ctx.discoveryRequests.length}`);
+    assert.equal(ctx.discoveryRequests[0].path, '/.well-known/openid-configuration');
+    assert.equal(ctx.jwksRequests.length, 1, `JWKS requests: ${ctx.jwksRequests.length}`);
+    assert.equal(ctx.jwksRequests[0].headers.accept, 'application/jwk-set+json, application/json');
+    assert.deepEqual(observed.labels, ['discovery (openid-configuration)', 'token request (authorization_code)', 'issuer keys (jwks_uri)']);
+
+    // The exact token request; its verifier is the challenge's (S256, by node:crypto).
+    const req = oneTokenRequest(ctx);
+    assert.equal(req.headers.authorization, undefined, 'a public client sends no Authorization');
+    const verifier = new URLSearchParams(req.body).get('code_verifier');
+    assert.match(verifier ?? '', /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(createHash('sha256').update(verifier).digest('base64url'), q.code_challenge, 'BASE64URL(SHA256(verifier)) is the challenge');
+    assert.equal(req.body, form([
+      ['grant_type', 'authorization_code'], ['code', code], ['redirect_uri', login.redirectUri], ['code_verifier', verifier], ['client_id', login.clientId],
+    ]));
+
+    // The IdP's own record: the code it issued to this client for alice, used (once: a
+    // second use would have revoked the grant and failed), and the access token it issued from it.
+    const issued = await idp.provider.AuthorizationCode.find(code, { ignoreExpiration: true });
+    assert.ok(issued, 'the IdP knows the code');
+    assert.equal(issued.clientId, login.clientId);
+    assert.equal(issued.accountId, params.user.username);
+    assert.equal(issued.codeChallenge, q.code_challenge);
+    assert.equal(issued.nonce, q.nonce);
+    assert.ok(issued.consumed, 'the code was used');
+    assertBearerSet(observed.tokens);
+    const claims = await accessTokenClaims(ctx, observed.tokens.access_token);
+    assert.equal(claims.sub, params.user.username);
+    assert.equal(claims.client_id, login.clientId);
+    const stored = await idp.provider.AccessToken.find(claims.jti);
+    assert.ok(stored, 'the IdP stored the access token it issued');
+    assert.equal(stored.grantId, issued.grantId, 'issued from this code\'s grant');
+
+    // The ID token, verified here with jose; the runtime verified it with its WebCrypto.
+    const key = await jose.importJWK(idp.publicJwk, 'RS256');
+    const { payload } = await jose.jwtVerify(observed.tokens.id_token, key, {
+      issuer: idp.issuer, audience: login.clientId, algorithms: ['RS256'],
+    });
+    assert.equal(payload.sub, params.user.username);
+    assert.equal(payload.nonce, q.nonce);
+    assert.equal(observed.subtleVerifyCalls, 1, 'the runtime\'s crypto.subtle.verify checked the ID token once');
+    return 'issuer only: 1 discovery, the IdP\'s pages, exact S256 code exchange, code used, ID token RS256 verified by WebCrypto';
+  },
+
   async token_source_single_flight(ctx) {
     const { observed, params } = ctx;
     const req = oneTokenRequest(ctx);
@@ -180,6 +251,40 @@ export const CHECKS = {
     assert.equal(observed.body.callerId, params.apiCallerId);
     assert.equal(observed.refused?.code, 'ORIGIN_NOT_ALLOWED', `a foreign origin: ${JSON.stringify(observed.refused)}`);
     return 'Bearer + subscription key + caller id seen; foreign origin refused unsent';
+  },
+
+  async dpop(ctx) {
+    const { observed, params } = ctx;
+    const req = oneTokenRequest(ctx);
+    assert.equal(req.headers.authorization, basicHeader(params.ccBasic.clientId, params.ccBasic.clientSecret));
+    assert.equal(req.body, form([['grant_type', 'client_credentials'], ['scope', 'api:read']]));
+    // The token request's proof, verified with jose on the key it carries.
+    const { payload, protectedHeader } = await jose.jwtVerify(req.headers.dpop, jose.EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'] });
+    assert.deepEqual(Object.keys(payload), ['jti', 'htm', 'htu', 'iat']);
+    assert.equal(payload.htm, 'POST');
+    assert.equal(payload.htu, ctx.idp.tokenEndpoint);
+    assert.match(payload.jti, JTI);
+    const jkt = await jose.calculateJwkThumbprint(protectedHeader.jwk, 'sha256');
+    assert.equal(observed.tokens.token_type, 'DPoP');
+    const claims = await accessTokenClaims(ctx, observed.tokens.access_token);
+    assert.deepEqual(claims.cnf, { jkt }, 'the token is bound to the proof\'s key');
+    // The API: a nonce demanded, the call made once more with it, both with
+    // proofs the resource server verified (htm, htu, ath, iat, jti).
+    const calls = ctx.rsCalls;
+    assert.deepEqual(calls.map((c) => c.status), [401, 200]);
+    for (const call of calls) {
+      assert.equal(call.method, 'POST');
+      assert.equal(call.path, `/api/dpop?runtime=${encodeURIComponent(params.runtime)}`);
+      assert.equal(call.headers.authorization, `DPoP ${observed.tokens.access_token}`);
+      assert.equal(call.body, JSON.stringify({ runtime: params.runtime }));
+      assert.equal(call.dpop.problem, undefined, call.dpop.problem);
+      assert.equal(call.dpop.jkt, jkt, 'the same key at the API');
+    }
+    assert.equal(calls[0].dpop.claims.nonce, undefined);
+    assert.equal(calls[1].dpop.claims.nonce, ctx.rsNonce);
+    assert.equal(observed.status, 200);
+    assert.equal(observed.body.ok, true);
+    return 'proof at the token endpoint, token bound (cnf.jkt), API nonce answered once';
   },
 
   async server_error(ctx) {

@@ -16,8 +16,9 @@
 // 2. starts the IdP (tests/idp/server.mjs, device polling every second), the
 //    resource server (tests/idp/resource_server.mjs, with CORS for the page)
 //    and a control server on 127.0.0.1 that hands the scenario its
-//    parameters, serves the browser files, approves device codes through the
-//    IdP's pages and judges each step (tests/matrix/checks.mjs);
+//    parameters, serves the browser files, approves device codes and signs
+//    the user in for an authorization code login through the IdP's pages
+//    (playing the browser) and judges each step (tests/matrix/checks.mjs);
 // 3. runs the runtimes one after another (each step's requests are then
 //    exactly the ones the IdP and the resource server recorded during it).
 // The runtimes are the npm packages pinned in tests/matrix/package.json and
@@ -31,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { CLIENTS, USERS, startIdp } from '../idp/server.mjs';
 import { startResourceServer } from '../idp/resource_server.mjs';
 import { approveDevice } from '../idp/device_approve.mjs';
+import { signIn } from '../idp/browser_login.mjs';
 import { verdict } from './checks.mjs';
 import { STEPS } from './scenario.mjs';
 
@@ -93,6 +95,9 @@ function parameters(idp, rs) {
       publicJwk: JSON.parse(fs.readFileSync(path.join(ROOT, 'tests', 'fixtures', 'rsa2048.public.jwk.json'), 'utf8')),
     },
     deviceClientId: CLIENTS.devicePublic.client_id,
+    // A native public client: a loopback redirect URI on any port (RFC 8252
+    // §7.3). Nothing listens there: the harness stops at the redirect.
+    login: { clientId: CLIENTS.loginPublic.client_id, redirectUri: 'http://127.0.0.1:51002/callback', scope: 'openid profile' },
     deviceScope: 'openid offline_access api:read',
     concurrentCallers: 50,
     resourceOrigin: rs.origin,
@@ -150,6 +155,19 @@ function startControl({ idp, rs, install, results }) {
       return {};
     }
     const mark = marks.get(runtime);
+    if (route === '/authorize') {
+      // The browser of an authorization code login: the harness follows
+      // the URL through the IdP's login and consent pages as alice, up to
+      // the redirect to the client, which it hands back. Only the IdP's
+      // authorization endpoint is followed.
+      const url = new URL(body.url);
+      if (url.origin + url.pathname !== idp.authorizationEndpoint) throw new Error(`/authorize of ${url.origin}${url.pathname}, not the IdP's authorization endpoint`);
+      if (mark?.authorize) throw new Error('a second /authorize in one step');
+      mark.authorize = { url: body.url };
+      const { callbackUrl } = await signIn({ url: body.url, username: params.user.username, password: params.user.password });
+      mark.authorize.callbackUrl = callbackUrl;
+      return { callbackUrl };
+    }
     if (route === '/device-prompt') {
       // Approved in the background once the first poll has been answered
       // authorization_pending, so the step polls at least twice.
@@ -185,7 +203,10 @@ function startControl({ idp, rs, install, results }) {
         tokenRequests: recorded.filter((r) => r.method === 'POST' && r.path === '/token'),
         deviceRequests: recorded.filter((r) => r.method === 'POST' && r.path === '/device/auth'),
         discoveryRequests: recorded.filter((r) => r.method === 'GET' && r.path.startsWith('/.well-known/')),
+        jwksRequests: recorded.filter((r) => r.method === 'GET' && r.path === new URL(idp.jwksUri).pathname),
+        authorize: mark.authorize,
         rsCalls: rs.calls.slice(mark.rs),
+        rsNonce: rs.dpopNonce,
         approval: mark.approval,
         promptAt: mark.promptAt,
       };
@@ -430,7 +451,7 @@ async function runChromium(install, controlUrl, mode, runtime) {
 // ---------------------------------------------------------------------------
 
 function printTable(results, labels) {
-  const short = { token_source_single_flight: 'single_flight', authorized_fetch: 'authorized_fetch' };
+  const short = { token_source_single_flight: 'single_flight', authorized_fetch: 'authorized_fetch', authorization_code: 'auth_code' };
   const headers = ['runtime', ...STEPS.map((s) => short[s] ?? s)];
   const rows = Object.keys(results).map((rt) => [labels[rt], ...STEPS.map((s) => (results[rt][s]?.pass ? 'pass' : 'FAIL'))]);
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -445,7 +466,8 @@ async function main() {
   const install = installPackage();
   log(`installed ${TARBALL} into ${path.relative(ROOT, install.pkgDir)}`);
   const idp = await startIdp({ deviceIntervalSeconds: 1 });
-  const rs = await startResourceServer({ idp, cors: true });
+  // DPoP calls must carry the API's nonce (Bearer calls are not affected).
+  const rs = await startResourceServer({ idp, cors: true, dpopNonce: true });
   const results = Object.fromEntries(only.map((rt) => [rt, {}]));
   const control = await startControl({ idp, rs, install, results });
 

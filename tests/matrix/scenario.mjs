@@ -1,6 +1,6 @@
 // The runtime matrix's one scenario, written once and run unchanged in every
 // runtime (Node, Deno, Bun, workerd, a Chromium page, a Chromium module
-// worker). It uses only fetch, WebCrypto (to count crypto.subtle.sign calls)
+// worker). It uses only fetch, WebCrypto (to count crypto.subtle sign and verify calls)
 // and the exports of the installed grantkit package, handed in as `gk`.
 //
 // It talks to the harness (tests/matrix/run.mjs) over HTTP at `controlUrl`:
@@ -11,6 +11,9 @@
 //        server recorded since /begin (tests/matrix/checks.mjs)
 //   POST /device-prompt {runtime, prompt}        the harness approves the user code
 //        through the IdP's pages (tests/idp/device_approve.mjs), in the background
+//   POST /authorize {runtime, url}               -> {callbackUrl}: the harness plays the
+//        browser at the authorization URL, through the IdP's login and consent pages
+//        (tests/idp/browser_login.mjs), and answers the URL the IdP redirected to
 // Steps report facts; every verdict is the harness's.
 
 export const STEPS = Object.freeze([
@@ -23,6 +26,8 @@ export const STEPS = Object.freeze([
   'authorized_fetch',
   'server_error',
   'discovery',
+  'authorization_code',
+  'dpop',
 ]);
 
 // A step that takes longer fails (the device flow polls every second).
@@ -51,12 +56,15 @@ function withTimeout(promise, ms, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Count crypto.subtle.sign calls while fn runs (on the prototype: the instance may be frozen). */
-async function countingSubtleSign(fn) {
+/**
+ * Count calls of crypto.subtle[method] ("sign", "verify") while fn runs (on
+ * the prototype: the instance may be frozen).
+ */
+async function countingSubtle(method, fn) {
   const proto = Object.getPrototypeOf(globalThis.crypto.subtle);
-  const original = proto.sign;
+  const original = proto[method];
   let calls = 0;
-  proto.sign = function countedSign(...args) {
+  proto[method] = function counted(...args) {
     calls += 1;
     return original.apply(this, args);
   };
@@ -64,7 +72,7 @@ async function countingSubtleSign(fn) {
     const result = await fn();
     return { result, calls };
   } finally {
-    proto.sign = original;
+    proto[method] = original;
   }
 }
 
@@ -123,6 +131,31 @@ const steps = {
     return { callers: all.length, distinctTokens: new Set(all.map((t) => t.access_token)).size, labels, tokens: plain(all[0]) };
   },
 
+  async authorization_code(gk, p, control) {
+    // The login is configured with the issuer alone: its metadata gives the
+    // endpoints and keys. A fetch of its own is a discovery-cache key of its
+    // own: the step's metadata request is its own, whatever ran before.
+    const fetchOwn = (input, init) => fetch(input, init);
+    const labels = [];
+    const { result, calls } = await countingSubtle('verify', async () => {
+      const login = new gk.AuthorizationCode({
+        issuer: p.issuer,
+        clientId: p.login.clientId,
+        redirectUri: p.login.redirectUri,
+        scope: p.login.scope,
+        fetch: fetchOwn,
+        onExchange: (e) => labels.push(e.label),
+      });
+      const { url, pending } = await login.begin();
+      // The browser's part: the harness signs the user in and hands back
+      // where the IdP redirected (pending stays here: it is secret).
+      const { callbackUrl } = await control('/authorize', { url });
+      const tokens = await login.complete(callbackUrl, pending);
+      return { url, callbackUrl, tokens: plain(tokens) };
+    });
+    return { ...result, labels, subtleVerifyCalls: calls };
+  },
+
   async token_source_single_flight(gk, p) {
     const source = new gk.TokenSource(new gk.ClientCredentials({
       tokenEndpoint: p.tokenEndpoint, clientId: p.ccPost.clientId, clientSecret: p.ccPost.clientSecret, clientAuth: 'post', scope: 'api:read',
@@ -165,6 +198,20 @@ const steps = {
     };
   },
 
+  // DPoP (RFC 9449): the runtime's WebCrypto key pair, a proof on the
+  // token request, and on the API call, whose nonce demand is answered once.
+  async dpop(gk, p) {
+    const source = new gk.TokenSource(new gk.ClientCredentials({
+      tokenEndpoint: p.tokenEndpoint, clientId: p.ccBasic.clientId, clientSecret: p.ccBasic.clientSecret, scope: 'api:read', dpop: true,
+    }), { allowedOrigins: [p.resourceOrigin] });
+    const response = await source.authorizedFetch(`${p.resourceUrl}/dpop?runtime=${encodeURIComponent(p.runtime)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ runtime: p.runtime }),
+    });
+    return { status: response.status, body: await response.json(), tokens: plain(await source.getToken()) };
+  },
+
   async server_error(gk, p) {
     const flow = new gk.ClientCredentials({
       tokenEndpoint: p.tokenEndpoint, clientId: p.ccBasic.clientId, clientSecret: 'not-the-secret', scope: 'api:read',
@@ -179,7 +226,7 @@ const steps = {
 };
 
 async function jwtBearer(gk, p, signer) {
-  const { result, calls } = await countingSubtleSign(async () => {
+  const { result, calls } = await countingSubtle('sign', async () => {
     const flow = new gk.JwtBearer({
       tokenEndpoint: p.tokenEndpoint,
       clientId: p.serviceAccount.clientId,

@@ -91,10 +91,18 @@ void completed;
 void ac.complete();
 new TokenSource(ac);
 new AuthorizationCode({ ...base, authorizationEndpoint: "https://idp.example/auth", redirectUri: "http://127.0.0.1:8400/callback", clientAuth: "post" });
+// With only the issuer: its metadata gives the endpoints, jwks_uri and the RFC 9207 announcement.
+const fromIssuer = new AuthorizationCode({ issuer: "https://idp.example", clientId: "app", redirectUri: "https://app.example/callback", scope: "openid" });
+const fromIssuerBegun: Promise<AuthorizationBegin> = fromIssuer.begin();
+void fromIssuerBegun;
 
 // Refused.
 // @ts-expect-error redirectUri is required
 new AuthorizationCode({ authorizationEndpoint: "https://idp.example/auth", tokenEndpoint: "https://idp.example/token", clientId: "app" });
+// @ts-expect-error clientId is required, with an issuer too
+new AuthorizationCode({ issuer: "https://idp.example", redirectUri: "https://app.example/cb" });
+// @ts-expect-error authorizationEndpoint is a string
+new AuthorizationCode({ ...base, authorizationEndpoint: new URL("https://idp.example/auth"), redirectUri: "https://app.example/cb" });
 // @ts-expect-error authorizationParams are strings
 new AuthorizationCode({ ...base, authorizationEndpoint: "https://idp.example/auth", redirectUri: "https://app.example/cb", authorizationParams: { max_age: 60 } });
 // @ts-expect-error complete takes the pending login as a string
