@@ -91,7 +91,7 @@ const FIELDS = {
     type: "url",
     hint: () => "Needed with the openid scope: the iss the redirect and the ID token must name, exactly. Discover endpoints fills it.",
   },
-  jwksUri: { label: "JWKS URI", type: "url", hint: () => "Needed with the openid scope: the issuer's keys, which verify the ID token (its metadata's jwks_uri)." },
+  jwksUri: { label: "JWKS URI", type: "url", hint: () => "With the openid scope: the issuer's keys, which verify the ID token (its metadata's jwks_uri). Left empty, grantkit reads it from the issuer's metadata." },
   revocationEndpoint: { label: "Revocation endpoint", type: "url", hint: () => "Optional: for Revoke (RFC 7009). Discover endpoints fills it." },
   introspectionEndpoint: { label: "Introspection endpoint", type: "url", hint: () => "Optional: for Introspect (RFC 7662). Discover endpoints fills it." },
   idp: { label: "Connector", choices: [["local", "local"], ["ldap", "ldap"], ["oidc", "oidc"]] },

@@ -559,11 +559,15 @@ describe('the diagnostic page', () => {
     ]);
     for (const label of await fields()) assert.equal(await page.getByLabel(label, { exact: true }).count(), 1, label);
     assert.equal(await page.getByRole('button', { name: 'Sign in', exact: true }).count(), 1);
-    // The openid scope needs the issuer and its keys: grantkit says so next to the field it names.
+    // The openid scope needs the issuer: grantkit says so next to the field it names. Its keys
+    // (jwksUri) grantkit reads from the issuer's metadata when the field is empty.
     await type(page, { 'Authorization endpoint': idp.authorizationEndpoint, 'Token endpoint': idp.tokenEndpoint, 'Client ID': CLIENTS.wwwLogin.client_id, Scope: 'openid' });
     assert.match(await page.locator('#f-loginIssuer-error').textContent(), /^invalid configuration: issuer: /);
     assert.equal(await page.getByLabel('Issuer of the ID token', { exact: true }).getAttribute('aria-invalid'), 'true');
     await type(page, { 'Issuer of the ID token': idp.issuer });
+    assert.equal(await page.locator('#f-jwksUri-error').textContent(), '');
+    assert.equal(await page.locator('#f-loginIssuer-error').textContent(), '');
+    await type(page, { 'JWKS URI': 'ftp://keys.example.com/jwks' });
     assert.match(await page.locator('#f-jwksUri-error').textContent(), /^invalid configuration: jwksUri: /);
     await type(page, { 'JWKS URI': idp.jwksUri });
     assert.equal(await page.locator('#form-error').textContent(), '');
