@@ -283,6 +283,11 @@ impl AuthorizationCode {
         self.openid
     }
 
+    /// The client as revocation and introspection requests present it.
+    pub fn token_client(&self) -> &TokenClient {
+        &self.token_client
+    }
+
     /// Whether the code is exchanged for DPoP-bound tokens (RFC 9449).
     pub fn dpop(&self) -> bool {
         self.base.dpop

@@ -134,9 +134,7 @@ macro_rules! flow_classes {
                 &self,
                 #[wasm_bindgen(unchecked_param_type = "RevokeTokens")] tokens: JsValue,
             ) -> Promise {
-                let tokens = match revoke_tokens(&tokens)
-                    .and_then(|t| t.ok_or_else(|| revoke_tokens_error("undefined")))
-                {
+                let tokens = match given_tokens(&tokens) {
                     Ok(tokens) => tokens,
                     Err(error) => return Promise::reject(&to_js_error(&error)),
                 };
@@ -435,6 +433,42 @@ impl JsAuthorizationCode {
         })
     }
 
+    /// Revokes tokens (RFC 7009) as the other flows' revoke() does: the
+    /// refresh token first, then the access token, authenticated as the
+    /// code's exchange is. With only `issuer`, its metadata is read first.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn revoke(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "RevokeTokens")] tokens: JsValue,
+    ) -> Promise {
+        let tokens = match given_tokens(&tokens) {
+            Ok(tokens) => tokens,
+            Err(error) => return Promise::reject(&to_js_error(&error)),
+        };
+        let (grant, transport) = (self.grant.clone(), self.transport.clone());
+        super::promise(async move {
+            let login = login_ready(&grant, &transport)
+                .await
+                .map_err(|e| to_js_error(&e))?;
+            revoke(&transport, login.token_client().revoke(&tokens, &mut OsRng)).await
+        })
+    }
+
+    /// Asks the introspection endpoint about a token (RFC 7662), as the
+    /// other flows' introspect() does.
+    #[wasm_bindgen(unchecked_return_type = "Promise<IntrospectionResponse>")]
+    pub fn introspect(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "IntrospectOptions")] options: JsValue,
+    ) -> Promise {
+        let (grant, transport) = (self.grant.clone(), self.transport.clone());
+        let ready = transport.clone();
+        introspect_with(transport, &token, &options, async move {
+            Ok(login_ready(&grant, &ready).await?.token_client().clone())
+        })
+    }
+
     /// Internal: the completed login and its tokens, for
     /// `new TokenSource(this)`.
     #[wasm_bindgen(js_name = __grantkitHandle, skip_typescript)]
@@ -544,6 +578,11 @@ fn revoke_tokens_error(given: &str) -> Error {
     )
 }
 
+/// The argument of a flow's `revoke(tokens)`, which is required.
+fn given_tokens(js: &JsValue) -> Result<TokensToRevoke, Error> {
+    revoke_tokens(js).and_then(|t| t.ok_or_else(|| revoke_tokens_error("undefined")))
+}
+
 /// The argument of `revoke(tokens)`; `None` when absent.
 pub(crate) fn revoke_tokens(js: &JsValue) -> Result<Option<TokensToRevoke>, Error> {
     if js.is_undefined() || js.is_null() {
@@ -591,6 +630,20 @@ pub(crate) fn introspect_promise(
     token: &JsValue,
     options: &JsValue,
 ) -> Promise {
+    introspect_with(transport.clone(), token, options, async move {
+        discovered(&*grant, &transport).await?;
+        Ok(token_client(&*grant)?.clone())
+    })
+}
+
+/// Runs an introspection with the client `client` resolves to (after any
+/// discovery it needs): a Promise of the server's answer.
+fn introspect_with(
+    transport: Rc<Transport>,
+    token: &JsValue,
+    options: &JsValue,
+    client: impl std::future::Future<Output = Result<crate::flow::TokenClient, Error>> + 'static,
+) -> Promise {
     let read = || -> Result<_, Error> {
         let token = token.as_string().ok_or_else(|| {
             Error::config(ConfigField::Token, "introspect takes the token as a string")
@@ -605,8 +658,7 @@ pub(crate) fn introspect_promise(
     };
     super::promise(async move {
         let run = async {
-            discovered(&*grant, &transport).await?;
-            let flow = token_client(&*grant)?.introspect(&token, hint, &mut OsRng)?;
+            let flow = client.await?.introspect(&token, hint, &mut OsRng)?;
             transport.run(flow, signal.as_ref()).await
         };
         let answer = run.await.map_err(|e| to_js_error(&e))?;

@@ -281,6 +281,24 @@ describe('AuthorizationCode with only issuer', () => {
     assert.ok(tokens.access_token);
   });
 
+  test('introspect() and revoke() on the login itself, with the endpoints its metadata names', async () => {
+    const ac = new gk.AuthorizationCode({
+      issuer: idp.issuer, clientId: CLIENTS.loginPublic.client_id, redirectUri: REDIRECT, scope: 'profile', fetch: ownFetch(),
+    });
+    const { url, pending } = await ac.begin();
+    const { callbackUrl } = await signIn({ url, username: 'alice' });
+    const tokens = await ac.complete(callbackUrl, pending);
+    assert.equal((await ac.introspect(tokens.access_token)).active, true);
+    assert.equal(await ac.revoke(tokens), undefined);
+    const after = await ac.introspect(tokens.access_token, { tokenTypeHint: 'access_token' });
+    assert.equal(after.active, false, 'revoked');
+    assertGrantkitError(await rejection(ac.revoke(undefined)), 'INVALID_CONFIG', { field: 'token' });
+    assertGrantkitError(await rejection(ac.introspect(42)), 'INVALID_CONFIG', { field: 'token' });
+    // Without an issuer or a revocation endpoint: the option is named.
+    const bare = login();
+    assertGrantkitError(await rejection(bare.revoke(tokens)), 'INVALID_CONFIG', { field: 'revocationEndpoint' });
+  });
+
   test('neither endpoints nor issuer: INVALID_CONFIG naming the option, from the constructor', () => {
     const err = thrown(() => new gk.AuthorizationCode({ clientId: 'app', redirectUri: REDIRECT }));
     assertGrantkitError(err, 'INVALID_CONFIG', { field: 'authorizationEndpoint' });

@@ -90,6 +90,10 @@ const completed: Promise<TokenSet> = ac.complete(started.url, started.pending);
 void completed;
 void ac.complete();
 new TokenSource(ac);
+const acInfo: Promise<IntrospectionResponse> = ac.introspect("at", { tokenTypeHint: "access_token" });
+void acInfo;
+const acRevoked: Promise<void> = ac.revoke({ access_token: "at" });
+void acRevoked;
 new AuthorizationCode({ ...base, authorizationEndpoint: "https://idp.example/auth", redirectUri: "http://127.0.0.1:8400/callback", clientAuth: "post" });
 // With only the issuer: its metadata gives the endpoints, jwks_uri and the RFC 9207 announcement.
 const fromIssuer = new AuthorizationCode({ issuer: "https://idp.example", clientId: "app", redirectUri: "https://app.example/callback", scope: "openid" });
