@@ -243,8 +243,7 @@ async function derive(name) {
 
 /**
  * Reads the issuer's metadata with grantkit's discover() (its checks, its
- * errors) and fills the token and device authorization endpoints; lists
- * every endpoint the metadata names.
+ * errors) and fills the endpoints (and the JWKS URI) it names; lists them.
  */
 async function discoverEndpoints() {
   const issuer = byId("discover-issuer").value.trim();
@@ -264,6 +263,7 @@ async function discoverEndpoints() {
     authorizationEndpoint: "Authorization endpoint",
     revocationEndpoint: "Revocation endpoint",
     introspectionEndpoint: "Introspection endpoint",
+    jwksUri: "JWKS URI",
   };
   fill(byId("discovered"), Object.entries(names)
     .filter(([name]) => endpoints[name])

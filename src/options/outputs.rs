@@ -109,6 +109,9 @@ pub struct DiscoveredEndpoints<'a> {
     /// `authorization_endpoint`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authorization_endpoint: Option<&'a str>,
+    /// `jwks_uri`: the issuer's keys, which verify ID tokens (AuthorizationCode's jwksUri).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<&'a str>,
 }
 
 impl<'a> From<&'a crate::discovery::ServerMetadata> for DiscoveredEndpoints<'a> {
@@ -120,6 +123,7 @@ impl<'a> From<&'a crate::discovery::ServerMetadata> for DiscoveredEndpoints<'a> 
             revocation_endpoint: metadata.revocation_endpoint.as_deref(),
             introspection_endpoint: metadata.introspection_endpoint.as_deref(),
             authorization_endpoint: metadata.authorization_endpoint.as_deref(),
+            jwks_uri: metadata.jwks_uri.as_deref(),
         }
     }
 }

@@ -279,6 +279,7 @@ describe('discover(): the endpoints of an issuer', () => {
       revocationEndpoint: idp.revocationEndpoint,
       introspectionEndpoint: idp.introspectionEndpoint,
       authorizationEndpoint: idp.authorizationEndpoint,
+      jwksUri: idp.jwksUri,
     });
     // A flow with the same issuer and fetch reuses the answer.
     const cc = new gk.ClientCredentials({ issuer: idp.issuer, clientId: basic.client_id, clientSecret: basic.client_secret, scope: 'api:read', fetch: own });

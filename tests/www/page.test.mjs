@@ -365,7 +365,7 @@ describe('the diagnostic page', () => {
     assert.deepEqual(listed, [
       'Token endpoint', idp.tokenEndpoint, 'Device authorization endpoint', idp.deviceAuthorizationEndpoint,
       'Authorization endpoint', idp.authorizationEndpoint, 'Revocation endpoint', idp.revocationEndpoint,
-      'Introspection endpoint', idp.introspectionEndpoint,
+      'Introspection endpoint', idp.introspectionEndpoint, 'JWKS URI', idp.jwksUri,
     ]);
     assert.equal(await page.getByLabel('Token endpoint', { exact: true }).inputValue(), idp.tokenEndpoint);
     assert.equal(await page.getByLabel('Device authorization endpoint', { exact: true }).inputValue(), idp.deviceAuthorizationEndpoint);
@@ -876,8 +876,9 @@ describe('signing in: the authorization code flow with the page as its redirect 
   test('Sign in through the provider\'s pages and back: the token and ID token claims, the address bar cleaned, a reload replays nothing', () => inPage(ORIGINS(), async (page) => {
     await choose(page, 'Any OAuth server', 'Authorization code (PKCE)');
     assert.equal(await page.getByLabel('Redirect URI', { exact: true }).inputValue(), www.url, 'the page itself, by default');
-    await signInForm(page, { 'Client ID': CLIENTS.wwwLogin.client_id, Scope: 'openid profile', 'JWKS URI': idp.jwksUri });
+    await signInForm(page, { 'Client ID': CLIENTS.wwwLogin.client_id, Scope: 'openid profile' });
     assert.equal(await page.getByLabel('Authorization endpoint', { exact: true }).inputValue(), idp.authorizationEndpoint);
+    assert.equal(await page.getByLabel('JWKS URI', { exact: true }).inputValue(), idp.jwksUri, 'filled by discovery');
     assert.equal(await page.getByLabel('Token endpoint', { exact: true }).inputValue(), idp.tokenEndpoint);
     assert.equal(await page.getByLabel('Issuer of the ID token', { exact: true }).inputValue(), idp.issuer);
     assert.equal(await page.getByLabel('Revocation endpoint', { exact: true }).inputValue(), idp.revocationEndpoint);
