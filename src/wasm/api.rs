@@ -134,17 +134,12 @@ macro_rules! flow_classes {
                 &self,
                 #[wasm_bindgen(unchecked_param_type = "RevokeTokens")] tokens: JsValue,
             ) -> Promise {
-                let tokens = match given_tokens(&tokens) {
-                    Ok(tokens) => tokens,
-                    Err(error) => return Promise::reject(&to_js_error(&error)),
-                };
                 let (grant, transport) = (self.grant.clone(), self.transport.clone());
-                super::promise(async move {
-                    discovered(&*grant, &transport).await.map_err(|e| to_js_error(&e))?;
-                    let flow = token_client(&*grant)
-                        .and_then(|client| client.revoke(&tokens, &mut OsRng));
-                    revoke(&transport, flow).await
-                })
+                let ready = transport.clone();
+                revoke_with(transport, &tokens, Box::pin(async move {
+                    discovered(&*grant, &ready).await?;
+                    Ok(token_client(&*grant)?.clone())
+                }))
             }
 
             /// Asks the introspection endpoint about a token (RFC 7662) and
@@ -441,17 +436,13 @@ impl JsAuthorizationCode {
         &self,
         #[wasm_bindgen(unchecked_param_type = "RevokeTokens")] tokens: JsValue,
     ) -> Promise {
-        let tokens = match given_tokens(&tokens) {
-            Ok(tokens) => tokens,
-            Err(error) => return Promise::reject(&to_js_error(&error)),
-        };
         let (grant, transport) = (self.grant.clone(), self.transport.clone());
-        super::promise(async move {
-            let login = login_ready(&grant, &transport)
-                .await
-                .map_err(|e| to_js_error(&e))?;
-            revoke(&transport, login.token_client().revoke(&tokens, &mut OsRng)).await
-        })
+        let ready = transport.clone();
+        revoke_with(
+            transport,
+            &tokens,
+            Box::pin(async move { Ok(login_ready(&grant, &ready).await?.token_client().clone()) }),
+        )
     }
 
     /// Asks the introspection endpoint about a token (RFC 7662), as the
@@ -464,9 +455,12 @@ impl JsAuthorizationCode {
     ) -> Promise {
         let (grant, transport) = (self.grant.clone(), self.transport.clone());
         let ready = transport.clone();
-        introspect_with(transport, &token, &options, async move {
-            Ok(login_ready(&grant, &ready).await?.token_client().clone())
-        })
+        introspect_with(
+            transport,
+            &token,
+            &options,
+            Box::pin(async move { Ok(login_ready(&grant, &ready).await?.token_client().clone()) }),
+        )
     }
 
     /// Internal: the completed login and its tokens, for
@@ -610,6 +604,26 @@ pub(crate) async fn discovered(
     }
 }
 
+/// How revoke() and introspect() find the client: after any discovery it
+/// needs. Boxed, so that one copy of each serves every flow class.
+type ClientLookup =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<crate::flow::TokenClient, Error>>>>;
+
+/// A flow's revoke(tokens) with the client `client` resolves to (after any
+/// discovery it needs): a Promise of undefined, or of the GrantkitError.
+fn revoke_with(transport: Rc<Transport>, tokens: &JsValue, client: ClientLookup) -> Promise {
+    let tokens = match given_tokens(tokens) {
+        Ok(tokens) => tokens,
+        Err(error) => return Promise::reject(&to_js_error(&error)),
+    };
+    super::promise(async move {
+        let flow = client
+            .await
+            .and_then(|client| client.revoke(&tokens, &mut OsRng));
+        revoke(&transport, flow).await
+    })
+}
+
 /// Runs a revocation: undefined, or the GrantkitError.
 pub(crate) async fn revoke(
     transport: &Transport,
@@ -630,10 +644,15 @@ pub(crate) fn introspect_promise(
     token: &JsValue,
     options: &JsValue,
 ) -> Promise {
-    introspect_with(transport.clone(), token, options, async move {
-        discovered(&*grant, &transport).await?;
-        Ok(token_client(&*grant)?.clone())
-    })
+    introspect_with(
+        transport.clone(),
+        token,
+        options,
+        Box::pin(async move {
+            discovered(&*grant, &transport).await?;
+            Ok(token_client(&*grant)?.clone())
+        }),
+    )
 }
 
 /// Runs an introspection with the client `client` resolves to (after any
@@ -642,7 +661,7 @@ fn introspect_with(
     transport: Rc<Transport>,
     token: &JsValue,
     options: &JsValue,
-    client: impl std::future::Future<Output = Result<crate::flow::TokenClient, Error>> + 'static,
+    client: ClientLookup,
 ) -> Promise {
     let read = || -> Result<_, Error> {
         let token = token.as_string().ok_or_else(|| {
