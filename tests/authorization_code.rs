@@ -584,6 +584,57 @@ fn the_redirect_is_checked_state_first_then_iss_then_error_then_code() {
         .contains("access_denied: The user said no"));
 }
 
+/// decode reads the JSON itself (see DecodedLogin); it must accept and
+/// refuse exactly what the derived Deserialize does.
+#[wasm_bindgen_test(unsupported = test)]
+fn the_pending_login_decodes_as_its_derived_deserialize_reads() {
+    let verifier = "v".repeat(43);
+    let v = verifier.as_str();
+    let cases = [
+        format!(r#"{{"state":"s","code_verifier":"{v}","redirect_uri":"r","client_id":"c"}}"#),
+        format!(
+            r#"{{"state":"s","code_verifier":"{v}","nonce":"n","redirect_uri":"r","client_id":"c"}}"#
+        ),
+        format!(
+            r#"{{"state":"s","code_verifier":"{v}","nonce":null,"redirect_uri":"r","client_id":"c"}}"#
+        ),
+        format!(
+            r#"{{"state":"s","code_verifier":"{v}","nonce":1,"redirect_uri":"r","client_id":"c"}}"#
+        ),
+        format!(
+            r#"{{"client_id":"c","x":[1e400,{{}}],"redirect_uri":"r","code_verifier":"{v}","state":"s"}}"#
+        ),
+        format!(r#"{{"st\u0061te":"s","code_verifier":"{v}","redirect_uri":"r","client_id":"c"}}"#),
+        format!(
+            r#"{{"state":"s","state":"s","code_verifier":"{v}","redirect_uri":"r","client_id":"c"}}"#
+        ),
+        format!(r#"{{"state":"s","code_verifier":"{v}","redirect_uri":"r"}}"#),
+        format!(r#"{{"state":1,"code_verifier":"{v}","redirect_uri":"r","client_id":"c"}}"#),
+        format!(r#"{{"state":"s","code_verifier":"{v}","redirect_uri":"r","client_id":"c"}} x"#),
+        format!(r#"["s","{v}",null,"r","c"]"#),
+        format!(r#"["s","{v}","n","r","c"]"#),
+        format!(r#"["s","{v}","r","c"]"#),
+        format!(r#"["s","{v}",null,"r","c",1]"#),
+        format!(r#"["s","{v}",2,"r","c"]"#),
+        "[]".to_owned(),
+        "null".to_owned(),
+        "1.5".to_owned(),
+        "-1".to_owned(),
+        "true".to_owned(),
+        r#""s""#.to_owned(),
+        "{".to_owned(),
+    ];
+    let mut accepted = 0;
+    for json in &cases {
+        let derived = serde_json::from_str::<PendingLogin>(json).ok();
+        let encoded = format!("gk1.{}", URL_SAFE_NO_PAD.encode(json));
+        let decoded = PendingLogin::decode(&encoded).ok();
+        assert_eq!(decoded, derived, "{json}");
+        accepted += usize::from(decoded.is_some());
+    }
+    assert_eq!(accepted, 7);
+}
+
 #[wasm_bindgen_test(unsupported = test)]
 fn the_pending_login_round_trips_as_an_opaque_secret_string() {
     let login = AuthorizationCode::new(settings("openid")).unwrap();

@@ -582,12 +582,124 @@ impl PendingLogin {
             .strip_prefix(PENDING_VERSION)
             .ok_or_else(invalid)?;
         let json = URL_SAFE_NO_PAD.decode(encoded).map_err(|_| invalid())?;
-        let pending: PendingLogin = serde_json::from_slice(&json).map_err(|_| invalid())?;
+        let pending = serde_json::from_slice::<DecodedLogin>(&json)
+            .ok()
+            .and_then(|decoded| decoded.0)
+            .ok_or_else(invalid)?;
         if pending.state.is_empty() || pending.code_verifier.expose().len() < 43 {
             return Err(invalid());
         }
         Ok(pending)
     }
+}
+
+/// A [`PendingLogin`] read from its JSON as the derived `Deserialize` reads
+/// it (unknown members ignored, a repeated one refused, `nonce` optional),
+/// `None` when it is not one. Each member is read as a JSON value and then
+/// checked, instead of asking serde_json for a string: a type mismatch there
+/// formats serde's "invalid type" message, which pulls the formatting of
+/// floating-point numbers (~20 KB) into the wasm module for nothing (the
+/// message is never shown).
+struct DecodedLogin(Option<PendingLogin>);
+
+impl<'de> serde::Deserialize<'de> for DecodedLogin {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(DecodedLoginVisitor)
+    }
+}
+
+struct DecodedLoginVisitor;
+
+impl<'de> serde::de::Visitor<'de> for DecodedLoginVisitor {
+    type Value = DecodedLogin;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a pending login")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<DecodedLogin, A::Error> {
+        use serde_json::Value;
+        const NAMES: [&str; 5] = [
+            "state",
+            "code_verifier",
+            "nonce",
+            "redirect_uri",
+            "client_id",
+        ];
+        let mut members: [Option<Value>; 5] = Default::default();
+        let mut repeated = false;
+        while let Some(key) = map.next_key::<String>()? {
+            match NAMES.iter().position(|name| *name == key) {
+                Some(i) => repeated |= members[i].replace(map.next_value()?).is_some(),
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(DecodedLogin(if repeated { None } else { login(members) }))
+    }
+
+    // The derive also takes the members in order, as an array of five.
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<DecodedLogin, A::Error> {
+        let mut members: [Option<serde_json::Value>; 5] = Default::default();
+        for member in &mut members {
+            *member = seq.next_element()?;
+            if member.is_none() {
+                return Ok(DecodedLogin(None));
+            }
+        }
+        let extra = seq.next_element::<serde::de::IgnoredAny>()?.is_some();
+        Ok(DecodedLogin(if extra { None } else { login(members) }))
+    }
+
+    // Any other JSON is not a pending login (serde's own refusal would
+    // format the value's kind, floats included).
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<DecodedLogin, E> {
+        Ok(DecodedLogin(None))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<DecodedLogin, E> {
+        Ok(DecodedLogin(None))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<DecodedLogin, E> {
+        Ok(DecodedLogin(None))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<DecodedLogin, E> {
+        Ok(DecodedLogin(None))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<DecodedLogin, E> {
+        Ok(DecodedLogin(None))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<DecodedLogin, E> {
+        Ok(DecodedLogin(None))
+    }
+}
+
+/// The pending login of these members, if each is of its type.
+fn login(members: [Option<serde_json::Value>; 5]) -> Option<PendingLogin> {
+    use serde_json::Value;
+    let string = |value: Option<Value>| match value {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    };
+    let [state, code_verifier, nonce, redirect_uri, client_id] = members;
+    // The verifier first: a Secret zeroes it when the others are refused.
+    let code_verifier = Secret::new(string(code_verifier)?);
+    Some(PendingLogin {
+        state: string(state)?,
+        code_verifier,
+        nonce: match nonce {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s),
+            Some(_) => return None,
+        },
+        redirect_uri: string(redirect_uri)?,
+        client_id: string(client_id)?,
+    })
 }
 
 /// What the ID token of a login must satisfy.

@@ -340,11 +340,16 @@ async fn make_dpop_key() -> Result<DpopKey, Error> {
     let jwk = JsFuture::from(exported)
         .await
         .map_err(|e| unavailable("export the public key", e))?;
-    let jwk: serde_json::Map<String, serde_json::Value> = js_sys::JSON::stringify(&jwk)
+    // Read as a JSON value, not as a map: serde_json's refusal of a
+    // non-object would format floats, ~20 KB of the module.
+    let jwk = match js_sys::JSON::stringify(&jwk)
         .ok()
         .and_then(|text| text.as_string())
         .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default();
+    {
+        Some(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
     let key = DpopPublicKey::from_jwk(&jwk)?;
     Ok(DpopKey {
         private,
