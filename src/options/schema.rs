@@ -7,7 +7,7 @@
 //! (the transport, the client, its credential) are written once, in
 //! [`options!`], and spliced into each struct.
 
-use super::{HostFunction, HostObject, HostSignal};
+use super::{HostFunction, HostObject, HostSignal, OptionError, Value};
 use crate::client_auth::{ClientCredential, CredentialOptions};
 use crate::error::Error;
 use crate::flow::acp::AcpIdp;
@@ -182,11 +182,67 @@ macro_rules! options {
             }
         }
     };
-    (@build [$(#[$attr:meta])* pub struct $name:ident] [$($fields:tt)*] []) => {
+    (@build
+        [$(#[$attr:meta])* pub struct $name:ident]
+        [$($(#[$($field_attr:tt)*])* pub $field:ident: $ty:ty,)*]
+        []
+    ) => {
         $(#[$attr])*
         #[derive(Deserialize, Tsify)]
         #[serde(rename_all = "camelCase", deny_unknown_fields)]
-        pub struct $name { $($fields)* }
+        pub struct $name { $($(#[$($field_attr)*])* pub $field: $ty,)* }
+
+        impl super::ReadOptions for $name {
+            fn read_value(value: &Value) -> Result<Self, OptionError> {
+                // The derive's names (camelCase), in declaration order.
+                let names = super::declared_names::<Self>();
+                #[derive(Default)]
+                struct Given { $($field: Option<$ty>,)* }
+                let mut given = Given::default();
+                let expecting = concat!("struct ", stringify!($name));
+                super::read_members(value, expecting, names, &mut |index, member| {
+                    let mut i = 0;
+                    $(
+                        if index == i {
+                            given.$field = Some(read_field!(member; $([$($field_attr)*])*)?);
+                        }
+                        i += 1;
+                    )*
+                    let _ = i;
+                    Ok(())
+                })?;
+                // Missing fields are refused in declaration order, as the
+                // derive does.
+                let mut i = 0;
+                Ok($name {$($field: {
+                    i += 1;
+                    match given.$field {
+                        Some(value) => value,
+                        None => super::missing(names[i - 1])?,
+                    }
+                },)*})
+            }
+        }
+    };
+}
+
+/// How [`options!`]'s reader reads a field: with the function its
+/// `deserialize_with` names, else by its type.
+macro_rules! read_field {
+    ($member:ident; [serde(default, deserialize_with = "millis")] $($rest:tt)*) => {
+        millis($member)
+    };
+    ($member:ident; [serde(default, deserialize_with = "positive_integer")] $($rest:tt)*) => {
+        positive_integer($member)
+    };
+    ($member:ident; [serde($($other:tt)*)] $($rest:tt)*) => {
+        compile_error!("options!: a serde attribute its reader does not know")
+    };
+    ($member:ident; [$($other:tt)*] $($rest:tt)*) => {
+        read_field!($member; $($rest)*)
+    };
+    ($member:ident;) => {
+        Deserialize::deserialize($member)
     };
 }
 

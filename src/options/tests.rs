@@ -378,3 +378,99 @@ fn every_option_has_its_config_field() {
         assert_eq!(field.name(), *name);
     }
 }
+
+/// The structs of `options!` are read by one shared reader
+/// ([`read_members`]); it must give what their derived `Deserialize` gives:
+/// the same error for every object (first bad member in the object's order,
+/// unknown and repeated names, missing fields in declaration order, paths
+/// into nested values), and success for the same ones.
+#[test]
+fn the_shared_options_reader_reads_as_the_derived_deserialize() {
+    fn same<T: ReadOptions + FlowOptions + for<'a> serde::Deserialize<'a>>() -> (usize, usize) {
+        let mut names: Vec<&str> = declared_names::<T>().to_vec();
+        names.extend(["bogus", "ClientId"]);
+        let values = [
+            Value::Undefined,
+            Value::Null,
+            Value::Bool(true),
+            Value::Number(5.0),
+            Value::Number(0.0),
+            Value::Number(-1.0),
+            Value::Number(1.5),
+            s("https://idp.example/token"),
+            s("basic"),
+            s("-----BEGIN PRIVATE KEY-----"),
+            Value::Array(vec![s("a"), s("b")]),
+            Value::Array(vec![s("a"), Value::Number(1.0)]),
+            obj(vec![
+                ("resource", s("r")),
+                ("audience", Value::Array(vec![s("x")])),
+            ]),
+            obj(vec![("a", Value::Bool(false))]),
+            Value::Function(Handle(3)),
+            Value::Signal(Handle(4)),
+            Value::Other("a symbol"),
+        ];
+        // A small deterministic generator: objects of 0 to 7 members.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let (mut accepted, mut refused) = (0, 0);
+        for round in 0..4000 {
+            let mut entries: Vec<(&str, Value)> = Vec::new();
+            // Often a valid-looking base, so that later members matter.
+            if round % 2 == 0 {
+                for (name, value) in [
+                    ("clientId", s("x")),
+                    ("redirectUri", s("x")),
+                    ("issuer", s("x")),
+                    ("username", s("x")),
+                    ("password", s("x")),
+                    ("subjectToken", s("x")),
+                    ("platformUrl", s("x")),
+                    ("key", obj(vec![("kty", s("RSA"))])),
+                    ("onPrompt", Value::Function(Handle(2))),
+                ] {
+                    if names.contains(&name) {
+                        entries.push((name, value));
+                    }
+                }
+            }
+            for _ in 0..(round % 8) {
+                let name = names[next(names.len())];
+                entries.push((name, values[next(values.len())].clone()));
+            }
+            let value = obj(entries);
+            let shared = read_options::<T>(&value, "X");
+            let derived = read::<T>(&value, "X");
+            match (&shared, &derived) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a.transport(), b.transport(), "{value:?}");
+                    accepted += 1;
+                }
+                (Err(a), Err(b)) => {
+                    assert_eq!(a, b, "{value:?}");
+                    refused += 1;
+                }
+                _ => panic!("{value:?}: {:?} / {:?}", shared.is_ok(), derived.is_ok()),
+            }
+        }
+        (accepted, refused)
+    }
+    for (accepted, refused) in [
+        same::<ClientCredentialsOptions>(),
+        same::<PasswordGrantOptions>(),
+        same::<TokenExchangeOptions>(),
+        same::<AuthorizationCodeOptions>(),
+        same::<JwtBearerOptions>(),
+        same::<DeviceAuthorizationOptions>(),
+        same::<AcpLoginOptions>(),
+        same::<DiscoverOptions>(),
+    ] {
+        assert!(accepted > 20 && refused > 1000, "{accepted} {refused}");
+    }
+}

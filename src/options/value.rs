@@ -295,6 +295,60 @@ impl<'de> de::Deserializer<'de> for &'de Value {
     }
 }
 
+/// Reads the members of an options object into a struct with these fields
+/// (their option names), as serde's derive does, in one copy for every
+/// struct of [`super::schema`]'s `options!`: members in the object's order,
+/// an undefined one skipped, an unknown or repeated name refused,
+/// `set(index, member)` for each; an error in a member is put at its name.
+/// Returns which fields were given (bit `index`). `expecting` is what the
+/// derive would say the value must be ("struct ClientCredentialsOptions").
+pub(crate) fn read_members<'de>(
+    value: &'de Value,
+    expecting: &str,
+    fields: &'static [&'static str],
+    set: &mut dyn FnMut(usize, &'de Value) -> Result<(), OptionError>,
+) -> Result<u64, OptionError> {
+    let Value::Object(_, entries) = value else {
+        return Err(de::Error::custom(format_args!(
+            "must be {expecting}, not {}",
+            value.kind()
+        )));
+    };
+    let mut given = 0u64;
+    for (key, member) in entries.iter().filter(|(_, v)| *v != Value::Undefined) {
+        let Some(index) = fields.iter().position(|field| field == key) else {
+            return Err(de::Error::unknown_field(key, fields));
+        };
+        if given & (1 << index) != 0 {
+            return Err(de::Error::duplicate_field(fields[index]));
+        }
+        given |= 1 << index;
+        set(index, member).map_err(|e| e.at(key.as_str()))?;
+    }
+    Ok(given)
+}
+
+/// A field that was not given: `None` for an option, else serde's "is
+/// required" (what the derive's missing-field deserializer does).
+pub(crate) fn missing<'de, T: de::Deserialize<'de>>(field: &'static str) -> Result<T, OptionError> {
+    struct Missing(&'static str);
+    impl<'de> de::Deserializer<'de> for Missing {
+        type Error = OptionError;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, OptionError> {
+            Err(de::Error::missing_field(self.0))
+        }
+        fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, OptionError> {
+            visitor.visit_none()
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf unit unit_struct newtype_struct seq tuple
+            tuple_struct map struct enum identifier ignored_any
+        }
+    }
+    T::deserialize(Missing(field))
+}
+
 /// "must be {what the visitor expects}, not {the value's kind}".
 fn wrong_kind<'de, V: Visitor<'de>>(value: &Value, visitor: &V) -> OptionError {
     de::Error::custom(format_args!(

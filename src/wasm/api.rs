@@ -52,11 +52,11 @@ fn flow_from_js<O, G>(
     grant: impl FnOnce(O, &HostValues, &mut Transport) -> Result<G, Error>,
 ) -> Result<(Rc<G>, Transport), Error>
 where
-    O: for<'a> serde::Deserialize<'a> + FlowOptions,
+    O: crate::options::ReadOptions + FlowOptions,
     G: crate::source::Grant,
 {
     let js = JsOptions::new(value)?;
-    let options: O = js.read(what)?;
+    let options: O = js.read_options(what)?;
     let mut transport = transport(options.transport(), &js.host);
     let grant = grant(options, &js.host, &mut transport)?;
     transport.dpop = crate::source::Grant::dpop(&grant).then(Default::default);
@@ -298,7 +298,7 @@ impl JsAuthorizationCode {
     ) -> Result<JsAuthorizationCode, JsValue> {
         let build = || -> Result<_, Error> {
             let js = JsOptions::new(&options)?;
-            let options: AuthorizationCodeOptions = js.read("AuthorizationCode")?;
+            let options: AuthorizationCodeOptions = js.read_options("AuthorizationCode")?;
             let mut transport = transport(options.transport(), &js.host);
             let settings = options.into_settings()?;
             // Configured, never discovered: known before the metadata.
@@ -803,7 +803,7 @@ pub fn discover(
 ) -> Promise {
     let read = || -> Result<_, Error> {
         let js = JsOptions::new(&options)?;
-        let options: DiscoverOptions = js.read("discover")?;
+        let options: DiscoverOptions = js.read_options("discover")?;
         let transport = transport(options.transport(), &js.host);
         let request = crate::discovery::DiscoveryRequest::new(
             ConfigField::Issuer,

@@ -8,7 +8,8 @@
 use super::{array_items, get, is_array, own_keys};
 use crate::error::Error;
 use crate::options::{
-    read, read_optional, ConfigField, Handle, HostFunction, HostObject, HostSignal, Value,
+    read, read_optional, read_options, ConfigField, Handle, HostFunction, HostObject, HostSignal,
+    ReadOptions, Value,
 };
 use js_sys::{Function, Object};
 use serde::Deserialize;
@@ -71,6 +72,11 @@ impl JsOptions {
     /// Reads the options of `what` (a class or function name).
     pub fn read<'a, T: Deserialize<'a>>(&'a self, what: &str) -> Result<T, Error> {
         read(&self.value, what)
+    }
+
+    /// Reads the options of `what`, a struct of the schema's `options!`.
+    pub fn read_options<T: ReadOptions>(&self, what: &str) -> Result<T, Error> {
+        read_options(&self.value, what)
     }
 }
 
