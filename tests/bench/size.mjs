@@ -51,7 +51,7 @@ export async function wasmSize() {
   fs.mkdirSync(SCRATCH, { recursive: true });
   await run('wasm-bindgen', ['--target', 'web', '--out-dir', SCRATCH, '--out-name', 'grantkit', '--keep-debug', RELEASE_WASM]);
   const named = path.join(SCRATCH, 'named.wasm');
-  await run(WASM_OPT, ['-Oz', '-g', '--strip-dwarf', '--strip-producers',
+  await run(WASM_OPT, ['-Oz', '--one-caller-inline-max-function-size=30', '-g', '--strip-dwarf', '--strip-producers',
     '--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext',
     '--enable-mutable-globals', '--enable-reference-types', '--enable-multivalue',
     path.join(SCRATCH, 'grantkit_bg.wasm'), '-o', named]);
