@@ -182,7 +182,19 @@ pub fn demanded_nonce(response: &HttpResponse) -> Option<String> {
         _ => false,
     };
     let nonce = response.header("dpop-nonce")?.trim();
-    (demanded && crate::token::is_nqchars(nonce)).then(|| nonce.to_owned())
+    (demanded && usable_nonce(nonce)).then(|| nonce.to_owned())
+}
+
+/// The longest nonce grantkit puts in a proof. RFC 9449 sets no limit;
+/// a server's nonces are short (a few dozen characters), and a hostile one
+/// must not make every later proof, which carries the nonce, as large as
+/// it likes.
+pub const MAX_NONCE_CHARS: usize = 1024;
+
+/// Whether a server's nonce is one to send: `1*NQCHAR` (§8.1), and not
+/// longer than [`MAX_NONCE_CHARS`].
+fn usable_nonce(nonce: &str) -> bool {
+    nonce.len() <= MAX_NONCE_CHARS && crate::token::is_nqchars(nonce)
 }
 
 /// Whether a `WWW-Authenticate` value holds a DPoP challenge with
@@ -284,7 +296,8 @@ impl DpopSession {
     }
 
     /// Takes note of the answer `url` gave: its `DPoP-Nonce`, when it is a
-    /// valid one (`1*NQCHAR`, §8.1), is the one to use there next.
+    /// usable one (`1*NQCHAR`, §8.1, at most [`MAX_NONCE_CHARS`]), is the one
+    /// to use there next.
     pub fn observe(&mut self, url: &str, response: &HttpResponse) {
         let Some(nonce) = response.header("dpop-nonce").map(str::trim) else {
             return;
@@ -292,7 +305,7 @@ impl DpopSession {
         let Some(origin) = crate::api_call::origin_of(url) else {
             return;
         };
-        if !crate::token::is_nqchars(nonce) {
+        if !usable_nonce(nonce) {
             return;
         }
         self.nonces.retain(|(o, _)| *o != origin);

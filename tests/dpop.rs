@@ -218,6 +218,14 @@ fn nonce_demands_at_the_token_endpoint_and_at_a_resource_server() {
         "",
     );
     assert_eq!(demanded_nonce(&mixed).as_deref(), Some(nonce));
+    // The longest nonce used: 1,024 characters.
+    let longest = "n".repeat(grantkit::dpop::MAX_NONCE_CHARS);
+    let at_limit = response(
+        400,
+        &[("DPoP-Nonce", &longest)],
+        r#"{"error":"use_dpop_nonce"}"#,
+    );
+    assert_eq!(demanded_nonce(&at_limit), Some(longest));
 
     // Not demands: another error, no nonce header, a nonce outside NQCHAR,
     // a Bearer challenge's error, a 200 with a nonce (a new nonce for next
@@ -237,6 +245,12 @@ fn nonce_demands_at_the_token_endpoint_and_at_a_resource_server() {
         response(
             400,
             &[("DPoP-Nonce", "a b")],
+            r#"{"error":"use_dpop_nonce"}"#,
+        ),
+        // Longer than a proof should carry: a hostile server's.
+        response(
+            400,
+            &[("DPoP-Nonce", &"n".repeat(1025))],
             r#"{"error":"use_dpop_nonce"}"#,
         ),
         response(
@@ -436,7 +450,12 @@ fn the_session_uses_the_latest_nonce_of_each_server() {
         Some(&mut prover),
     );
     assert_eq!(proof_claims(&prover, &sent[0])["nonce"], "n-1");
-    // The invalid one was ignored; another origin has none.
+    // A nonce too long for a proof is not kept either.
+    prover.session.observe(
+        TOKEN_ENDPOINT,
+        &json(200, "{}").with_header("DPoP-Nonce", &"n".repeat(1025)),
+    );
+    // The invalid ones were ignored; another origin has none.
     let proof = |session: &DpopSession, url: &str| {
         let request = ProofRequest {
             method: Method::Get,
