@@ -629,8 +629,9 @@ impl<'de> serde::de::Visitor<'de> for DecodedLoginVisitor {
         let mut members: [Option<Value>; 5] = Default::default();
         let mut repeated = false;
         while let Some(key) = map.next_key::<String>()? {
-            match NAMES.iter().position(|name| *name == key) {
-                Some(i) => repeated |= members[i].replace(map.next_value()?).is_some(),
+            let index = NAMES.iter().position(|name| *name == key);
+            match index.and_then(|i| members.get_mut(i)) {
+                Some(member) => repeated |= member.replace(map.next_value()?).is_some(),
                 None => {
                     map.next_value::<serde::de::IgnoredAny>()?;
                 }

@@ -213,12 +213,12 @@ macro_rules! options {
                 })?;
                 // Missing fields are refused in declaration order, as the
                 // derive does.
-                let mut i = 0;
+                let mut name = names.iter().copied();
                 Ok($name {$($field: {
-                    i += 1;
+                    let name = name.next().unwrap_or_default();
                     match given.$field {
                         Some(value) => value,
-                        None => super::missing(names[i - 1])?,
+                        None => super::missing(name)?,
                     }
                 },)*})
             }

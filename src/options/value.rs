@@ -316,11 +316,12 @@ pub(crate) fn read_members<'de>(
     };
     let mut given = 0u64;
     for (key, member) in entries.iter().filter(|(_, v)| *v != Value::Undefined) {
-        let Some(index) = fields.iter().position(|field| field == key) else {
+        let Some((index, field)) = fields.iter().enumerate().find(|(_, field)| *field == key)
+        else {
             return Err(de::Error::unknown_field(key, fields));
         };
         if given & (1 << index) != 0 {
-            return Err(de::Error::duplicate_field(fields[index]));
+            return Err(de::Error::duplicate_field(field));
         }
         given |= 1 << index;
         set(index, member).map_err(|e| e.at(key.as_str()))?;
