@@ -180,7 +180,8 @@ pub fn read<'a, T: Deserialize<'a>>(value: &'a Value, what: &str) -> Result<T, E
 
 /// An options struct of [`schema`]'s `options!`, read by
 /// [`read_members`]: one reader for every struct instead of a serde
-/// visitor each (~1 KB gzip of wasm per struct), with the same results.
+/// visitor each (~1.9 KB of wasm per struct, ~0.35 KB gzipped), with the
+/// same results.
 pub trait ReadOptions: Sized {
     /// Reads the options as the struct's derived `Deserialize` would.
     fn read_value(value: &Value) -> Result<Self, OptionError>;

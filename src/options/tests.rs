@@ -387,6 +387,8 @@ fn every_option_has_its_config_field() {
 #[test]
 fn the_shared_options_reader_reads_as_the_derived_deserialize() {
     fn same<T: ReadOptions + FlowOptions + for<'a> serde::Deserialize<'a>>() -> (usize, usize) {
+        // read_members keeps the fields given as bits of a u64.
+        assert!(declared_names::<T>().len() <= 64);
         let mut names: Vec<&str> = declared_names::<T>().to_vec();
         names.extend(["bogus", "ClientId"]);
         let values = [
