@@ -217,6 +217,17 @@ pub fn read_optional<'a, T: Deserialize<'a> + Default>(
     }
 }
 
+/// [`read_optional`] for the structs of `options!`.
+pub fn read_options_optional<T: ReadOptions + Default>(
+    value: &Value,
+    what: &str,
+) -> Result<T, Error> {
+    match value {
+        Value::Undefined | Value::Null => Ok(T::default()),
+        _ => read_options(value, what),
+    }
+}
+
 fn config_error(error: OptionError, what: &str) -> Error {
     let mut path = error.path.iter();
     let first = path.next().map(String::as_str).unwrap_or_default();

@@ -235,6 +235,9 @@ macro_rules! read_field {
     ($member:ident; [serde(default, deserialize_with = "positive_integer")] $($rest:tt)*) => {
         positive_integer($member)
     };
+    ($member:ident; [serde(default, deserialize_with = "whole_seconds")] $($rest:tt)*) => {
+        whole_seconds($member)
+    };
     ($member:ident; [serde($($other:tt)*)] $($rest:tt)*) => {
         compile_error!("options!: a serde attribute its reader does not know")
     };
@@ -418,13 +421,14 @@ options! {
     } + [transport]
 }
 
-/// Options of `getToken(options)`.
-#[derive(Deserialize, Tsify, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct GetTokenOptions {
-    /// Aborts the request; the promise then rejects with code "ABORTED".
-    #[tsify(optional, type = "AbortSignal")]
-    pub signal: Option<HostSignal>,
+options! {
+    /// Options of `getToken(options)`.
+    #[derive(Default)]
+    pub struct GetTokenOptions {
+        /// Aborts the request; the promise then rejects with code "ABORTED".
+        #[tsify(optional, type = "AbortSignal")]
+        pub signal: Option<HostSignal>,
+    } + []
 }
 
 /// The tokens `revoke(tokens)` revokes: a TokenSet, or an object with only the token to revoke. Other members are ignored.
@@ -438,54 +442,56 @@ pub struct RevokeTokens {
     pub refresh_token: Option<Secret>,
 }
 
-/// Options of `introspect(token, options)`.
-#[derive(Deserialize, Tsify, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct IntrospectOptions {
-    /// Sent as token_type_hint (RFC 7662 §2.1); absent by default: the server then looks the token up as any type.
-    #[tsify(optional)]
-    pub token_type_hint: Option<crate::flow::TokenTypeHint>,
-    /// Aborts the request; the promise then rejects with code "ABORTED".
-    #[tsify(optional, type = "AbortSignal")]
-    pub signal: Option<HostSignal>,
+options! {
+    /// Options of `introspect(token, options)`.
+    #[derive(Default)]
+    pub struct IntrospectOptions {
+        /// Sent as token_type_hint (RFC 7662 §2.1); absent by default: the server then looks the token up as any type.
+        #[tsify(optional)]
+        pub token_type_hint: Option<crate::flow::TokenTypeHint>,
+        /// Aborts the request; the promise then rejects with code "ABORTED".
+        #[tsify(optional, type = "AbortSignal")]
+        pub signal: Option<HostSignal>,
+    } + []
 }
 
-/// Options of `new TokenSource(flow, options)`.
-#[derive(Deserialize, Tsify, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct TokenSourceOptions {
-    /// Seconds before expiry at which a token is replaced. Default: the larger of 30 s and 10 % of the lifetime, at most half the lifetime.
-    #[serde(default, deserialize_with = "whole_seconds")]
-    #[tsify(optional)]
-    pub margin_seconds: Option<u64>,
-    /// How far the server's clock may be ahead: tokens count as expiring this much earlier (default 0).
-    #[serde(default, deserialize_with = "whole_seconds")]
-    #[tsify(optional)]
-    pub clock_skew_seconds: Option<u64>,
-    /// A shared store, consulted before a token request and written after one. Its failures never fail getToken.
-    #[tsify(optional, type = "TokenStore")]
-    pub store: Option<HostObject>,
-    /// Called with a GrantkitError (code STORE_FAILED) when the store throws, rejects, times out or holds something unreadable.
-    #[tsify(optional, type = "(error: GrantkitError) => void")]
-    pub on_store_error: Option<HostFunction>,
-    /// authorizedFetch: the origins the token may be sent to, e.g. ["https://api.example.com"]. Required for authorizedFetch; nothing is allowed by default.
-    #[tsify(optional)]
-    pub allowed_origins: Option<StringOrList>,
-    /// authorizedFetch: more headers on every call, e.g. { "Ocp-Apim-Subscription-Key": key }.
-    #[tsify(optional)]
-    pub headers: Option<FormParams>,
-    /// authorizedFetch: sent as x-api-caller-id (the e-mail calls are attributed to); only with ClientCredentials.
-    #[tsify(optional)]
-    pub api_caller_id: Option<String>,
-    /// authorizedFetch: a fetch to use instead of the global one. Called as fetch(request).
-    #[tsify(optional, type = "(request: Request) => Promise<Response>")]
-    pub fetch: Option<HostFunction>,
-    /// Allow plain-http origins other than loopback in allowedOrigins.
-    #[tsify(optional)]
-    pub allow_insecure_http: Option<bool>,
-    /// authorizedFetch: called after each API call with its record (the Bearer token as a prefix, credential headers masked; the response body is not read: it is yours). The token requests are reported to the flow's own onExchange.
-    #[tsify(optional, type = "(exchange: Exchange) => void")]
-    pub on_exchange: Option<HostFunction>,
+options! {
+    /// Options of `new TokenSource(flow, options)`.
+    #[derive(Default)]
+    pub struct TokenSourceOptions {
+        /// Seconds before expiry at which a token is replaced. Default: the larger of 30 s and 10 % of the lifetime, at most half the lifetime.
+        #[serde(default, deserialize_with = "whole_seconds")]
+        #[tsify(optional)]
+        pub margin_seconds: Option<u64>,
+        /// How far the server's clock may be ahead: tokens count as expiring this much earlier (default 0).
+        #[serde(default, deserialize_with = "whole_seconds")]
+        #[tsify(optional)]
+        pub clock_skew_seconds: Option<u64>,
+        /// A shared store, consulted before a token request and written after one. Its failures never fail getToken.
+        #[tsify(optional, type = "TokenStore")]
+        pub store: Option<HostObject>,
+        /// Called with a GrantkitError (code STORE_FAILED) when the store throws, rejects, times out or holds something unreadable.
+        #[tsify(optional, type = "(error: GrantkitError) => void")]
+        pub on_store_error: Option<HostFunction>,
+        /// authorizedFetch: the origins the token may be sent to, e.g. ["https://api.example.com"]. Required for authorizedFetch; nothing is allowed by default.
+        #[tsify(optional)]
+        pub allowed_origins: Option<StringOrList>,
+        /// authorizedFetch: more headers on every call, e.g. { "Ocp-Apim-Subscription-Key": key }.
+        #[tsify(optional)]
+        pub headers: Option<FormParams>,
+        /// authorizedFetch: sent as x-api-caller-id (the e-mail calls are attributed to); only with ClientCredentials.
+        #[tsify(optional)]
+        pub api_caller_id: Option<String>,
+        /// authorizedFetch: a fetch to use instead of the global one. Called as fetch(request).
+        #[tsify(optional, type = "(request: Request) => Promise<Response>")]
+        pub fetch: Option<HostFunction>,
+        /// Allow plain-http origins other than loopback in allowedOrigins.
+        #[tsify(optional)]
+        pub allow_insecure_http: Option<bool>,
+        /// authorizedFetch: called after each API call with its record (the Bearer token as a prefix, credential headers masked; the response body is not read: it is yours). The token requests are reported to the flow's own onExchange.
+        #[tsify(optional, type = "(exchange: Exchange) => void")]
+        pub on_exchange: Option<HostFunction>,
+    } + []
 }
 
 /// A store shared by several isolates or processes (a Workers KV namespace, Redis, a Durable Object: see grantkit/stores). Values are JSON strings holding the tokens, refresh token included: keep the store private. With lease and release, one instance requests while the others wait for its tokens.

@@ -8,8 +8,8 @@
 use super::{array_items, get, is_array, own_keys};
 use crate::error::Error;
 use crate::options::{
-    read, read_optional, read_options, ConfigField, Handle, HostFunction, HostObject, HostSignal,
-    ReadOptions, Value,
+    read, read_options, read_options_optional, ConfigField, Handle, HostFunction, HostObject,
+    HostSignal, ReadOptions, Value,
 };
 use js_sys::{Function, Object};
 use serde::Deserialize;
@@ -83,10 +83,10 @@ impl JsOptions {
 /// Reads `js` as options of type `T`, which may be absent.
 pub(crate) fn read_js_optional<T>(js: &JsValue, what: &str) -> Result<(T, HostValues), Error>
 where
-    T: for<'a> Deserialize<'a> + Default,
+    T: ReadOptions + Default,
 {
     let options = JsOptions::new(js)?;
-    let value = read_optional(&options.value, what)?;
+    let value = read_options_optional(&options.value, what)?;
     Ok((value, options.host))
 }
 
